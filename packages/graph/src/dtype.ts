@@ -1,0 +1,75 @@
+/** Element types the compiler handles, with their ONNX and safetensors spellings. */
+export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+
+export type TypedArray =
+  | Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+
+interface DTypeInfo {
+  onnx: number;
+  safetensors: string;
+  bytes: number;
+  array: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray };
+}
+
+export const DTYPES: Record<DType, DTypeInfo> = {
+  float32: { onnx: 1, safetensors: 'F32', bytes: 4, array: Float32Array },
+  uint8: { onnx: 2, safetensors: 'U8', bytes: 1, array: Uint8Array },
+  int8: { onnx: 3, safetensors: 'I8', bytes: 1, array: Int8Array },
+  int32: { onnx: 6, safetensors: 'I32', bytes: 4, array: Int32Array },
+  int64: { onnx: 7, safetensors: 'I64', bytes: 8, array: BigInt64Array },
+  bool: { onnx: 9, safetensors: 'BOOL', bytes: 1, array: Uint8Array },
+  float16: { onnx: 10, safetensors: 'F16', bytes: 2, array: Uint16Array },
+  float64: { onnx: 11, safetensors: 'F64', bytes: 8, array: Float64Array },
+};
+
+export function dtypeFromSafetensors(code: string): DType {
+  const found = (Object.keys(DTYPES) as DType[]).find((d) => DTYPES[d].safetensors === code);
+  if (!found) throw new Error(`unsupported safetensors dtype '${code}' (supported: F32, F16, F64, I64, I32, I8, U8, BOOL)`);
+  return found;
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float16' || dtype === 'float64';
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A tensor in host memory: the unit of feeds, outputs, fixtures and checkpoints. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+}
+
+export function hostTensor(dtype: DType, shape: number[], data?: TypedArray | number[]): HostTensor {
+  const n = numel(shape);
+  let arr: TypedArray;
+  if (data === undefined) arr = new DTYPES[dtype].array(n);
+  else if (Array.isArray(data)) {
+    arr = new DTYPES[dtype].array(n);
+    if (dtype === 'int64') data.forEach((v, i) => ((arr as BigInt64Array)[i] = BigInt(v)));
+    else data.forEach((v, i) => ((arr as Float32Array)[i] = v));
+  } else arr = data;
+  if (arr.length !== n) throw new Error(`tensor data has ${arr.length} elements, shape [${shape}] needs ${n}`);
+  return { dtype, shape, data: arr };
+}
+
+/** IEEE half → float, for reading fp16 checkpoints on the host. */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Any float tensor as float32 values (fp16 and fp64 converted). */
+export function toFloat32(t: HostTensor): Float32Array {
+  if (t.dtype === 'float32') return t.data as Float32Array;
+  if (t.dtype === 'float16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  if (t.dtype === 'int64') return Float32Array.from(t.data as BigInt64Array, Number);
+  return Float32Array.from(t.data as ArrayLike<number>);
+}
