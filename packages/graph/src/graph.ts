@@ -1,0 +1,180 @@
+import { DTYPES, numel, type DType, type HostTensor } from './dtype.ts';
+import { inferShapes } from './shapes.ts';
+
+export type AttrValue = number | number[] | string | HostTensor;
+export type Attrs = Record<string, AttrValue>;
+
+/** Attributes ONNX types as float; every other numeric attribute is an int. */
+export const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'gamma', 'extrapolation_value', 'cubic_coeff_a', 'momentum']);
+
+/** Where an initializer's bytes live when they are not inline: a byte range of a file beside the model. */
+export interface ExternalLocation {
+  /** File path; serialization rewrites it relative to the model's folder. */
+  path: string;
+  offset: number;
+  length: number;
+}
+
+export type ValueKind = 'input' | 'initializer' | 'node';
+
+export class Value {
+  /** Known element values for small int64 constants (shapes, axes), so shape inference can read them. */
+  constValues?: number[];
+  constructor(
+    readonly graph: Graph,
+    readonly name: string,
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+    readonly kind: ValueKind,
+    readonly producer: Node | null = null,
+  ) {}
+  get rank(): number {
+    return this.shape.length;
+  }
+  toString(): string {
+    return `${this.name}[${this.shape.join(',')}]${this.dtype === 'float32' ? '' : ':' + this.dtype}`;
+  }
+}
+
+export interface Node {
+  op: string;
+  name: string;
+  domain: string;
+  inputs: (Value | null)[];
+  outputs: Value[];
+  attrs: Attrs;
+}
+
+export interface Initializer {
+  value: Value;
+  data?: HostTensor;
+  external?: ExternalLocation;
+}
+
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+/**
+ * A static-shape ONNX graph under construction. Values carry dtype and shape; every node is checked as it
+ * is added, so a mismatch fails here, naming the op and its operands, instead of inside onnxruntime.
+ */
+export class Graph {
+  readonly inputs: Value[] = [];
+  readonly outputs: { name: string; value: Value }[] = [];
+  readonly nodes: Node[] = [];
+  readonly initializers = new Map<string, Initializer>();
+  private readonly names = new Set<string>();
+  private readonly scopes: string[] = [];
+  private readonly scalarCache = new Map<string, Value>();
+
+  /** Names values built inside `fn` with a dotted prefix, e.g. `down_blocks.0.resnets.1`. */
+  scope<T>(name: string, fn: () => T): T {
+    this.scopes.push(name);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** A name not yet used in this graph, prefixed by the current scope; `claim` or `initializer` reserves it. */
+  freshName(base: string): string {
+    const name = (this.scopes.length ? this.scopes.join('.') + '/' : '') + base;
+    if (!this.names.has(name)) return name;
+    for (let i = 1; ; i++) if (!this.names.has(`${name}_${i}`)) return `${name}_${i}`;
+  }
+
+  uniqueName(base: string): string {
+    return this.claim(this.freshName(base));
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`graph already has a value named '${name}'`);
+    this.names.add(name);
+    return name;
+  }
+
+  input(name: string, dtype: DType, shape: number[]): Value {
+    const v = new Value(this, this.claim(name), dtype, [...shape], 'input');
+    this.inputs.push(v);
+    return v;
+  }
+
+  /** A frozen tensor stored with the model (inline, or in the side file when large). */
+  initializer(name: string, data: HostTensor): Value {
+    if (data.data.length !== numel(data.shape)) throw new Error(`initializer '${name}': data does not match shape [${data.shape}]`);
+    const v = new Value(this, this.claim(name), data.dtype, [...data.shape], 'initializer');
+    this.initializers.set(v.name, { value: v, data });
+    return v;
+  }
+
+  /** A frozen tensor read by onnxruntime straight from a byte range of an existing file (e.g. a safetensors tensor). */
+  externalInitializer(name: string, dtype: DType, shape: number[], location: ExternalLocation): Value {
+    const expected = numel(shape) * DTYPES[dtype].bytes;
+    if (location.length !== expected) throw new Error(`external initializer '${name}': ${location.length} bytes, shape [${shape}] ${dtype} needs ${expected}`);
+    const v = new Value(this, this.claim(name), dtype, [...shape], 'initializer');
+    this.initializers.set(v.name, { value: v, external: location });
+    return v;
+  }
+
+  /** A float32 (or other) scalar constant of shape [], shared across the graph. */
+  scalar(x: number, dtype: DType = 'float32'): Value {
+    const key = `${dtype}:${Object.is(x, -0) ? '-0' : x}`;
+    let v = this.scalarCache.get(key);
+    if (!v) {
+      const data = new DTYPES[dtype].array(1);
+      if (dtype === 'int64') (data as BigInt64Array)[0] = BigInt(x);
+      else (data as Float32Array)[0] = x;
+      v = this.initializer(this.freshName(`const_${dtype}_${String(x).replace(/[^0-9a-zA-Z.-]/g, '_')}`), { dtype, shape: [], data });
+      if (dtype === 'int64') v.constValues = [x];
+      this.scalarCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** A small int64 vector constant (shapes, axes, pads), readable by shape inference. */
+  ints(values: readonly number[]): Value {
+    const key = `ints:${values.join(',')}`;
+    let v = this.scalarCache.get(key);
+    if (!v) {
+      const data = BigInt64Array.from(values, (x) => BigInt(x));
+      v = this.initializer(this.freshName(`ints_${values.length}`), { dtype: 'int64', shape: [values.length], data });
+      v.constValues = [...values];
+      this.scalarCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** Adds one node; output dtypes and shapes come from the op's shape rule. */
+  node(op: string, inputs: (Value | null)[], attrs: Attrs = {}, options: { outputs?: number; name?: string; domain?: string } = {}): Value[] {
+    for (const i of inputs) if (i && i.graph !== this) throw new Error(`${op}: input ${i.name} belongs to another graph`);
+    let infos: { dtype: DType; shape: number[] }[];
+    try {
+      infos = inferShapes(op, inputs, attrs, options.outputs ?? 1);
+    } catch (e) {
+      const operands = inputs.map((v) => (v ? v.toString() : '∅')).join(', ');
+      throw new ShapeError(`${op}${options.name ? ` '${options.name}'` : ''}: ${(e as Error).message} (inputs: ${operands})`);
+    }
+    const nodeName = this.uniqueName(options.name ?? op);
+    const node: Node = { op, name: nodeName, domain: options.domain ?? '', inputs, outputs: [], attrs };
+    node.outputs = infos.map((info, k) =>
+      new Value(this, infos.length === 1 ? this.uniqueName(`${options.name ?? op}_out`) : this.uniqueName(`${options.name ?? op}_out${k}`), info.dtype, info.shape, 'node', node),
+    );
+    this.nodes.push(node);
+    return node.outputs;
+  }
+
+  /** Exposes `value` as graph output `name` (through an Identity node, so the name is exactly the one asked for). */
+  output(name: string, value: Value): Value {
+    const node: Node = { op: 'Identity', name: this.uniqueName(`output_${name}`), domain: '', inputs: [value], outputs: [], attrs: {} };
+    const out = new Value(this, this.claim(name), value.dtype, value.shape, 'node', node);
+    node.outputs = [out];
+    this.nodes.push(node);
+    this.outputs.push({ name, value: out });
+    return out;
+  }
+}

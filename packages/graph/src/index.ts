@@ -1,0 +1,10 @@
+export * from './dtype.ts';
+export * from './safetensors.ts';
+export * from './graph.ts';
+export * from './shapes.ts';
+export * from './ops.ts';
+export * from './autodiff.ts';
+export { GRAD_RULES, NO_GRADIENT } from './rules.ts';
+export * from './optim.ts';
+export * from './serialize.ts';
+export * from './runner.ts';

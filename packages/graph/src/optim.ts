@@ -1,0 +1,70 @@
+import type { Value } from './graph.ts';
+import { add, div, equal, min, mul, pow, reduceSum, sqrt, sub, where } from './ops.ts';
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * One torch.optim.AdamW step (single-tensor path) as graph nodes. `step` is the 1-based step count and
+ * `lr` the learning rate, both float32 scalar graph inputs, so one artifact serves every step and schedule.
+ */
+export function adamw(params: Value[], grads: Value[], m: Value[], v: Value[], step: Value, lr: Value, o: AdamWOptions = {}) {
+  const b1 = o.beta1 ?? 0.9;
+  const b2 = o.beta2 ?? 0.999;
+  const eps = o.eps ?? 1e-8;
+  const wd = o.weightDecay ?? 1e-2;
+  const g = step.graph;
+  const bc1 = sub(1, pow(g.scalar(b1), step));
+  const bc2Sqrt = sqrt(sub(1, pow(g.scalar(b2), step)));
+  const stepSize = div(lr, bc1);
+  const decay = sub(1, mul(lr, wd));
+  const out = { params: [] as Value[], m: [] as Value[], v: [] as Value[] };
+  params.forEach((p, i) => {
+    const gr = grads[i];
+    const decayed = wd ? mul(p, decay) : p;
+    const m1 = add(mul(m[i], b1), mul(gr, 1 - b1));
+    const v1 = add(mul(v[i], b2), mul(mul(gr, gr), 1 - b2));
+    const denom = add(div(sqrt(v1), bc2Sqrt), eps);
+    out.params.push(sub(decayed, mul(stepSize, div(m1, denom))));
+    out.m.push(m1);
+    out.v.push(v1);
+  });
+  return out;
+}
+
+export interface SgdOptions {
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+/** torch.optim.SGD: on step 1 the momentum buffer starts as the gradient itself, as torch does. */
+export function sgd(params: Value[], grads: Value[], buffers: Value[], step: Value, lr: Value, o: SgdOptions = {}) {
+  const mom = o.momentum ?? 0;
+  const damp = o.dampening ?? 0;
+  const first = equal(step, 1);
+  const out = { params: [] as Value[], buffers: [] as Value[] };
+  params.forEach((p, i) => {
+    let d = o.weightDecay ? add(grads[i], mul(p, o.weightDecay)) : grads[i];
+    if (mom) {
+      const buf = where(first, d, add(mul(buffers[i], mom), damp ? mul(d, 1 - damp) : d));
+      out.buffers.push(buf);
+      d = o.nesterov ? add(d, mul(buf, mom)) : buf;
+    } else out.buffers.push(buffers[i]);
+    out.params.push(sub(p, mul(lr, d)));
+  });
+  return out;
+}
+
+/** torch.nn.utils.clip_grad_norm_: scales all gradients by min(1, max_norm / (‖g‖ + 1e-6)); returns the pre-clip norm. */
+export function clipGradNorm(grads: Value[], maxNorm: number): { grads: Value[]; norm: Value } {
+  const sq = grads.map((gr) => reduceSum(mul(gr, gr), undefined, false));
+  const norm = sqrt(sq.reduce((a, b) => add(a, b)));
+  const coef = min(div(maxNorm, add(norm, 1e-6)), 1);
+  return { grads: grads.map((gr) => mul(gr, coef)), norm };
+}

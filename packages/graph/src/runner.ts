@@ -1,0 +1,86 @@
+import * as ort from 'onnxruntime-node';
+import type { DType, HostTensor } from './dtype.ts';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  executionProvider?: ExecutionProvider;
+  /** intra-op threads: the setting that matters on CPU. */
+  threads?: number;
+  /** 'all' may fuse x·sigmoid(x) and MatMuls into contrib ops; fine in float32. */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export class ExecutionProviderError extends Error {
+  readonly code = 'execution_provider_unavailable';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutionProviderError';
+  }
+}
+
+const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
+  float32: 'float32', float16: 'float16', float64: 'float64', int64: 'int64', int32: 'int32', int8: 'int8', uint8: 'uint8', bool: 'bool',
+};
+
+function toOrt(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(ORT_TYPE[t.dtype]!, t.data as never, t.shape);
+}
+
+function fromOrt(t: ort.Tensor): HostTensor {
+  const dtype = (Object.keys(ORT_TYPE) as DType[]).find((d) => ORT_TYPE[d] === t.type);
+  if (!dtype) throw new Error(`unsupported output type ${t.type}`);
+  const data = t.data as HostTensor['data'];
+  return { dtype, shape: [...t.dims], data: dtype === 'bool' ? new Uint8Array(data as unknown as ArrayLike<number>) : data };
+}
+
+/** A compiled graph loaded into onnxruntime-node: feed named host tensors, read named outputs. */
+export class Session {
+  private constructor(private readonly session: ort.InferenceSession, readonly provider: ExecutionProvider) {}
+
+  static async create(model: string | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    const provider = opts.executionProvider ?? 'cpu';
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      graphOptimizationLevel: opts.optimization ?? 'all',
+      intraOpNumThreads: opts.threads,
+      // Keep weights file-backed instead of repacked copies: much faster creation, less memory for large models.
+      extra: { session: { disable_prepacking: '1' } },
+    };
+    try {
+      const s = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+      return new Session(s, provider);
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      if (provider === 'cuda' && /cuda|provider|libonnxruntime_providers|\.so/i.test(msg))
+        throw new ExecutionProviderError(
+          `the CUDA execution provider could not be loaded (${msg.split('\n')[0]}). onnxruntime-node installs its CUDA ` +
+            'binaries only when asked: reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` on a ' +
+            'machine with CUDA 12 and cuDNN 9 libraries on the loader path, or set EXECUTION_PROVIDER=cpu.',
+        );
+      throw e;
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, HostTensor>, outputs?: string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+    const res = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const [k, v] of Object.entries(res)) out[k] = fromOrt(v as ort.Tensor);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+

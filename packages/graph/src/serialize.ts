@@ -1,0 +1,179 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import {
+  AttributeProto_AttributeType as AttrType, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema,
+  TensorProto_DataLocation, TensorProtoSchema, ValueInfoProtoSchema, type AttributeProto, type TensorProto, type ValueInfoProto,
+} from 'onnx-buf';
+import { DTYPES, type HostTensor } from './dtype.ts';
+import { FLOAT_ATTRS, type AttrValue, type Graph, type Node, type Value } from './graph.ts';
+
+export const OPSET = 18;
+const IR_VERSION = 8n;
+/** Initializers above this size go to the side file, so the model file stays small (and far under 2 GB). */
+const INLINE_LIMIT = 64 * 1024;
+
+function bytesOf(t: HostTensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function tensorProto(name: string, t: HostTensor): TensorProto {
+  return create(TensorProtoSchema, { name, dims: t.shape.map(BigInt), dataType: DTYPES[t.dtype].onnx, rawData: bytesOf(t).slice() });
+}
+
+function attribute(name: string, v: AttrValue): AttributeProto {
+  if (typeof v === 'string') return create(AttributeProtoSchema, { name, type: AttrType.STRING, s: new TextEncoder().encode(v) });
+  if (Array.isArray(v))
+    return FLOAT_ATTRS.has(name)
+      ? create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: v })
+      : create(AttributeProtoSchema, { name, type: AttrType.INTS, ints: v.map(BigInt) });
+  if (typeof v === 'number')
+    return FLOAT_ATTRS.has(name)
+      ? create(AttributeProtoSchema, { name, type: AttrType.FLOAT, f: v })
+      : create(AttributeProtoSchema, { name, type: AttrType.INT, i: BigInt(v) });
+  return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: tensorProto(name, v) });
+}
+
+function valueInfo(name: string, v: Value): ValueInfoProto {
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: {
+      value: {
+        case: 'tensorType',
+        value: { elemType: DTYPES[v.dtype].onnx, shape: { dim: v.shape.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } },
+      },
+    },
+  });
+}
+
+/** Nodes that some graph output depends on, in their (topological) build order. */
+export function liveNodes(graph: Graph): Node[] {
+  const needed = new Set(graph.outputs.map((o) => o.value.name));
+  const live: Node[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    if (!n.outputs.some((o) => needed.has(o.name))) continue;
+    live.push(n);
+    for (const v of n.inputs) if (v) needed.add(v.name);
+  }
+  return live.reverse();
+}
+
+export interface SerializeOptions {
+  /** Folder the model file will live in: external paths are written relative to it. */
+  modelDir?: string;
+  /** Side file (relative to modelDir) receiving large in-memory initializers; without it they stay inline. */
+  sideFile?: string;
+  producer?: string;
+}
+
+function relativeInside(modelDir: string, path: string, what: string): string {
+  const rel = relative(modelDir, resolve(path));
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw new Error(`${what} '${path}' is outside the model folder '${modelDir}': onnxruntime refuses external data outside it; save the model in a folder that contains the weights`);
+  return rel.split(sep).join('/');
+}
+
+/** Builds the ONNX ModelProto bytes; large initializers are appended to `sideChunks` when a side file is named. */
+function build(graph: Graph, opts: SerializeOptions, sideChunks: Uint8Array[] | null): Uint8Array {
+  const nodes = liveNodes(graph);
+  const used = new Set<string>();
+  for (const n of nodes) for (const v of n.inputs) if (v) used.add(v.name);
+  let sideOffset = 0;
+  const initializers: TensorProto[] = [];
+  for (const [name, init] of graph.initializers) {
+    if (!used.has(name)) continue;
+    const v = init.value;
+    if (init.external) {
+      if (!opts.modelDir) throw new Error(`initializer '${name}' uses external data: save the model by path`);
+      initializers.push(
+        create(TensorProtoSchema, {
+          name,
+          dims: v.shape.map(BigInt),
+          dataType: DTYPES[v.dtype].onnx,
+          dataLocation: TensorProto_DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: relativeInside(opts.modelDir, init.external.path, `external data of '${name}'`) },
+            { key: 'offset', value: String(init.external.offset) },
+            { key: 'length', value: String(init.external.length) },
+          ],
+        }),
+      );
+    } else if (sideChunks && opts.sideFile && init.data!.data.byteLength > INLINE_LIMIT) {
+      const bytes = bytesOf(init.data!);
+      const pad = (64 - (sideOffset % 64)) % 64;
+      if (pad) sideChunks.push(new Uint8Array(pad));
+      sideOffset += pad;
+      sideChunks.push(bytes);
+      initializers.push(
+        create(TensorProtoSchema, {
+          name,
+          dims: v.shape.map(BigInt),
+          dataType: DTYPES[v.dtype].onnx,
+          dataLocation: TensorProto_DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: opts.sideFile },
+            { key: 'offset', value: String(sideOffset) },
+            { key: 'length', value: String(bytes.byteLength) },
+          ],
+        }),
+      );
+      sideOffset += bytes.byteLength;
+    } else initializers.push(tensorProto(name, init.data!));
+  }
+  const graphProto = create(GraphProtoSchema, {
+    name: 'npo_forge',
+    node: nodes.map((n) =>
+      create(NodeProtoSchema, {
+        name: n.name,
+        opType: n.op,
+        domain: n.domain,
+        input: n.inputs.map((v) => (v ? v.name : '')),
+        output: n.outputs.map((v) => v.name),
+        attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    ),
+    initializer: initializers,
+    input: graph.inputs.map((v) => valueInfo(v.name, v)),
+    output: graph.outputs.map((o) => valueInfo(o.name, o.value)),
+  });
+  const model = create(ModelProtoSchema, {
+    irVersion: IR_VERSION,
+    producerName: opts.producer ?? 'npo-forge/graph',
+    opsetImport: [{ domain: '', version: BigInt(OPSET) }],
+    graph: graphProto,
+  });
+  return toBinary(ModelProtoSchema, model);
+}
+
+/** The model as bytes, every initializer inline (for small graphs and tests). */
+export function serialize(graph: Graph): Uint8Array {
+  return build(graph, {}, null);
+}
+
+/**
+ * Writes `<path>` and, when large in-memory initializers exist, `<path>.data` beside it; external
+ * initializers keep pointing at their own files (which must lie inside the model's folder).
+ */
+export function saveModel(graph: Graph, path: string): { modelPath: string; bytes: number; sideFile?: string } {
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  mkdirSync(dir, { recursive: true });
+  const sideName = basename(abs) + '.data';
+  const chunks: Uint8Array[] = [];
+  const bytes = build(graph, { modelDir: dir, sideFile: sideName }, chunks);
+  if (bytes.byteLength >= 2 ** 31) throw new Error(`model file would be ${bytes.byteLength} bytes; ONNX caps it at 2 GB`);
+  const write = (file: string, parts: Uint8Array[]) => {
+    const tmp = `${file}.tmp-${process.pid}`;
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const p of parts) writeSync(fd, p);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  };
+  if (chunks.length) write(`${dir}/${sideName}`, chunks);
+  write(abs, [bytes]);
+  return { modelPath: abs, bytes: bytes.byteLength, sideFile: chunks.length ? `${dir}/${sideName}` : undefined };
+}
