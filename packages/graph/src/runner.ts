@@ -43,10 +43,10 @@ export class Session {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: opts.optimization ?? 'all',
-      intraOpNumThreads: opts.threads,
       // Keep weights file-backed instead of repacked copies: much faster creation, less memory for large models.
       extra: { session: { disable_prepacking: '1' } },
     };
+    if (opts.threads) options.intraOpNumThreads = opts.threads;
     try {
       const s = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return new Session(s, provider);
