@@ -1,0 +1,109 @@
+import { Type, type Static } from 'typebox';
+import { PageQuery, Page, Timestamp, NullableTimestamp } from './common.ts';
+
+export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
+export type JobMethod = Static<typeof JobMethod>;
+
+export const JOB_STATES = ['queued', 'preparing', 'compiling', 'training', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+export const RUNNING_STATES: readonly JobState[] = ['preparing', 'compiling', 'training'];
+export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
+
+// JSON Schema numbers already exclude NaN/Infinity (JSON cannot carry them); the ranges below keep values sane.
+// Defaults are documented in ../hyperparameters.ts and filled by the service (beta and resolution depend on
+// the method and the model).
+export const HyperparametersInput = Type.Object(
+  {
+    steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'optimizer steps (default 400)' })),
+    batch_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'preference pairs per step (default 16)' })),
+    learning_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'AdamW learning rate (default 1e-5)' })),
+    beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'DPO β in the β/2 form (default 1000 for npo, 5000 for dpo)' })),
+    lora_rank: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'LoRA rank (default 8)' })),
+    lora_alpha: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096, description: 'LoRA alpha (default = rank)' })),
+    warmup_steps: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'linear warm-up steps (default 10)' })),
+    lr_schedule: Type.Optional(Type.Union([Type.Literal('constant'), Type.Literal('cosine')], { description: 'default constant' })),
+    max_grad_norm: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'gradient-norm clip (default 1.0)' })),
+    resolution: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096, multipleOf: 8, description: 'training resolution in pixels (default: model sample_size × 8, or sample_size for pixel-space models)' })),
+    checkpoint_every: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'steps between checkpoints (default 50)' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'RNG seed (default 0)' })),
+  },
+  { additionalProperties: false },
+);
+export type HyperparametersInput = Static<typeof HyperparametersInput>;
+
+export const CreateJob = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 100 }),
+    dataset: Type.String({ minLength: 1, maxLength: 100 }),
+    method: JobMethod,
+    hyperparameters: Type.Optional(HyperparametersInput),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateJob = Static<typeof CreateJob>;
+
+export const Progress = Type.Object({
+  step: Type.Integer(),
+  total_steps: Type.Integer(),
+  percent: Type.Number(),
+  eta_seconds: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const LatestMetrics = Type.Union([
+  Type.Object({ step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), lr: Type.Number(), grad_norm: Type.Number(), step_ms: Type.Number() }),
+  Type.Null(),
+]);
+
+export const Job = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  dataset: Type.String(),
+  method: JobMethod,
+  state: JobStateSchema,
+  hyperparameters: Type.Record(Type.String(), Type.Unknown()),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  progress: Progress,
+  metrics: LatestMetrics,
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  final_adapter: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+  started_at: NullableTimestamp,
+  finished_at: NullableTimestamp,
+  updated_at: Timestamp,
+});
+export type Job = Static<typeof Job>;
+
+export const JobList = Page(Job);
+export const JobListQuery = Type.Object({
+  ...PageQuery,
+  state: Type.Optional(JobStateSchema),
+  model: Type.Optional(Type.String({ maxLength: 100 })),
+  dataset: Type.Optional(Type.String({ maxLength: 100 })),
+});
+
+export const JobEvent = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Timestamp,
+});
+export type JobEvent = Static<typeof JobEvent>;
+export const JobEventList = Page(JobEvent);
+
+export const MetricPoint = Type.Object({
+  step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), grad_norm: Type.Number(), lr: Type.Number(), step_ms: Type.Number(),
+});
+export const MetricSeries = Type.Object({ data: Type.Array(MetricPoint) });
+
+export const Checkpoint = Type.Object({
+  step: Type.Integer(),
+  final: Type.Boolean(),
+  files: Type.Array(Type.String()),
+  created_at: Timestamp,
+});
+export const CheckpointList = Type.Object({ data: Type.Array(Checkpoint) });
+
+export const Sample = Type.Object({ id: Type.String(), kind: Type.String(), url: Type.String(), created_at: Timestamp });
+export const SampleList = Type.Object({ data: Type.Array(Sample) });

@@ -1,0 +1,133 @@
+import { resolve } from 'node:path';
+
+// Configuration comes from environment variables only, validated once at start-up. Every variable has a
+// local-development default, so a bare checkout runs against scripts/services.sh; production sets them all.
+// CONFIG_ENV_VARS is the list docker-compose.yml and infra/ are checked against.
+
+export interface Config {
+  databaseUrl: string;
+  databaseSchema: string;
+  redisUrl: string;
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+  host: string;
+  port: number;
+  workerConcurrency: number;
+  executionProvider: 'cpu' | 'cuda';
+  dataDir: string;
+  queuePrefix: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxUploadBytes: number;
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  stalledIntervalMs: number;
+  lockDurationMs: number;
+  builtinModelsDir: string;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface VarSpec<T> { name: string; default: string; parse: Parser<T>; help: string }
+
+const url = (protocols: string[]): Parser<string> => (raw) => {
+  let u: URL;
+  try { u = new URL(raw); } catch { throw new Error(`must be a URL (${protocols.join(' or ')}://...)`); }
+  if (!protocols.includes(u.protocol.replace(/:$/, ''))) throw new Error(`must use ${protocols.join(' or ')}://, got ${u.protocol}//`);
+  return raw;
+};
+const int = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`must be an integer between ${min} and ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`must be an integer between ${min} and ${max}`);
+  return n;
+};
+const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
+  if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+  return raw as T;
+};
+const nonEmpty: Parser<string> = (raw) => {
+  if (!raw.trim()) throw new Error('must not be empty');
+  return raw;
+};
+const identifier: Parser<string> = (raw) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/.test(raw)) throw new Error('must be letters, digits, _ or - (at most 63)');
+  return raw;
+};
+const bucketName: Parser<string> = (raw) => {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw)) throw new Error('must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)');
+  return raw;
+};
+
+const spec = {
+  databaseUrl: { name: 'DATABASE_URL', default: 'postgresql://postgres@127.0.0.1:5432/npo_forge', parse: url(['postgres', 'postgresql']), help: 'Postgres connection URL' },
+  databaseSchema: { name: 'DATABASE_SCHEMA', default: 'public', parse: identifier, help: 'Postgres schema holding the tables' },
+  redisUrl: { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: url(['redis', 'rediss']), help: 'Redis URL for queues and pub/sub' },
+  s3Endpoint: { name: 'S3_ENDPOINT', default: 'http://127.0.0.1:4569', parse: url(['http', 'https']), help: 'S3-protocol endpoint' },
+  s3Bucket: { name: 'S3_BUCKET', default: 'npo-forge', parse: bucketName, help: 'bucket for datasets, models, checkpoints' },
+  s3Region: { name: 'S3_REGION', default: 'us-east-1', parse: nonEmpty, help: 'S3 region' },
+  s3AccessKeyId: { name: 'S3_ACCESS_KEY_ID', default: 'S3RVER', parse: nonEmpty, help: 'S3 access key id' },
+  s3SecretAccessKey: { name: 'S3_SECRET_ACCESS_KEY', default: 'S3RVER', parse: nonEmpty, help: 'S3 secret access key' },
+  host: { name: 'HOST', default: '127.0.0.1', parse: nonEmpty, help: 'API listen address' },
+  port: { name: 'PORT', default: '3000', parse: int(0, 65535), help: 'API listen port' },
+  workerConcurrency: { name: 'WORKER_CONCURRENCY', default: '1', parse: int(1, 64), help: 'jobs per worker process (1 per device)' },
+  executionProvider: { name: 'EXECUTION_PROVIDER', default: 'cpu', parse: oneOf(['cpu', 'cuda'] as const), help: 'onnxruntime execution provider' },
+  dataDir: { name: 'DATA_DIR', default: '.data', parse: nonEmpty, help: 'local scratch folder' },
+  queuePrefix: { name: 'QUEUE_PREFIX', default: 'npo', parse: identifier, help: 'BullMQ / pub-sub key prefix' },
+  logLevel: { name: 'LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'pino log level' },
+  maxUploadBytes: { name: 'MAX_UPLOAD_BYTES', default: String(20 * 1024 ** 3), parse: int(1, Number.MAX_SAFE_INTEGER), help: 'largest accepted upload' },
+  rateLimitMax: { name: 'RATE_LIMIT_MAX', default: '6000', parse: int(1, 1e9), help: 'requests per key per window' },
+  rateLimitWindowMs: { name: 'RATE_LIMIT_WINDOW_MS', default: '60000', parse: int(1, 86400000), help: 'rate-limit window' },
+  stalledIntervalMs: { name: 'STALLED_INTERVAL_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ stalled-job check interval' },
+  lockDurationMs: { name: 'LOCK_DURATION_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ job lock duration' },
+  builtinModelsDir: { name: 'BUILTIN_MODELS_DIR', default: 'models', parse: nonEmpty, help: 'folder of built-in models uploaded at start-up' },
+} satisfies Record<string, VarSpec<unknown>>;
+
+export const CONFIG_ENV_VARS: string[] = Object.values(spec).map((s) => s.name);
+
+export class ConfigError extends Error {
+  readonly problems: { name: string; problem: string }[];
+  constructor(problems: { name: string; problem: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.name} ${p.problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: { name: string; problem: string }[] = [];
+  const read = <T>(s: VarSpec<T>): T => {
+    const raw = env[s.name] ?? s.default;
+    try {
+      return s.parse(raw);
+    } catch (err) {
+      problems.push({ name: s.name, problem: `${(err as Error).message} (${s.help}; got ${JSON.stringify(raw)})` });
+      return undefined as T;
+    }
+  };
+  const config: Config = {
+    databaseUrl: read(spec.databaseUrl),
+    databaseSchema: read(spec.databaseSchema),
+    redisUrl: read(spec.redisUrl),
+    s3: {
+      endpoint: read(spec.s3Endpoint),
+      bucket: read(spec.s3Bucket),
+      region: read(spec.s3Region),
+      accessKeyId: read(spec.s3AccessKeyId),
+      secretAccessKey: read(spec.s3SecretAccessKey),
+    },
+    host: read(spec.host),
+    port: read(spec.port),
+    workerConcurrency: read(spec.workerConcurrency),
+    executionProvider: read(spec.executionProvider),
+    dataDir: resolve(read(spec.dataDir) ?? '.data'),
+    queuePrefix: read(spec.queuePrefix),
+    logLevel: read(spec.logLevel),
+    maxUploadBytes: read(spec.maxUploadBytes),
+    rateLimitMax: read(spec.rateLimitMax),
+    rateLimitWindowMs: read(spec.rateLimitWindowMs),
+    stalledIntervalMs: read(spec.stalledIntervalMs),
+    lockDurationMs: read(spec.lockDurationMs),
+    builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,43 @@
+import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QueueNames, type QueueName } from '@npo/contracts';
+
+export { UnrecoverableError, type Job as QueueJob } from 'bullmq';
+
+// One queue per stage kind. The BullMQ job id is our resource id, so re-enqueueing is idempotent and the
+// worker finds the row by the id it gets. Attempts with exponential backoff cover transient errors; bad input
+// throws UnrecoverableError and fails at once.
+export interface QueueFactoryOptions { connection: Redis; prefix: string }
+
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+} as const;
+
+export class Queues {
+  readonly datasets: Queue;
+  readonly models: Queue;
+  readonly train: Queue;
+  constructor(private readonly opts: QueueFactoryOptions) {
+    this.datasets = this.make(QueueNames.datasets);
+    this.models = this.make(QueueNames.models);
+    this.train = this.make(QueueNames.train);
+  }
+  private make(name: QueueName): Queue {
+    return new Queue(name, { connection: this.opts.connection, prefix: this.opts.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  }
+  all(): Queue[] {
+    return [this.datasets, this.models, this.train];
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.close()));
+  }
+}
+
+export function createWorker(name: QueueName, processor: Processor, opts: { connection: Redis; prefix: string } & Partial<WorkerOptions>): Worker {
+  return new Worker(name, processor, { ...opts, connection: opts.connection, prefix: opts.prefix });
+}
+
+export { QueueEvents };
