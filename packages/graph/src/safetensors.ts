@@ -36,7 +36,12 @@ export class SafetensorsFile {
       const info = raw as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
       if (!info || typeof info.dtype !== 'string' || !Array.isArray(info.shape) || !Array.isArray(info.data_offsets))
         throw new SafetensorsError(path, `tensor '${name}' has a malformed header entry`);
-      const dtype = dtypeFromSafetensors(info.dtype);
+      let dtype: DType;
+      try {
+        dtype = dtypeFromSafetensors(info.dtype);
+      } catch (e) {
+        throw new SafetensorsError(path, `tensor '${name}': ${(e as Error).message}`);
+      }
       const [begin, end] = info.data_offsets;
       const expected = numel(info.shape) * DTYPES[dtype].bytes;
       if (!(end - begin === expected && begin >= 0))
@@ -134,9 +139,10 @@ export function writeSafetensors(path: string, tensors: Record<string, HostTenso
     header[name] = { dtype: DTYPES[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
-  const headerBuf = Buffer.from(json, 'utf8');
+  const json = JSON.stringify(header);
+  // Pad by UTF-8 bytes (not string length, which differs for non-ASCII names) so tensor data starts 8-byte aligned.
+  const jsonBytes = Buffer.byteLength(json, 'utf8');
+  const headerBuf = Buffer.from(json + ' '.repeat((8 - ((jsonBytes + 8) % 8)) % 8), 'utf8');
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(headerBuf.length));
   const tmp = `${path}.tmp-${process.pid}`;
