@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { hostTensor, SafetensorsFile, toFloat32, writeSafetensors, type HostTensor } from '@npo/graph';
+import type { WeightSource } from '../model/weights.ts';
+
+export const DEFAULT_TARGETS = ['to_q', 'to_k', 'to_v', 'to_out.0'];
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  targets: string[];
+}
+
+/** A LoRA adapter in host memory: per module path, A [r, in] and B [out, r]. */
+export interface LoraAdapter {
+  config: LoraConfig;
+  modules: Map<string, { A: HostTensor; B: HostTensor }>;
+}
+
+export class LoraError extends Error {
+  readonly code = 'invalid_adapter';
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoraError';
+  }
+}
+
+/** Module paths (diffusers names, no `.weight`) of every Linear whose last name part(s) match a target. */
+export function findTargetModules(weights: WeightSource, targets: string[]): string[] {
+  const out: string[] = [];
+  for (const name of weights.names()) {
+    if (!name.endsWith('.weight')) continue;
+    const path = name.slice(0, -'.weight'.length);
+    if (weights.shape(name).length !== 2) continue;
+    if (targets.some((t) => path === t || path.endsWith(`.${t}`))) out.push(path);
+  }
+  if (!out.length) throw new LoraError(`no Linear module matches the LoRA targets [${targets.join(', ')}]`);
+  return out.sort();
+}
+
+/** mulberry32: a tiny seeded generator, enough for reproducible adapter initialisation. */
+function normals(n: number, seed: number, std: number): Float32Array {
+  let s = seed >>> 0;
+  const uni = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(uni())) * Math.cos(2 * Math.PI * uni());
+  return out;
+}
+
+/** A new adapter as PEFT starts one: A ~ N(0, 1/in_features), B = 0, so the adapter begins as a no-op. */
+export function initLora(weights: WeightSource, config: LoraConfig, seed: number): LoraAdapter {
+  const modules = new Map<string, { A: HostTensor; B: HostTensor }>();
+  findTargetModules(weights, config.targets).forEach((path, i) => {
+    const [outF, inF] = weights.shape(`${path}.weight`);
+    modules.set(path, {
+      A: hostTensor('float32', [config.rank, inF], normals(config.rank * inF, seed * 1000 + i, 1 / Math.sqrt(inF))),
+      B: hostTensor('float32', [outF, config.rank]),
+    });
+  });
+  return { config, modules };
+}
+
+export const loraKey = (path: string, part: 'A' | 'B', prefix = 'unet.') => `${prefix}${path}.lora_${part}.weight`;
+
+const SPELLINGS: [RegExp, 'A' | 'B'][] = [
+  [/^(?:unet\.)?(.+)\.lora_A(?:\.default)?\.weight$/, 'A'],
+  [/^(?:unet\.)?(.+)\.lora_B(?:\.default)?\.weight$/, 'B'],
+  [/^(?:unet\.)?(.+)\.lora\.down\.weight$/, 'A'],
+  [/^(?:unet\.)?(.+)\.lora\.up\.weight$/, 'B'],
+  // diffusers' older attention-processor spelling: …attn1.processor.to_q_lora.down.weight
+  [/^(?:unet\.)?(.+)\.processor\.(to_q|to_k|to_v|to_out)_lora\.down\.weight$/, 'A'],
+  [/^(?:unet\.)?(.+)\.processor\.(to_q|to_k|to_v|to_out)_lora\.up\.weight$/, 'B'],
+];
+
+/** Loads an adapter in PEFT (`lora_A`/`lora_B`) or older (`lora.down`/`lora.up`) spelling. */
+export function loadLora(path: string, fallback?: Partial<LoraConfig>): LoraAdapter {
+  const file = SafetensorsFile.open(path);
+  const parts = new Map<string, { A?: HostTensor; B?: HostTensor }>();
+  for (const key of file.tensors.keys()) {
+    let matched = false;
+    for (const [re, part] of SPELLINGS) {
+      const m = re.exec(key);
+      if (!m) continue;
+      const module = m[2] ? `${m[1]}.${m[2] === 'to_out' ? 'to_out.0' : m[2]}` : m[1];
+      const entry = parts.get(module) ?? {};
+      entry[part] = file.read(key);
+      parts.set(module, entry);
+      matched = true;
+      break;
+    }
+    if (!matched && !key.endsWith('.alpha')) throw new LoraError(`${path}: tensor '${key}' is not a LoRA A/B weight in any known spelling`);
+  }
+  const modules = new Map<string, { A: HostTensor; B: HostTensor }>();
+  let rank = 0;
+  for (const [module, { A, B }] of parts) {
+    if (!A || !B) throw new LoraError(`${path}: module '${module}' has ${A ? 'no B (up)' : 'no A (down)'} weight`);
+    if (A.shape[0] !== B.shape[1]) throw new LoraError(`${path}: module '${module}' has A [${A.shape}] and B [${B.shape}] of different ranks`);
+    rank = A.shape[0];
+    modules.set(module, { A: toF32(A), B: toF32(B) });
+  }
+  if (!modules.size) throw new LoraError(`${path}: no LoRA tensors found`);
+  const meta = file.metadata;
+  const config: LoraConfig = {
+    rank: Number(meta.rank ?? fallback?.rank ?? rank),
+    alpha: Number(meta.alpha ?? fallback?.alpha ?? rank),
+    targets: meta.targets ? JSON.parse(meta.targets) : (fallback?.targets ?? DEFAULT_TARGETS),
+  };
+  return { config, modules };
+}
+
+function toF32(t: HostTensor): HostTensor {
+  return t.dtype === 'float32' ? t : { dtype: 'float32', shape: t.shape, data: toFloat32(t) };
+}
+
+export interface AdapterMetadata {
+  method: string;
+  baseModelSha256?: string;
+  step?: number;
+  extra?: Record<string, string>;
+}
+
+/** Writes an adapter with PEFT key names (`unet.<path>.lora_A.weight`) and metadata that diffusers' `load_lora_weights` reads. */
+export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetadata): void {
+  const tensors: Record<string, HostTensor> = {};
+  for (const [module, { A, B }] of adapter.modules) {
+    tensors[loraKey(module, 'A')] = A;
+    tensors[loraKey(module, 'B')] = B;
+  }
+  const { rank, alpha, targets } = adapter.config;
+  writeSafetensors(path, tensors, {
+    format: 'pt',
+    rank: String(rank),
+    alpha: String(alpha),
+    targets: JSON.stringify(targets),
+    method: meta.method,
+    base_model_sha256: meta.baseModelSha256 ?? '',
+    step: String(meta.step ?? 0),
+    lora_adapter_metadata: JSON.stringify({ 'unet.r': rank, 'unet.lora_alpha': alpha, 'unet.target_modules': targets }),
+    ...meta.extra,
+  });
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Module paths and Linear sizes of an adapter, as graph builders need them. */
+export function moduleSpecs(adapter: LoraAdapter): { path: string; in: number; out: number }[] {
+  return [...adapter.modules.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, { A, B }]) => ({ path, in: A.shape[1], out: B.shape[0] }));
+}
+
+/** Feeds for a step graph: every A and B under its PEFT key. */
+export function adapterFeeds(adapter: LoraAdapter): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  for (const [path, { A, B }] of adapter.modules) {
+    feeds[loraKey(path, 'A')] = A;
+    feeds[loraKey(path, 'B')] = B;
+  }
+  return feeds;
+}

@@ -1,0 +1,109 @@
+import { adamw, clipGradNorm, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
+import type { LoraConfig } from '../lora/adapter.ts';
+import { loraKey } from '../lora/adapter.ts';
+import type { LoraValues } from '../model/context.ts';
+import type { WeightSource } from '../model/weights.ts';
+import type { UNetConfig } from '../unet/config.ts';
+import { unetForward } from '../unet/unet.ts';
+import { assembleModelBatch, preferenceLoss, type PreferenceMethod } from './preference.ts';
+
+export interface PreferenceStepSpec {
+  unet: { config: UNetConfig; weights: WeightSource };
+  lora: { config: LoraConfig; modules: { path: string; in: number; out: number }[] };
+  pairs: number;
+  /** [C, H, W] of one latent (or pixel image for pixel-space models). */
+  latentShape: number[];
+  /** [tokens, dim] of one prompt embedding. */
+  embedShape: number[];
+  method: PreferenceMethod;
+  beta: number;
+  alphasCumprod: Float32Array;
+  prediction: 'epsilon' | 'v_prediction';
+  /** null: no clipping (the norm is still reported). */
+  maxGradNorm: number | null;
+  adamw: AdamWOptions;
+  /** 'pairs': raw pairs, noised in-graph. 'model': the already-noised model batch (reference checks). */
+  batch?: 'pairs' | 'model';
+  /** Also output the raw gradients (`grad.<key>`), for checks. */
+  emitGradients?: boolean;
+  /** 'mse_mean': differentiate the mean per-sample MSE of the adapted model instead (a well-conditioned check). */
+  objective?: 'preference' | 'mse_mean';
+  /** Build forward + loss + gradients only (no optimizer update). */
+  optimizer?: boolean;
+}
+
+export interface StepGraph {
+  graph: Graph;
+  /** LoRA tensor names in feed order (`unet.<path>.lora_A.weight`, …). */
+  paramNames: string[];
+}
+
+export const adamStateName = (key: string, which: 'm' | 'v') => `adam_${which}.${key}`;
+export const updatedName = (key: string) => `new.${key}`;
+
+/**
+ * One Diffusion-DPO/NPO training step as a graph: the LoRA-adapted UNet and the reference (the same
+ * weights, adapter off) on the [first; second] batch, the preference loss, its gradient w.r.t. the
+ * adapter, grad-norm clipping and an AdamW update. One session.run = one step.
+ */
+export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
+  const g = new Graph();
+  const P = spec.pairs;
+  const paramNames: string[] = [];
+  const params: Value[] = [];
+  const modules = new Map<string, { A: Value; B: Value }>();
+  for (const m of spec.lora.modules) {
+    const A = g.input(loraKey(m.path, 'A'), 'float32', [spec.lora.config.rank, m.in]);
+    const B = g.input(loraKey(m.path, 'B'), 'float32', [m.out, spec.lora.config.rank]);
+    modules.set(m.path, { A, B });
+    params.push(A, B);
+    paramNames.push(A.name, B.name);
+  }
+  let noisy: Value, t: Value, embeds: Value, target: Value;
+  if ((spec.batch ?? 'pairs') === 'pairs') {
+    const chosen = g.input('chosen', 'float32', [P, ...spec.latentShape]);
+    const rejected = g.input('rejected', 'float32', [P, ...spec.latentShape]);
+    const noise = g.input('noise', 'float32', [P, ...spec.latentShape]);
+    const timesteps = g.input('timesteps', 'int64', [P]);
+    const emb = g.input('embeds', 'float32', [P, ...spec.embedShape]);
+    const mb = assembleModelBatch({ chosen, rejected, noise, timesteps, embeds: emb }, spec.method, spec.alphasCumprod, spec.prediction);
+    ({ noisy, embeds, target } = mb);
+    t = mb.timestepsFloat;
+  } else {
+    noisy = g.input('model_input', 'float32', [2 * P, ...spec.latentShape]);
+    t = g.node('Cast', [g.input('model_timesteps', 'int64', [2 * P])], { to: 1 })[0];
+    embeds = g.input('model_embeds', 'float32', [2 * P, ...spec.embedShape]);
+    target = g.input('target', 'float32', [2 * P, ...spec.latentShape]);
+  }
+  const adapter: LoraValues = { modules, scale: spec.lora.config.alpha / spec.lora.config.rank };
+  const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds };
+  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter] }, spec.unet.config, inputs));
+  const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [] }, spec.unet.config, inputs));
+  const L = preferenceLoss(modelPred, refPred, target, spec.beta);
+  g.output('loss', L.loss);
+  g.output('implicit_acc', L.implicitAcc);
+  g.output('model_losses', L.modelLosses);
+  g.output('ref_losses', L.refLosses);
+  g.output('inside', L.inside);
+  g.output('model_pred', modelPred);
+  g.output('ref_pred', refPred);
+
+  const objective = spec.objective === 'mse_mean' ? reduceMean(L.modelLosses) : L.loss;
+  const grads = grad(objective, params);
+  if (spec.emitGradients) grads.forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
+  const clipped = clipGradNorm(grads, spec.maxGradNorm ?? Infinity);
+  g.output('grad_norm', clipped.norm);
+  if (spec.optimizer ?? true) {
+    const m = paramNames.map((n, i) => g.input(adamStateName(n, 'm'), 'float32', [...params[i].shape]));
+    const v = paramNames.map((n, i) => g.input(adamStateName(n, 'v'), 'float32', [...params[i].shape]));
+    const step = g.input('step', 'float32', []);
+    const lr = g.input('lr', 'float32', []);
+    const upd = adamw(params, spec.maxGradNorm === null ? grads : clipped.grads, m, v, step, lr, spec.adamw);
+    paramNames.forEach((n, i) => {
+      g.output(updatedName(n), upd.params[i]);
+      g.output(updatedName(adamStateName(n, 'm')), upd.m[i]);
+      g.output(updatedName(adamStateName(n, 'v')), upd.v[i]);
+    });
+  }
+  return { graph: g, paramNames };
+}

@@ -1,0 +1,40 @@
+import { Graph, reshape, type Value } from '@npo/graph';
+import { loraKey } from '../lora/adapter.ts';
+import type { LoraValues } from '../model/context.ts';
+import type { WeightSource } from '../model/weights.ts';
+import type { UNetConfig } from '../unet/config.ts';
+import { unetForward } from '../unet/unet.ts';
+
+/** An adapter slot of the guidance graph: its modules (path, in, out) and rank; its tensors are inputs. */
+export interface AdapterSlot {
+  name: string;
+  rank: number;
+  modules: { path: string; in: number; out: number }[];
+}
+
+export const slotTensorName = (slot: string, key: string) => `${slot}:${key}`;
+export const slotScaleName = (slot: string) => `${slot}:scale`;
+
+/**
+ * The UNet on a [positive; negative] batch in one call, each adapter slot scaled per sample, so the
+ * positive branch runs θpos and the negative branch θpos + δNPO with no second copy of the weights.
+ */
+export function buildGuidanceGraph(unet: { config: UNetConfig; weights: WeightSource }, batch: number, latentShape: number[], embedShape: number[], slots: AdapterSlot[]): Graph {
+  const g = new Graph();
+  const sample = g.input('sample', 'float32', [batch, ...latentShape]);
+  const timesteps = g.input('timesteps', 'float32', [batch]);
+  const embeds = g.input('embeds', 'float32', [batch, ...embedShape]);
+  const adapters: LoraValues[] = slots.map((slot) => {
+    const modules = new Map<string, { A: Value; B: Value }>();
+    for (const m of slot.modules)
+      modules.set(m.path, {
+        A: g.input(slotTensorName(slot.name, loraKey(m.path, 'A')), 'float32', [slot.rank, m.in]),
+        B: g.input(slotTensorName(slot.name, loraKey(m.path, 'B')), 'float32', [m.out, slot.rank]),
+      });
+    const scale = reshape(g.input(slotScaleName(slot.name), 'float32', [batch]), [batch, 1, 1]);
+    return { modules, scale };
+  });
+  const out = unetForward({ g, weights: unet.weights, adapters }, unet.config, { sample, timesteps, encoderHiddenStates: embeds });
+  g.output('model_output', out);
+  return g;
+}

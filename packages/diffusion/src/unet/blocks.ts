@@ -1,0 +1,71 @@
+import { add, gelu, matmul, mul, pad, reshape, resizeNearest, silu, softmax, split, transpose, unsqueeze, type Value } from '@npo/graph';
+import { conv2dAt, groupNormAt, layerNormAt, linearAt, optionalParam, type ModelContext } from '../model/context.ts';
+
+/** diffusers ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1). */
+export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Value, groups: number, eps: number): Value {
+  return ctx.g.scope(path, () => {
+    let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, eps)));
+    const t = linearAt(ctx, `${path}.time_emb_proj`, silu(temb));
+    h = add(h, unsqueeze(t, [2, 3]));
+    h = conv2dAt(ctx, `${path}.conv2`, silu(groupNormAt(ctx, `${path}.norm2`, h, groups, eps)));
+    const shortcut = optionalParam(ctx, `${path}.conv_shortcut.weight`) ? conv2dAt(ctx, `${path}.conv_shortcut`, x, 1, 0) : x;
+    return add(shortcut, h);
+  });
+}
+
+/** diffusers Attention (AttnProcessor semantics): softmax(q kᵀ / √d) v over `heads` heads. */
+export function attention(ctx: ModelContext, path: string, x: Value, context: Value | null, heads: number): Value {
+  return ctx.g.scope(path, () => {
+    const kv = context ?? x;
+    const q = linearAt(ctx, `${path}.to_q`, x);
+    const k = linearAt(ctx, `${path}.to_k`, kv);
+    const v = linearAt(ctx, `${path}.to_v`, kv);
+    const [b, n, c] = q.shape;
+    const m = k.shape[1];
+    const d = c / heads;
+    const qh = transpose(reshape(q, [b, n, heads, d]), [0, 2, 1, 3]);
+    const kh = transpose(reshape(k, [b, m, heads, d]), [0, 2, 3, 1]);
+    const vh = transpose(reshape(v, [b, m, heads, d]), [0, 2, 1, 3]);
+    const probs = softmax(mul(matmul(qh, kh), 1 / Math.sqrt(d)), -1);
+    const out = reshape(transpose(matmul(probs, vh), [0, 2, 1, 3]), [b, n, c]);
+    return linearAt(ctx, `${path}.to_out.0`, out);
+  });
+}
+
+/** diffusers BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, pre-LayerNorm each. */
+export function transformerBlock(ctx: ModelContext, path: string, x: Value, context: Value, heads: number): Value {
+  return ctx.g.scope(path, () => {
+    x = add(attention(ctx, `${path}.attn1`, layerNormAt(ctx, `${path}.norm1`, x), null, heads), x);
+    x = add(attention(ctx, `${path}.attn2`, layerNormAt(ctx, `${path}.norm2`, x), context, heads), x);
+    const proj = linearAt(ctx, `${path}.ff.net.0.proj`, layerNormAt(ctx, `${path}.norm3`, x));
+    const half = proj.shape[2] / 2;
+    const [hidden, gate] = split(proj, [half, half], 2);
+    return add(linearAt(ctx, `${path}.ff.net.2`, mul(hidden, gelu(gate))), x);
+  });
+}
+
+/** diffusers Transformer2DModel over an NCHW feature map (1×1-conv or linear projections). */
+export function transformer2d(
+  ctx: ModelContext, path: string, x: Value, context: Value, heads: number, layers: number, groups: number, linearProjection: boolean,
+): Value {
+  return ctx.g.scope(path, () => {
+    const [b, c, hgt, wid] = x.shape;
+    const toTokens = (v: Value) => reshape(transpose(v, [0, 2, 3, 1]), [b, hgt * wid, c]);
+    const toMap = (v: Value) => transpose(reshape(v, [b, hgt, wid, c]), [0, 3, 1, 2]);
+    const normed = groupNormAt(ctx, `${path}.norm`, x, groups, 1e-6);
+    let h = linearProjection ? linearAt(ctx, `${path}.proj_in`, toTokens(normed)) : toTokens(conv2dAt(ctx, `${path}.proj_in`, normed, 1, 0));
+    for (let i = 0; i < layers; i++) h = transformerBlock(ctx, `${path}.transformer_blocks.${i}`, h, context, heads);
+    const out = linearProjection ? toMap(linearAt(ctx, `${path}.proj_out`, h)) : conv2dAt(ctx, `${path}.proj_out`, toMap(h), 1, 0);
+    return add(out, x);
+  });
+}
+
+/** diffusers Downsample2D: a stride-2 3×3 conv; with padding 0 it first pads right and bottom by one, as diffusers does. */
+export function downsample(ctx: ModelContext, path: string, x: Value, padding: number): Value {
+  const input = padding === 0 ? pad(x, [0, 0, 0, 0, 0, 0, 1, 1]) : x;
+  return conv2dAt(ctx, `${path}.conv`, input, 2, padding);
+}
+
+export function upsample(ctx: ModelContext, path: string, x: Value): Value {
+  return conv2dAt(ctx, `${path}.conv`, resizeNearest(x, [1, 1, 2, 2]), 1, 1);
+}

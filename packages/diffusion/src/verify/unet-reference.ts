@@ -1,0 +1,185 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, type HostTensor } from '@npo/graph';
+import { adapterFeeds, loadLora, moduleSpecs } from '../lora/adapter.ts';
+import { ArtifactDir } from '../model/artifacts.ts';
+import { adamStateName, buildPreferenceStep, updatedName } from '../objectives/preference-step.ts';
+import { buildGuidanceGraph } from '../sampling/guidance-graph.ts';
+import { GuidedSampler } from '../sampling/npo-sampler.ts';
+import { alphasCumprod, parseSchedulerConfig, SD15_SCHEDULER } from '../schedule/noise-schedule.ts';
+import { parseUNetConfig } from '../unet/config.ts';
+import { compareAbs, compareMasked, compareScaled, type Quantity } from './compare.ts';
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+/**
+ * Runs this implementation on a reference folder laid out like fixtures/tiny-unet (unet/, lora/, sampling/;
+ * absent parts are skipped) and compares every stored quantity with the tolerances of the fixtures README.
+ */
+export async function verifyUNetReference(dir: string, workDir: string): Promise<Quantity[]> {
+  const out: Quantity[] = [];
+  const unetDir = join(dir, 'unet');
+  if (!existsSync(join(unetDir, 'config.json'))) return out;
+  const config = parseUNetConfig(readJson(join(unetDir, 'config.json')));
+  const artifacts = new ArtifactDir(workDir);
+  const weights = artifacts.weights(join(unetDir, 'diffusion_pytorch_model.safetensors'), 'unet.safetensors');
+  const unet = { config, weights };
+
+  if (existsSync(join(unetDir, 'forward.safetensors'))) {
+    const io = readSafetensors(join(unetDir, 'forward.safetensors'));
+    const [b, ...latent] = io.sample.shape;
+    const g = buildGuidanceGraph(unet, b, latent, io.encoder_hidden_states.shape.slice(1), []);
+    const { session } = await artifacts.compile(g, 'forward');
+    const t = hostTensor('float32', [b], Float32Array.from(io.timesteps.data as BigInt64Array, Number));
+    const res = await session.run({ sample: io.sample, timesteps: t, embeds: io.encoder_hidden_states });
+    out.push(compareAbs('unet.forward', res.model_output, io.out, 1e-4));
+  }
+
+  const loraDir = join(dir, 'lora');
+  if (existsSync(join(loraDir, 'lora_init.safetensors')) && existsSync(join(loraDir, 'batch.safetensors'))) {
+    const init = loadLora(join(loraDir, 'lora_init.safetensors'));
+    const batch = readSafetensors(join(loraDir, 'batch.safetensors'));
+    const acp = (batch.alphas_cumprod?.data as Float32Array) ?? alphasCumprod(SD15_SCHEDULER);
+    for (const direction of ['dpo', 'npo'] as const) {
+      const resultPath = join(loraDir, direction, 'result.json');
+      if (!existsSync(resultPath)) continue;
+      const result = readJson(resultPath);
+      const opt = { beta1: result.adamw.betas[0], beta2: result.adamw.betas[1], eps: result.adamw.eps, weightDecay: result.adamw.weight_decay };
+      const input = batch[`${direction}_model_input`];
+      const pairs = input.shape[0] / 2;
+      const { graph, paramNames } = buildPreferenceStep({
+        unet,
+        lora: { config: init.config, modules: moduleSpecs(init) },
+        pairs,
+        latentShape: input.shape.slice(1),
+        embedShape: batch[`${direction}_encoder_hidden_states`].shape.slice(1),
+        method: direction,
+        beta: result.beta,
+        alphasCumprod: acp,
+        prediction: 'epsilon',
+        maxGradNorm: null,
+        adamw: opt,
+        batch: 'model',
+        emitGradients: true,
+      });
+      const { session } = await artifacts.compile(graph, `step_${direction}`);
+      const params = adapterFeeds(init);
+      const zeros = Object.fromEntries(paramNames.flatMap((n) => [
+        [adamStateName(n, 'm'), hostTensor('float32', params[n].shape)],
+        [adamStateName(n, 'v'), hostTensor('float32', params[n].shape)],
+      ]));
+      const res = await session.run({
+        ...params,
+        ...zeros,
+        model_input: input,
+        model_timesteps: batch[`${direction}_timesteps`],
+        model_embeds: batch[`${direction}_encoder_hidden_states`],
+        target: batch[`${direction}_target`],
+        step: hostTensor('float32', [], [1]),
+        lr: hostTensor('float32', [], [result.adamw.lr]),
+      });
+      const d = direction;
+      if (batch[`${d}_model_pred`]) out.push(compareAbs(`${d}.model_pred`, res.model_pred, batch[`${d}_model_pred`], 1e-4));
+      if (batch[`${d}_ref_pred`]) out.push(compareAbs(`${d}.ref_pred`, res.ref_pred, batch[`${d}_ref_pred`], 1e-4));
+      out.push(compareAbs(`${d}.model_losses`, res.model_losses, result.model_losses, 1e-5));
+      out.push(compareAbs(`${d}.ref_losses`, res.ref_losses, result.ref_losses, 1e-5));
+      out.push(compareAbs(`${d}.inside`, res.inside, result.inside, 1e-2));
+      out.push(compareAbs(`${d}.loss`, res.loss, result.loss, 5e-3));
+      out.push(compareAbs(`${d}.implicit_acc`, res.implicit_acc, result.implicit_acc, 1e-6));
+      const gradsPath = join(loraDir, d, 'grads.safetensors');
+      const refGrads = existsSync(gradsPath) ? readSafetensors(gradsPath) : null;
+      if (refGrads) out.push(...worstOf(`${d}.grads`, paramNames.map((n) => compareScaled(n, res[`grad.${n}`], refGrads[n], 5e-3))));
+      const afterPath = join(loraDir, d, 'lora_after_adamw.safetensors');
+      if (existsSync(afterPath) && refGrads) {
+        const after = readSafetensors(afterPath);
+        out.push(...worstOf(`${d}.adamw_from_own_grads`, paramNames.map((n) => compareMasked(n, res[updatedName(n)], after[n], refGrads[n], 5e-3, 1e-6))));
+        out.push(...worstOf(`${d}.adamw_from_stored_grads`, await adamwFromStored(paramNames, params, refGrads, after, opt, result.adamw.lr)));
+      }
+    }
+    const msePath = join(loraDir, 'grads_mse_mean.safetensors');
+    if (existsSync(msePath)) out.push(...(await mseMeanGradients(unet, artifacts, init, batch, acp, readSafetensors(msePath))));
+  }
+
+  const samplingDir = join(dir, 'sampling');
+  if (existsSync(join(samplingDir, 'sampling.json')) && existsSync(join(samplingDir, 'npo_cfg_ddim.safetensors'))) {
+    const meta = readJson(join(samplingDir, 'sampling.json'));
+    const ref = readSafetensors(join(samplingDir, 'npo_cfg_ddim.safetensors'));
+    const scheduler = parseSchedulerConfig(meta.scheduler_config);
+    const npo = loadLora(join(dir, meta.lora_weights));
+    const [b, ...embedShape] = ref.cond_embeds.shape;
+    const latentShape = ref['npo/latents_0'].shape.slice(1);
+    const slot = { name: 'npo', rank: npo.config.rank, modules: moduleSpecs(npo) };
+    const { session } = await artifacts.compile(buildGuidanceGraph(unet, 2 * b, latentShape, embedShape, [slot]), 'guidance');
+    const sampler = new GuidedSampler(session, scheduler, b, latentShape, embedShape, [slot]);
+    for (const arm of ['npo', 'basecfg']) {
+      if (!ref[`${arm}/latents_0`]) continue;
+      const { trace } = await sampler.sample(
+        {
+          latents: ref[`${arm}/latents_0`].data as Float32Array,
+          cond: ref.cond_embeds.data as Float32Array,
+          uncond: ref.uncond_embeds.data as Float32Array,
+          guidance: meta.guidance_scale,
+          steps: meta.num_inference_steps,
+          trace: true,
+        },
+        arm === 'npo' ? { npo: { adapter: npo, positiveScale: 0, negativeScale: meta.lora_scale ?? 1 } } : {},
+      );
+      trace.forEach((s, i) => {
+        out.push(compareAbs(`sampling.${arm}.step${i}.eps_cond`, s.epsCond, ref[`${arm}/step${i}_eps_cond`], 1e-4));
+        out.push(compareAbs(`sampling.${arm}.step${i}.eps_uncond`, s.epsUncond, ref[`${arm}/step${i}_eps_uncond`], 1e-4));
+        out.push(compareAbs(`sampling.${arm}.step${i}.pred_original_sample`, s.predOriginal, ref[`${arm}/step${i}_pred_original_sample`], 1e-3));
+        out.push(compareAbs(`sampling.${arm}.latents_${i + 1}`, s.latents, ref[`${arm}/latents_${i + 1}`], 1e-3));
+      });
+    }
+  }
+  return out;
+}
+
+function worstOf(name: string, qs: Quantity[]): Quantity[] {
+  const bad = qs.filter((q) => !q.ok).map((q) => ({ ...q, name: `${name}.${q.name}` }));
+  const worst = qs.reduce((a, b) => (b.max_abs_err > a.max_abs_err ? b : a));
+  return [...bad, { ...worst, name: `${name} (worst of ${qs.length} tensors: ${worst.name})` }];
+}
+
+async function adamwFromStored(
+  names: string[], params: Record<string, HostTensor>, grads: Record<string, HostTensor>, after: Record<string, HostTensor>,
+  opt: { beta1: number; beta2: number; eps: number; weightDecay: number }, lr: number,
+): Promise<Quantity[]> {
+  const g = new Graph();
+  const p = names.map((n) => g.input(`p:${n}`, 'float32', params[n].shape));
+  const gr = names.map((n) => g.input(`g:${n}`, 'float32', params[n].shape));
+  const zeros = names.map(() => g.scalar(0));
+  const step = g.input('step', 'float32', []);
+  const lrV = g.input('lr', 'float32', []);
+  const upd = adamw(p, gr, zeros, zeros, step, lrV, opt);
+  upd.params.forEach((v, i) => g.output(`out:${names[i]}`, v));
+  const s = await Session.create(serialize(g));
+  const feeds: Record<string, HostTensor> = { step: hostTensor('float32', [], [1]), lr: hostTensor('float32', [], [lr]) };
+  names.forEach((n) => {
+    feeds[`p:${n}`] = params[n];
+    feeds[`g:${n}`] = grads[n];
+  });
+  const res = await s.run(feeds);
+  await s.release();
+  return names.map((n) => compareAbs(n, res[`out:${n}`], after[n], 2e-7));
+}
+
+async function mseMeanGradients(
+  unet: Parameters<typeof buildGuidanceGraph>[0], artifacts: ArtifactDir, init: ReturnType<typeof loadLora>,
+  batch: Record<string, HostTensor>, acp: Float32Array, ref: Record<string, HostTensor>,
+): Promise<Quantity[]> {
+  const { graph, paramNames } = buildPreferenceStep({
+    unet, lora: { config: init.config, modules: moduleSpecs(init) }, pairs: batch.dpo_model_input.shape[0] / 2,
+    latentShape: batch.dpo_model_input.shape.slice(1), embedShape: batch.dpo_encoder_hidden_states.shape.slice(1), method: 'dpo', beta: 1,
+    alphasCumprod: acp, prediction: 'epsilon', maxGradNorm: null, adamw: {}, batch: 'model', optimizer: false, objective: 'mse_mean', emitGradients: true,
+  });
+  const { session } = await artifacts.compile(graph, 'grads_mse_mean');
+  const res = await session.run({
+    ...adapterFeeds(init),
+    model_input: batch.dpo_model_input,
+    model_timesteps: batch.dpo_timesteps,
+    model_embeds: batch.dpo_encoder_hidden_states,
+    target: batch.dpo_target,
+  });
+  return worstOf('grads_mse_mean', paramNames.map((n) => compareScaled(n, res[`grad.${n}`], ref[n], 1e-4)));
+}
