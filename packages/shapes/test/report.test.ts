@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bootstrapMeanInterval, buildReport, mean, pairedDifferences, reportMarkdown, Rng, ShapesError, standardError, winRate } from '../src/index.ts';
+
+function arm(rng: Rng, base: Float64Array, shift: number, noise: number): Float64Array {
+  return base.map((v) => v + shift + noise * rng.normal());
+}
+
+test('report: per-arm summaries and the paired differences whose arms are present', () => {
+  const rng = new Rng(1);
+  const n = 384;
+  const base = rng.fillNormal(new Float64Array(n), -0.5, 0.3);
+  const A = arm(rng, base, 0, 0.005);
+  const B = arm(rng, base, 0.018, 0.02);
+  const X = arm(rng, base, 0, 0.005);
+  const report = buildReport([
+    { w: 4, arms: { A, B, X } },
+    { w: 7, arms: { A, B: arm(rng, base, 0.03, 0.02) } },
+  ]);
+  assert.deepEqual(report.arms.map((a) => [a.w, a.arm, a.n]), [[4, 'A', n], [4, 'B', n], [4, 'X', n], [7, 'A', n], [7, 'B', n]]);
+  assert.equal(report.arms[0].mean, mean(A));
+  assert.equal(report.arms[0].se, standardError(A));
+  assert.deepEqual(report.differences.map((d) => [d.w, d.pair]), [[4, 'B-A'], [4, 'X-A'], [7, 'B-A']]);
+  const ba = report.differences[0];
+  const diff = pairedDifferences(A, B);
+  assert.equal(ba.mean, mean(diff));
+  assert.equal(ba.se, standardError(diff));
+  assert.deepEqual(ba.ci95, bootstrapMeanInterval(diff, { resamples: 2000, seed: 0 }));
+  assert.equal(ba.win_rate, winRate(A, B));
+  assert.ok(ba.mean > 0.015 && ba.ci95[0] > 0 && ba.win_rate > 0.7);
+  const xa = report.differences[1];
+  assert.ok(xa.ci95[0] < 0 && xa.ci95[1] > 0, 'the control arm shows no effect');
+  assert.deepEqual(JSON.parse(JSON.stringify(report)), report);
+
+  const md = reportMarkdown(report);
+  assert.match(md, /^\| w \| A \(n\) \| B \(n\) \| X \(n\) \|/);
+  assert.match(md, new RegExp(`\\| 4 \\| B-A \\| \\+${ba.mean.toFixed(4)} ± ${ba.se.toFixed(4)} \\|`));
+  assert.equal(md.split('\n').filter((l) => l.startsWith('| 7 |')).length, 2);
+});
+
+test('report refuses unpaired arms and unknown arm names', () => {
+  assert.throws(() => buildReport([{ w: 4, arms: { A: [1, 2, 3], B: [1, 2] } }]), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(() => buildReport([{ w: 4, arms: { Q: [1, 2] } as never }]), (e: unknown) => e instanceof ShapesError && /unknown arm "Q"/.test(e.message));
+});
