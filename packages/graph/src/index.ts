@@ -8,3 +8,4 @@ export { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 export * from './optim.ts';
 export * from './serialize.ts';
 export * from './runner.ts';
+export * from './rng.ts';

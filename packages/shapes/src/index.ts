@@ -1,5 +1,5 @@
 export * from './errors.ts';
-export * from './rng.ts';
+export { Rng, RngError, type RngState } from '@npo/graph';
 export * from './world.ts';
 export * from './tokens.ts';
 export * from './quantise.ts';

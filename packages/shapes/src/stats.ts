@@ -1,5 +1,5 @@
 import { ShapesError } from './errors.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '@npo/graph';
 
 /** Summary statistics for the experiment report. Inputs are any array of finite numbers. */
 export type Numbers = ArrayLike<number>;

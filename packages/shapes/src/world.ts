@@ -1,5 +1,5 @@
 import { ShapesError } from './errors.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '@npo/graph';
 
 /**
  * The shapes world of /work/shared/MINIATURE.md: 16×16 RGB images in [−1, 1], CHW layout (channel-major:

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { hostTensor, SafetensorsFile, toFloat32, writeSafetensors, type HostTensor } from '@npo/graph';
+import { hostTensor, Rng, SafetensorsFile, toFloat32, writeSafetensors, type HostTensor } from '@npo/graph';
 import type { WeightSource } from '../model/weights.ts';
 
 export const DEFAULT_TARGETS = ['to_q', 'to_k', 'to_v', 'to_out.0'];
@@ -38,28 +38,13 @@ export function findTargetModules(weights: WeightSource, targets: string[]): str
   return out.sort();
 }
 
-/** mulberry32: a tiny seeded generator, enough for reproducible adapter initialisation. */
-function normals(n: number, seed: number, std: number): Float32Array {
-  let s = seed >>> 0;
-  const uni = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(uni())) * Math.cos(2 * Math.PI * uni());
-  return out;
-}
-
 /** A new adapter as PEFT starts one: A ~ N(0, 1/in_features), B = 0, so the adapter begins as a no-op. */
 export function initLora(weights: WeightSource, config: LoraConfig, seed: number): LoraAdapter {
   const modules = new Map<string, { A: HostTensor; B: HostTensor }>();
   findTargetModules(weights, config.targets).forEach((path, i) => {
     const [outF, inF] = weights.shape(`${path}.weight`);
     modules.set(path, {
-      A: hostTensor('float32', [config.rank, inF], normals(config.rank * inF, seed * 1000 + i, 1 / Math.sqrt(inF))),
+      A: hostTensor('float32', [config.rank, inF], new Rng(seed, i).fillNormal(new Float32Array(config.rank * inF), 0, 1 / Math.sqrt(inF))),
       B: hostTensor('float32', [outF, config.rank]),
     });
   });

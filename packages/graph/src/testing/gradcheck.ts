@@ -3,21 +3,12 @@ import { grad } from '../autodiff.ts';
 import { Graph, type Value } from '../graph.ts';
 import { mul, reduceSum } from '../ops.ts';
 import { Session } from '../runner.ts';
+import { Rng } from '../rng.ts';
 import { serialize } from '../serialize.ts';
 
-/** Deterministic normal samples (mulberry32 + Box–Muller) for test inputs. */
+/** Deterministic N(0, scale²) samples for test inputs. */
 export function seededNormal(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const uni = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(uni())) * Math.cos(2 * Math.PI * uni());
-  return out;
+  return new Rng(seed).fillNormal(new Float32Array(n), 0, scale);
 }
 
 export interface CheckInput {

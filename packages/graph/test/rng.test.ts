@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng, ShapesError } from '../src/index.ts';
+import { Rng, RngError } from '../src/rng.ts';
 
 test('xoshiro128** matches the reference C implementation from state {1, 2, 3, 4}', () => {
   // Printed by the authors' xoshiro128starstar.c with s = {1, 2, 3, 4}.
@@ -90,10 +90,10 @@ test('shuffle returns a permutation', () => {
 
 test('bad arguments and states are refused with stable codes', () => {
   const rng = new Rng(1);
-  assert.throws(() => rng.int(0), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_ARGUMENT');
-  assert.throws(() => rng.int(2.5), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_ARGUMENT');
-  assert.throws(() => new Rng(0.5), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(() => rng.int(0), (e: unknown) => e instanceof RngError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(() => rng.int(2.5), (e: unknown) => e instanceof RngError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(() => new Rng(0.5), (e: unknown) => e instanceof RngError && e.code === 'INVALID_ARGUMENT');
   for (const bad of [null, {}, { algorithm: 'xoshiro128**', s: [0, 0, 0, 0], spare: null }, { algorithm: 'mt', s: [1, 2, 3, 4], spare: null }, { algorithm: 'xoshiro128**', s: [1, 2, 3, 2 ** 32], spare: null }]) {
-    assert.throws(() => rng.setState(bad as never), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_RNG_STATE');
+    assert.throws(() => rng.setState(bad as never), (e: unknown) => e instanceof RngError && e.code === 'INVALID_RNG_STATE');
   }
 });

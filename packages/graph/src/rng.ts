@@ -1,4 +1,3 @@
-import { ShapesError } from './errors.ts';
 
 /**
  * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna, 2018) — four 32-bit words of state, so every
@@ -19,6 +18,14 @@ import { ShapesError } from './errors.ts';
  * State: `getState()` returns plain JSON (`RngState`); `setState()` / `Rng.fromState()` resume exactly,
  * including a pending Box–Muller spare.
  */
+/** Thrown for an invalid seed, draw argument or saved state; `code` says which. */
+export class RngError extends Error {
+  constructor(readonly code: 'INVALID_ARGUMENT' | 'INVALID_RNG_STATE', message: string) {
+    super(message);
+    this.name = 'RngError';
+  }
+}
+
 export interface RngState {
   algorithm: 'xoshiro128**';
   s: [number, number, number, number];
@@ -38,7 +45,7 @@ function splitmix64Mix(z: bigint): bigint {
 
 function toUint64(value: number | bigint, what: string): bigint {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new ShapesError('INVALID_ARGUMENT', `${what} must be a safe integer or a bigint, got ${value}`);
+    throw new RngError('INVALID_ARGUMENT', `${what} must be a safe integer or a bigint, got ${value}`);
   }
   return BigInt.asUintN(64, BigInt(value));
 }
@@ -85,7 +92,7 @@ export class Rng {
       state.s.some((w) => w !== 0) &&
       (state.spare === null || Number.isFinite(state.spare));
     if (!ok) {
-      throw new ShapesError(
+      throw new RngError(
         'INVALID_RNG_STATE',
         `not an Rng state: expected {algorithm: "xoshiro128**", s: four uint32 (not all 0), spare: number | null}, got ${JSON.stringify(state)}`,
       );
@@ -125,7 +132,7 @@ export class Rng {
   /** Uniform integer in {0, …, n − 1}; 1 ≤ n ≤ 2^32. */
   int(n: number): number {
     if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32) {
-      throw new ShapesError('INVALID_ARGUMENT', `int(n) needs an integer n in [1, 2^32], got ${n}`);
+      throw new RngError('INVALID_ARGUMENT', `int(n) needs an integer n in [1, 2^32], got ${n}`);
     }
     const limit = Math.floor(TWO_POW_32 / n) * n;
     for (;;) {
