@@ -1,5 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, realpathSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   AttributeProto_AttributeType as AttrType, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema,
@@ -67,9 +67,21 @@ export interface SerializeOptions {
   producer?: string;
 }
 
+/** Follows symlinks where the path exists, as onnxruntime does when it validates external data. */
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
 function relativeInside(modelDir: string, path: string, what: string): string {
   const rel = relative(modelDir, resolve(path));
-  if (rel.startsWith('..') || isAbsolute(rel))
+  const realRel = relative(real(modelDir), real(path));
+  // A file named '..weights' is inside; only a '..' path segment (or another drive) escapes.
+  const escapes = (r: string) => r === '..' || r.startsWith('..' + sep) || isAbsolute(r);
+  if (escapes(rel) || escapes(realRel))
     throw new Error(`${what} '${path}' is outside the model folder '${modelDir}': onnxruntime refuses external data outside it; save the model in a folder that contains the weights`);
   return rel.split(sep).join('/');
 }

@@ -102,3 +102,27 @@ test('the gradient checker rejects a wrong rule', async () => {
     GRAD_RULES.Tanh = original;
   }
 });
+
+test('gradients w.r.t. an intermediate value, and max/min ties split evenly as in torch', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [3]);
+  const y = g.input('y', 'float32', [3]);
+  const hidden = o.mul(x, 2);
+  const loss = o.reduceSum(o.add(o.mul(o.max(hidden, y), 3), o.min(hidden, y)));
+  const [dh, dx, dy] = grad(loss, [hidden, x, y]);
+  g.output('dh', dh);
+  g.output('dx', dx);
+  g.output('dy', dy);
+  // hidden = [2, 4, -2] vs y = [2, 1, 0]: a tie, a win for hidden, a win for y.
+  const res = await runOnce(g, { x: f32([3], [1, 2, -1]), y: f32([3], [2, 1, 0]) });
+  assert.deepEqual([...res.dh.data], [2, 3, 1]);
+  assert.deepEqual([...res.dx.data], [4, 6, 2]);
+  assert.deepEqual([...res.dy.data], [2, 1, 3]);
+});
+
+test('gather accepts int32 indices in the backward too', async () => {
+  await assertGradients({
+    inputs: [{ name: 'x', shape: [4, 3] }, { name: 'i', shape: [3], dtype: 'int64', data: BigInt64Array.from([2n, 2n, 0n]) }],
+    build: (g, [x, i]) => o.gather(x, o.cast(i, 'int32'), 0),
+  });
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { grad } from '../src/autodiff.ts';
@@ -129,4 +129,23 @@ test('external data outside the model folder fails with a message saying where t
   assert.throws(() => saveModel(g, join(tmp, 'nested', 'model.onnx')), /outside the model folder.*save the model in a folder that contains the weights/);
   assert.throws(() => serialize(g), /external data: save the model by path/);
   assert.throws(() => g.externalInitializer('w2', 'float32', [3], { path: weights, offset: e.offset, length: 8 }), /8 bytes.*needs 12/);
+});
+
+test('a weights file whose name starts with ".." is inside; a symlink resolving outside is refused before onnxruntime sees it', async () => {
+  const dir = join(tmp, 'dots');
+  mkdirSync(dir, { recursive: true });
+  writeSafetensors(join(dir, '..weights.safetensors'), { w: f32([2], [3, 4]) });
+  writeSafetensors(join(tmp, 'elsewhere.safetensors'), { w: f32([2], [3, 4]) });
+  symlinkSync(join(tmp, 'elsewhere.safetensors'), join(dir, 'linked.safetensors'));
+  const build = (file: string) => {
+    const e = SafetensorsFile.open(file).entry('w');
+    const g = new Graph();
+    g.output('y', o.mul(g.input('x', 'float32', [2]), g.externalInitializer('w', 'float32', [2], { path: file, offset: e.offset, length: e.length })));
+    return g;
+  };
+  saveModel(build(join(dir, '..weights.safetensors')), join(dir, 'model.onnx'));
+  const s = await Session.create(join(dir, 'model.onnx'), { threads: 1 });
+  assert.deepEqual([...(await s.run({ x: f32([2], [1, 2]) })).y.data], [3, 8]);
+  await s.release();
+  assert.throws(() => saveModel(build(join(dir, 'linked.safetensors')), join(dir, 'model2.onnx')), /linked\.safetensors' is outside the model folder/);
 });
