@@ -1,0 +1,59 @@
+import { BenchError } from './workloads.ts';
+
+export interface BenchArgs {
+  workload: string | undefined;
+  threads: number;
+  steps: number | undefined;
+  /** onnxruntime graph optimization level */
+  optimization: 'disabled' | 'basic' | 'extended' | 'all';
+  /** write per-step losses and grad norms here (JSON), for the cross-check in compare.ts */
+  lossesOut: string | undefined;
+  /** only prepare data and compile the artifact, time nothing */
+  prepareOnly: boolean;
+}
+
+const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new BenchError(`${flag} needs a positive integer, got '${v ?? ''}'`);
+  return n;
+}
+
+/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only]` */
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
+    else if (arg === '--steps') a.steps = positiveInt(arg, argv[++i]);
+    else if (arg === '--opt') {
+      const v = argv[++i] as BenchArgs['optimization'];
+      if (!LEVELS.includes(v)) throw new BenchError(`--opt must be one of ${LEVELS.join(', ')}, got '${v ?? ''}'`);
+      a.optimization = v;
+    } else if (arg === '--losses-out') a.lossesOut = argv[++i];
+    else if (arg === '--prepare-only') a.prepareOnly = true;
+    else if (arg.startsWith('--')) throw new BenchError(`unknown option ${arg}`);
+    else if (a.workload === undefined) a.workload = arg;
+    else throw new BenchError(`unexpected argument '${arg}'`);
+  }
+  return a;
+}
+
+export interface BenchLine {
+  workload: string;
+  threads: number;
+  ms_median: number;
+  ms_min: number;
+  ms_max: number;
+  peak_rss_mb: number;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function summarize(workload: string, threads: number, ms: number[], peakRssKb: number): BenchLine {
+  const s = [...ms].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { workload, threads, ms_median: round(median), ms_min: round(s[0]), ms_max: round(s[s.length - 1]), peak_rss_mb: round(peakRssKb / 1024, 1) };
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostTensor, saveModel, Session, type HostTensor, type SessionOptions } from '@npo/graph';
+import { adapterFeeds, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
+import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
+import { adamStateName, buildPreferenceStep, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
+import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
+import { REPO_ROOT, STEP_HYPERPARAMETERS, type PreparedWorkload } from './workloads.ts';
+
+export interface CompiledStep {
+  modelPath: string;
+  paramNames: string[];
+  /** true when this call built and serialized the graph (false: reused the cached artifact) */
+  built: boolean;
+}
+
+/** Hash of the code that shapes the graph, so a cached artifact is rebuilt whenever graph or model code changes. */
+function codeHash(): string {
+  const h = createHash('sha256');
+  for (const dir of ['packages/graph/src', 'packages/diffusion/src', 'bench']) {
+    const walk = (d: string) => {
+      for (const name of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const p = join(d, name.name);
+        if (name.isDirectory()) walk(p);
+        else if (name.name.endsWith('.ts')) h.update(p).update(readFileSync(p));
+      }
+    };
+    walk(join(REPO_ROOT, dir));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Builds the NPO step graph (LoRA UNet + reference UNet, loss, gradient, clip, AdamW) and saves it beside
+ * a hard link to the weights; reused while the code and workload are unchanged, as a trainer would reuse
+ * its compiled artifact. Compiling is not part of the timed step.
+ */
+export function compileStep(p: PreparedWorkload): CompiledStep {
+  const artifacts = new ArtifactDir(join(p.dir, 'artifacts'));
+  const weights = artifacts.weights(p.weightsPath, 'unet.safetensors');
+  const h = STEP_HYPERPARAMETERS;
+  const modules = moduleSpecs(p.adapter);
+  const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h])).digest('hex');
+  const stamp = join(artifacts.dir, 'step.key');
+  const modelPath = join(artifacts.dir, 'step.onnx');
+  const paramNames = modules.flatMap((m) => [`unet.${m.path}.lora_A.weight`, `unet.${m.path}.lora_B.weight`]);
+  if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false };
+  const step = buildPreferenceStep({
+    unet: { config: p.config, weights },
+    lora: { config: p.adapter.config, modules },
+    pairs: p.workload.pairs,
+    latentShape: p.workload.latentShape,
+    embedShape: p.workload.embedShape,
+    method: h.method,
+    beta: h.beta,
+    alphasCumprod: alphasCumprod(SD15_SCHEDULER),
+    prediction: h.prediction,
+    maxGradNorm: h.maxGradNorm,
+    adamw: h.adamw,
+  });
+  if (step.paramNames.join('\n') !== paramNames.join('\n')) throw new Error('bench: step graph parameter order differs from the adapter module order');
+  // Not ArtifactDir.compile: that also opens a session, and the bench opens its own with the options under test.
+  saveModel(step.graph, modelPath);
+  writeFileSync(stamp, key);
+  return { modelPath, paramNames, built: true };
+}
+
+export interface StepTimings {
+  ms: number[];
+  losses: number[];
+  gradNorms: number[];
+}
+
+/** The outputs a training loop reads back each step: the updated adapter and Adam state, loss and grad norm. */
+export function stepOutputs(paramNames: string[]): string[] {
+  return ['loss', 'grad_norm', ...paramNames.flatMap((n) => [updatedName(n), updatedName(adamStateName(n, 'm')), updatedName(adamStateName(n, 'v'))])];
+}
+
+/**
+ * Runs warm-up + timed steps, feeding each step's updated LoRA and Adam state into the next as a real loop
+ * does. Each timing covers one session.run including the host↔onnxruntime copies of inputs and outputs.
+ */
+export async function runSteps(session: Session, p: PreparedWorkload, paramNames: string[], warmup: number, steps: number): Promise<StepTimings> {
+  const state: Record<string, HostTensor> = { ...adapterFeeds(p.adapter) };
+  for (const n of paramNames) {
+    state[adamStateName(n, 'm')] = hostTensor('float32', state[n].shape);
+    state[adamStateName(n, 'v')] = hostTensor('float32', state[n].shape);
+  }
+  const outputs = stepOutputs(paramNames);
+  const lr = hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]);
+  const out: StepTimings = { ms: [], losses: [], gradNorms: [] };
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    const res = await session.run({ ...state, ...p.batch, step: hostTensor('float32', [], [i + 1]), lr }, outputs);
+    for (const n of paramNames) {
+      state[n] = res[updatedName(n)];
+      state[adamStateName(n, 'm')] = res[updatedName(adamStateName(n, 'm'))];
+      state[adamStateName(n, 'v')] = res[updatedName(adamStateName(n, 'v'))];
+    }
+    const ms = performance.now() - t0;
+    out.losses.push((res.loss.data as Float32Array)[0]);
+    out.gradNorms.push((res.grad_norm.data as Float32Array)[0]);
+    if (i >= warmup) out.ms.push(ms);
+  }
+  return out;
+}
+
+export async function openStep(modelPath: string, opts: SessionOptions): Promise<Session> {
+  return Session.create(modelPath, opts);
+}

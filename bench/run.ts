@@ -1,0 +1,31 @@
+/**
+ * One NPO training step of our compiled graph on onnxruntime-node, timed:
+ *   npm run bench -- <tiny|sd15s> [--threads N] [--steps N] [--opt all|extended|basic|disabled]
+ * Prints one JSON line {workload, threads, ms_median, ms_min, ms_max, peak_rss_mb}; progress goes to stderr.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseBenchArgs, summarize } from './cli-args.ts';
+import { compileStep, openStep, runSteps } from './ours-step.ts';
+import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
+
+async function main() {
+  const args = parseBenchArgs(process.argv.slice(2));
+  const workload = getWorkload(args.workload);
+  const t0 = performance.now();
+  const prepared = prepareWorkload(workload);
+  const compiled = compileStep(prepared);
+  process.stderr.write(`[bench] ${workload.name}: ${compiled.built ? 'compiled' : 'reused'} ${compiled.modelPath} in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  if (args.prepareOnly) return;
+  const session = await openStep(compiled.modelPath, { threads: args.threads, optimization: args.optimization });
+  const steps = args.steps ?? workload.defaultSteps;
+  const r = await runSteps(session, prepared, compiled.paramNames, STEP_HYPERPARAMETERS.warmupSteps, steps);
+  await session.release();
+  if (args.lossesOut) writeFileSync(args.lossesOut, JSON.stringify({ losses: r.losses, grad_norms: r.gradNorms }));
+  process.stderr.write(`[bench] losses ${r.losses.map((l) => l.toPrecision(6)).join(' ')}\n`);
+  console.log(JSON.stringify(summarize(workload.name, args.threads, r.ms, process.resourceUsage().maxRSS)));
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error && e.name === 'BenchError' ? `bench: ${e.message}` : (e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

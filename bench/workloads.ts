@@ -1,0 +1,160 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hostTensor, Rng, writeSafetensors, type HostTensor } from '@npo/graph';
+import { adapterFeeds, DEFAULT_TARGETS, initLora, moduleSpecs, type LoraAdapter } from '../packages/diffusion/src/lora/adapter.ts';
+import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
+import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
+import { parseUNetConfig, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
+import { ensureRandomUNetWeights } from './unet-weights.ts';
+
+export const REPO_ROOT = resolve(new URL('..', import.meta.url).pathname);
+export const BENCH_DATA = join(REPO_ROOT, '.data', 'bench');
+
+export class BenchError extends Error {
+  readonly code = 'bench_usage';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchError';
+  }
+}
+
+/** One benchmarked training step: the model, the batch shape and the hyperparameters, shared by both implementations. */
+export interface Workload {
+  name: string;
+  /** diffusers config.json contents */
+  unetConfig: Record<string, unknown>;
+  /** Where the weights come from: a file in the repo, or seeded random weights generated into the cache. */
+  weights: { file: string } | { randomSeed: number };
+  pairs: number;
+  latentShape: [number, number, number];
+  embedShape: [number, number];
+  loraRank: number;
+  defaultSteps: number;
+}
+
+/** The method of the NPO reference runs on SD1.5: NPO, β = 1000 (β/2 form), lr 1e-5, clip 1, AdamW wd 1e-2. */
+export const STEP_HYPERPARAMETERS = {
+  method: 'npo' as const,
+  beta: 1000,
+  lr: 1e-5,
+  maxGradNorm: 1,
+  adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 },
+  prediction: 'epsilon' as const,
+  warmupSteps: 2,
+};
+
+const TINY_DIR = join(REPO_ROOT, 'packages/diffusion/test/fixtures/tiny-unet/unet');
+
+export const WORKLOADS: Record<string, Workload> = {
+  tiny: {
+    name: 'tiny',
+    unetConfig: JSON.parse(readFileSync(join(TINY_DIR, 'config.json'), 'utf8')),
+    weights: { file: join(TINY_DIR, 'diffusion_pytorch_model.safetensors') },
+    pairs: 2,
+    latentShape: [4, 8, 8],
+    embedShape: [7, 32],
+    loraRank: 4,
+    defaultSteps: 10,
+  },
+  // SD1.5's block layout at a fifth of its width (64/128/256/256 instead of 320/640/1280/1280), 32×32 latents.
+  sd15s: {
+    name: 'sd15s',
+    unetConfig: {
+      _class_name: 'UNet2DConditionModel',
+      in_channels: 4,
+      out_channels: 4,
+      block_out_channels: [64, 128, 256, 256],
+      down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
+      up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
+      mid_block_type: 'UNetMidBlock2DCrossAttn',
+      layers_per_block: 2,
+      attention_head_dim: 8,
+      cross_attention_dim: 768,
+      norm_num_groups: 32,
+      norm_eps: 1e-5,
+      act_fn: 'silu',
+      flip_sin_to_cos: true,
+      freq_shift: 0,
+      downsample_padding: 1,
+      mid_block_scale_factor: 1,
+      center_input_sample: false,
+      use_linear_projection: false,
+      sample_size: 32,
+    },
+    weights: { randomSeed: 1234 },
+    pairs: 1,
+    latentShape: [4, 32, 32],
+    embedShape: [77, 768],
+    loraRank: 8,
+    defaultSteps: 5,
+  },
+};
+
+export function getWorkload(name: string | undefined): Workload {
+  const w = name ? WORKLOADS[name] : undefined;
+  if (!w) throw new BenchError(`unknown workload '${name ?? ''}': choose one of ${Object.keys(WORKLOADS).join(', ')}`);
+  return w;
+}
+
+/** Everything both implementations read, written once under .data/bench/<workload>/ (see workload.json). */
+export interface PreparedWorkload {
+  workload: Workload;
+  dir: string;
+  config: UNetConfig;
+  weightsPath: string;
+  inputsPath: string;
+  adapter: LoraAdapter;
+  /** chosen, rejected, noise, timesteps, embeds: the pair batch fed every step */
+  batch: Record<string, HostTensor>;
+}
+
+/**
+ * Writes (or reuses) the weights, one deterministic pair batch and the LoRA initialisation, plus a
+ * workload.json that bench/torch_step.py reads, so both implementations run the same step on the same data.
+ */
+export function prepareWorkload(w: Workload): PreparedWorkload {
+  const dir = join(BENCH_DATA, w.name);
+  mkdirSync(dir, { recursive: true });
+  const config = parseUNetConfig(w.unetConfig);
+  const weightsPath = 'file' in w.weights
+    ? w.weights.file
+    : ensureRandomUNetWeights(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), config, w.weights.randomSeed);
+  const adapter = initLora(WeightSource.fromSafetensors(weightsPath), { rank: w.loraRank, alpha: w.loraRank, targets: DEFAULT_TARGETS }, 42);
+
+  const rng = new Rng(2024, 1);
+  const P = w.pairs;
+  const latent = [P, ...w.latentShape];
+  const normal = (shape: number[]) => hostTensor('float32', shape, rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))));
+  const batch: Record<string, HostTensor> = {
+    chosen: normal(latent),
+    rejected: normal(latent),
+    noise: normal(latent),
+    timesteps: hostTensor('int64', [P], BigInt64Array.from({ length: P }, () => BigInt(rng.int(SD15_SCHEDULER.num_train_timesteps)))),
+    embeds: normal([P, ...w.embedShape]),
+  };
+  const acp = alphasCumprod(SD15_SCHEDULER);
+  const inputsPath = join(dir, 'inputs.safetensors');
+  writeSafetensors(inputsPath, { ...batch, alphas_cumprod: hostTensor('float32', [acp.length], acp), ...adapterFeeds(adapter) });
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(w.unetConfig, null, 2));
+  const h = STEP_HYPERPARAMETERS;
+  writeFileSync(join(dir, 'workload.json'), JSON.stringify({
+    name: w.name,
+    config_path: configPath,
+    weights_path: weightsPath,
+    inputs_path: inputsPath,
+    pairs: P,
+    latent_shape: w.latentShape,
+    embed_shape: w.embedShape,
+    lora: { rank: w.loraRank, alpha: w.loraRank, targets: DEFAULT_TARGETS, modules: moduleSpecs(adapter).map((m) => m.path) },
+    method: h.method,
+    beta: h.beta,
+    lr: h.lr,
+    max_grad_norm: h.maxGradNorm,
+    adamw: { betas: [h.adamw.beta1, h.adamw.beta2], eps: h.adamw.eps, weight_decay: h.adamw.weightDecay },
+    prediction: h.prediction,
+    warmup_steps: h.warmupSteps,
+    default_steps: w.defaultSteps,
+  }, null, 2));
+  return { workload: w, dir, config, weightsPath, inputsPath, adapter, batch };
+}
