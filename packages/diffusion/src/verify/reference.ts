@@ -1,8 +1,9 @@
 import type { Quantity } from './compare.ts';
+import { verifyEncodersReference } from './encoders-reference.ts';
 import { verifyUNetReference } from './unet-reference.ts';
 
 /** Every reference part found in `dir`; encoders (vae/, text_encoder/, tokenizer/) register here too. */
-export const VERIFIERS: ((dir: string, workDir: string) => Promise<Quantity[]>)[] = [verifyUNetReference];
+export const VERIFIERS: ((dir: string, workDir: string) => Promise<Quantity[]>)[] = [verifyUNetReference, verifyEncodersReference];
 
 export async function verifyReference(dir: string, workDir: string): Promise<Quantity[]> {
   const out: Quantity[] = [];

@@ -1,0 +1,107 @@
+import {
+  add, argmax, cast, concat, equal, gather, gelu, matmul, mul, quickGelu, reshape, slice, softmax, transpose, unsqueeze, where,
+  and, type Graph, type Value,
+} from '@npo/graph';
+import { layerNormAt, linearAt, param, type ModelContext } from '../model/context.ts';
+import type { ClipTextConfig } from './clip-config.ts';
+
+/** torch.finfo(float32).min: what transformers adds for masked keys (finite, so no row ever turns into NaN). */
+const MASKED = -3.4028234663852886e38;
+
+export interface ClipTextOutputs {
+  /** [B, S, D], after final_layer_norm */
+  lastHiddenState: Value;
+  /** [B, D]: the hidden state at the EOS position */
+  pooled: Value;
+  /** int64 [B]: that position */
+  pooledIndex: Value;
+  /** [L + 1, B, S, D]: embeddings, then every layer's output (before final_layer_norm); [-2] is "clip skip" */
+  hiddenStates: Value[];
+}
+
+/** Causal mask [S, S] as booleans: query i may see keys j ≤ i. */
+function causalAllowed(g: Graph, s: number): Value {
+  const data = new Uint8Array(s * s);
+  for (let i = 0; i < s; i++) for (let j = 0; j <= i; j++) data[i * s + j] = 1;
+  return g.initializer(g.freshName('causal_mask'), { dtype: 'bool', shape: [1, 1, s, s], data });
+}
+
+/** Additive attention mask [B|1, 1, S, S]: causal, plus padding keys when `attentionMask` (int64 [B, S], 1 = keep) is given. */
+function additiveMask(g: Graph, s: number, attentionMask: Value | null): Value {
+  let allowed = causalAllowed(g, s);
+  if (attentionMask) {
+    const [b] = attentionMask.shape;
+    const keys = reshape(cast(attentionMask, 'bool'), [b, 1, 1, s]);
+    allowed = and(allowed, keys);
+  }
+  return where(allowed, 0, MASKED);
+}
+
+/** CLIPAttention (eager): heads of D/heads, softmax(q·kᵀ/√d + mask)·v, out_proj. */
+function selfAttention(ctx: ModelContext, path: string, x: Value, mask: Value, heads: number): Value {
+  return ctx.g.scope(path, () => {
+    const [b, s, dModel] = x.shape;
+    const d = dModel / heads;
+    const q = transpose(reshape(linearAt(ctx, `${path}.q_proj`, x), [b, s, heads, d]), [0, 2, 1, 3]);
+    const k = transpose(reshape(linearAt(ctx, `${path}.k_proj`, x), [b, s, heads, d]), [0, 2, 3, 1]);
+    const v = transpose(reshape(linearAt(ctx, `${path}.v_proj`, x), [b, s, heads, d]), [0, 2, 1, 3]);
+    const probs = softmax(add(mul(matmul(q, k), 1 / Math.sqrt(d)), mask), -1);
+    const out = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [b, s, dModel]);
+    return linearAt(ctx, `${path}.out_proj`, out);
+  });
+}
+
+function encoderLayer(ctx: ModelContext, cfg: ClipTextConfig, path: string, x: Value, mask: Value): Value {
+  return ctx.g.scope(path, () => {
+    const eps = cfg.layer_norm_eps;
+    x = add(x, selfAttention(ctx, `${path}.self_attn`, layerNormAt(ctx, `${path}.layer_norm1`, x, eps), mask, cfg.num_attention_heads));
+    const act = cfg.hidden_act === 'quick_gelu' ? quickGelu : gelu;
+    const h = linearAt(ctx, `${path}.mlp.fc2`, act(linearAt(ctx, `${path}.mlp.fc1`, layerNormAt(ctx, `${path}.layer_norm2`, x, eps))));
+    return add(x, h);
+  });
+}
+
+/**
+ * The pooled position per row. Legacy configs (eos_token_id 2, as SD1.x ships) take the largest id, which is
+ * the real EOS in CLIP's vocabulary; others the first position holding eos_token_id. ArgMax returns the first
+ * maximum, as torch does.
+ */
+function pooledPositions(cfg: ClipTextConfig, inputIds: Value): Value {
+  const ids32 = cast(inputIds, 'int32');
+  const scores = cfg.eos_token_id === 2 ? ids32 : cast(equal(inputIds, inputIds.graph.scalar(cfg.eos_token_id, 'int64')), 'int32');
+  return argmax(scores, 1);
+}
+
+/**
+ * transformers CLIPTextModel.forward as graph nodes, weights under their own names (`text_model.…`).
+ * `inputIds` is int64 [B, S]; `attentionMask` (int64 [B, S]) is optional: SD pipelines use the causal mask only.
+ */
+export function clipTextForward(ctx: ModelContext, cfg: ClipTextConfig, inputIds: Value, attentionMask: Value | null = null): ClipTextOutputs {
+  const { g } = ctx;
+  const [b, s] = inputIds.shape;
+  if (s > cfg.max_position_embeddings) throw new Error(`CLIP text model: ${s} tokens, max_position_embeddings is ${cfg.max_position_embeddings}`);
+  const D = cfg.hidden_size;
+  const tokenTable = param(ctx, 'text_model.embeddings.token_embedding.weight', [cfg.vocab_size, D]);
+  const positionTable = param(ctx, 'text_model.embeddings.position_embedding.weight', [cfg.max_position_embeddings, D]);
+  const positions = s === cfg.max_position_embeddings ? positionTable : slice(positionTable, [0], [0], [s]);
+  let x = g.scope('text_model.embeddings', () => add(gather(tokenTable, inputIds, 0), positions));
+
+  const mask = additiveMask(g, s, attentionMask);
+  const hiddenStates = [x];
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    x = encoderLayer(ctx, cfg, `text_model.encoder.layers.${i}`, x, mask);
+    hiddenStates.push(x);
+  }
+  const last = layerNormAt(ctx, 'text_model.final_layer_norm', x, cfg.layer_norm_eps);
+
+  // Gather row b·S + position[b] of the flattened [B·S, D] states.
+  const pooledIndex = pooledPositions(cfg, inputIds);
+  const rowStarts = g.ints(Array.from({ length: b }, (_, i) => i * s));
+  const pooled = gather(reshape(last, [b * s, D]), add(pooledIndex, rowStarts), 0);
+  return { lastHiddenState: last, pooled, pooledIndex, hiddenStates };
+}
+
+/** The hidden states stacked into one [L + 1, B, S, D] tensor (the layout transformers returns). */
+export function stackHiddenStates(states: Value[]): Value {
+  return concat(states.map((h) => unsqueeze(h, [0])), 0);
+}

@@ -1,0 +1,112 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph, hostTensor, type ExecutionProvider, type Session } from '@npo/graph';
+import { ArtifactDir } from '../model/artifacts.ts';
+import { WeightError, type WeightSource } from '../model/weights.ts';
+import { downscale, vaeDecode, vaeEncode } from './autoencoder.ts';
+import { parseVaeConfig, type VaeConfig } from './config.ts';
+import { withLegacyAttentionNames } from './legacy-names.ts';
+
+export interface VaeOptions {
+  /** Where compiled graphs and links to the weights go. */
+  workDir: string;
+  batch: number;
+  /** Image side in pixels; latents are resolution / 2^(blocks − 1). */
+  resolution: number;
+  executionProvider?: ExecutionProvider;
+  threads?: number;
+}
+
+/** The weight files diffusers writes, in order of preference. */
+const WEIGHT_FILES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors'];
+
+export function vaeWeightsPath(vaeDir: string): string {
+  const found = WEIGHT_FILES.map((f) => join(vaeDir, f)).find(existsSync);
+  if (!found) throw new WeightError(`${vaeDir} has none of ${WEIGHT_FILES.join(', ')}: convert .bin checkpoints to safetensors first`);
+  return found;
+}
+
+/** The config and weights of a diffusers AutoencoderKL folder, legacy attention names mapped to current ones. */
+export function loadVae(vaeDir: string, artifacts: ArtifactDir): { config: VaeConfig; weights: WeightSource } {
+  const config = parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8')));
+  const weights = withLegacyAttentionNames(artifacts.weights(vaeWeightsPath(vaeDir), 'vae.safetensors'));
+  return { config, weights };
+}
+
+/**
+ * A diffusers AutoencoderKL compiled for one batch size and resolution: `encode` images in [−1, 1] to scaled
+ * latents (the posterior's mode) and `decode` latents back. Batches smaller than `batch` are padded.
+ */
+export class Vae {
+  private constructor(
+    readonly config: VaeConfig,
+    readonly batch: number,
+    readonly resolution: number,
+    private readonly encoder: Session,
+    private readonly decoder: Session,
+  ) {}
+
+  get latentSize(): number {
+    return this.resolution / downscale(this.config);
+  }
+
+  static async create(vaeDir: string, opts: VaeOptions): Promise<Vae> {
+    const artifacts = new ArtifactDir(opts.workDir);
+    const { config, weights } = loadVae(vaeDir, artifacts);
+    const { batch: b, resolution: r } = opts;
+    const f = downscale(config);
+    if (!Number.isInteger(r) || r <= 0 || r % f) throw new Error(`VAE: resolution ${r} must be a positive multiple of ${f}`);
+    const session = { executionProvider: opts.executionProvider, threads: opts.threads };
+
+    const eg = new Graph();
+    const enc = vaeEncode({ g: eg, weights, adapters: [] }, config, eg.input('image', 'float32', [b, config.in_channels, r, r]));
+    eg.output('latents', enc.latents);
+    eg.output('mean', enc.mean);
+    eg.output('logvar', enc.logvar);
+    const dg = new Graph();
+    const dec = vaeDecode({ g: dg, weights, adapters: [] }, config, dg.input('latents', 'float32', [b, config.latent_channels, r / f, r / f]));
+    dg.output('images', dec.images);
+
+    const encoder = (await artifacts.compile(eg, `vae_encoder_b${b}_r${r}`, session)).session;
+    const decoder = (await artifacts.compile(dg, `vae_decoder_b${b}_r${r}`, session)).session;
+    return new Vae(config, b, r, encoder, decoder);
+  }
+
+  /** images: [n ≤ batch, in_channels, R, R] in [−1, 1], flattened. */
+  async encode(images: Float32Array): Promise<{ latents: Float32Array; mean: Float32Array; logvar: Float32Array }> {
+    const per = this.config.in_channels * this.resolution ** 2;
+    const n = this.count(images.length, per, 'images');
+    const res = await this.encoder.run({ image: hostTensor('float32', [this.batch, this.config.in_channels, this.resolution, this.resolution], this.padded(images, per)) });
+    const keep = n * this.config.latent_channels * this.latentSize ** 2;
+    const take = (k: string) => (res[k].data as Float32Array).slice(0, keep);
+    return { latents: take('latents'), mean: take('mean'), logvar: take('logvar') };
+  }
+
+  /** latents: [n ≤ batch, latent_channels, R/f, R/f] (scaled, as `encode` returns them), flattened → images. */
+  async decode(latents: Float32Array): Promise<Float32Array> {
+    const per = this.config.latent_channels * this.latentSize ** 2;
+    const n = this.count(latents.length, per, 'latents');
+    const s = this.latentSize;
+    const res = await this.decoder.run({ latents: hostTensor('float32', [this.batch, this.config.latent_channels, s, s], this.padded(latents, per)) });
+    return (res.images.data as Float32Array).slice(0, n * this.config.out_channels * this.resolution ** 2);
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+    await this.decoder.release();
+  }
+
+  private count(length: number, per: number, what: string): number {
+    const n = length / per;
+    if (!Number.isInteger(n) || n < 1 || n > this.batch)
+      throw new Error(`VAE: ${length} ${what} values are not 1..${this.batch} items of ${per} (compiled for batch ${this.batch}, resolution ${this.resolution})`);
+    return n;
+  }
+
+  private padded(x: Float32Array, per: number): Float32Array {
+    if (x.length === this.batch * per) return x;
+    const out = new Float32Array(this.batch * per);
+    out.set(x);
+    return out;
+  }
+}

@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph, readSafetensors, type HostTensor } from '@npo/graph';
+import { ArtifactDir } from '../model/artifacts.ts';
+import { parseClipTextConfig } from '../text/clip-config.ts';
+import { clipTextForward, stackHiddenStates } from '../text/clip-text-model.ts';
+import { clipWeightsPath } from '../text/clip-text-encoder.ts';
+import { vaeDecode, vaeEncode } from '../vae/autoencoder.ts';
+import { loadVae } from '../vae/vae.ts';
+import { compareAbs, type Quantity } from './compare.ts';
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+/**
+ * Runs the encoders on a reference folder laid out like fixtures/encoders (vae/, text_encoder/, tokenizer/;
+ * absent parts are skipped) and compares every stored quantity with the tolerances of the fixtures README.
+ */
+export async function verifyEncodersReference(dir: string, workDir: string): Promise<Quantity[]> {
+  const artifacts = new ArtifactDir(workDir);
+  return [
+    ...(await verifyVae(join(dir, 'vae'), artifacts)),
+    ...(await verifyTextEncoder(join(dir, 'text_encoder'), artifacts)),
+  ];
+}
+
+async function verifyVae(vaeDir: string, artifacts: ArtifactDir): Promise<Quantity[]> {
+  const ioPath = join(vaeDir, 'io.safetensors');
+  if (!existsSync(join(vaeDir, 'config.json')) || !existsSync(ioPath)) return [];
+  const { config, weights } = loadVae(vaeDir, artifacts);
+  const io = readSafetensors(ioPath);
+  const out: Quantity[] = [];
+
+  const eg = new Graph();
+  const enc = vaeEncode({ g: eg, weights, adapters: [] }, config, eg.input('image', 'float32', io.image.shape));
+  eg.output('encoder_out', enc.encoderOut);
+  eg.output('mean', enc.mean);
+  eg.output('logvar', enc.logvar);
+  eg.output('std', enc.std);
+  eg.output('latents', enc.latents);
+  const e = await (await artifacts.compile(eg, 'verify_vae_encoder')).session.run({ image: io.image });
+  out.push(compareAbs('vae.encoder_out', e.encoder_out, io.encoder_out, 1e-4));
+  out.push(compareAbs('vae.posterior_mean', e.mean, io.posterior_mean, 1e-4));
+  out.push(compareAbs('vae.posterior_logvar', e.logvar, io.posterior_logvar, 1e-4));
+  out.push(compareAbs('vae.posterior_std', e.std, io.posterior_std, 1e-4));
+  out.push(compareAbs('vae.latents', e.latents, io.latents, 1e-5));
+  if (io.sample_noise && io.latents_sample)
+    out.push(compareAbs('vae.latents_sample', sampleLatents(e.mean, e.std, io.sample_noise, config.scaling_factor, config.shift_factor), io.latents_sample, 1e-5));
+
+  const inputs = io.decoder_latents ?? io.latents;
+  const dg = new Graph();
+  const dec = vaeDecode({ g: dg, weights, adapters: [] }, config, dg.input('latents', 'float32', inputs.shape));
+  dg.output('post_quant_conv_out', dec.postQuantConvOut);
+  dg.output('images', dec.images);
+  const decoder = (await artifacts.compile(dg, 'verify_vae_decoder')).session;
+  if (io.decoder_latents) {
+    const d = await decoder.run({ latents: io.decoder_latents });
+    if (io.post_quant_conv_out) out.push(compareAbs('vae.post_quant_conv_out', d.post_quant_conv_out, io.post_quant_conv_out, 1e-4));
+    if (io.decoded) out.push(compareAbs('vae.decoded', d.images, io.decoded, 1e-4));
+  }
+  // The round trip decodes the latents this implementation encoded, so it checks encoder and decoder together.
+  if (io.roundtrip_decoded) out.push(compareAbs('vae.roundtrip_decoded', (await decoder.run({ latents: e.latents })).images, io.roundtrip_decoded, 1e-4));
+  return out;
+}
+
+/** DiagonalGaussianDistribution.sample with given noise, scaled: ((mean + std·noise) − shift) × scaling, in float32 steps as torch. */
+function sampleLatents(mean: HostTensor, std: HostTensor, noise: HostTensor, scaling: number, shift: number): Float32Array {
+  const m = mean.data as Float32Array;
+  const s = std.data as Float32Array;
+  const n = noise.data as Float32Array;
+  const f = Math.fround;
+  return Float32Array.from(m, (mi, i) => f(f(f(mi + f(s[i] * n[i])) - shift) * f(scaling)));
+}
+
+async function verifyTextEncoder(teDir: string, artifacts: ArtifactDir): Promise<Quantity[]> {
+  const ioPath = join(teDir, 'io.safetensors');
+  if (!existsSync(join(teDir, 'config.json')) || !existsSync(ioPath)) return [];
+  const config = parseClipTextConfig(readJson(join(teDir, 'config.json')));
+  const weights = artifacts.weights(clipWeightsPath(teDir), 'text_encoder.safetensors');
+  const io = readSafetensors(ioPath);
+  const out: Quantity[] = [];
+  for (const masked of [false, true]) {
+    const suffix = masked ? '_masked' : '';
+    if (!io[`last_hidden_state${suffix}`] && !io[`pooler_output${suffix}`]) continue;
+    if (masked && !io.attention_mask) continue;
+    const g = new Graph();
+    const ids = g.input('input_ids', 'int64', io.input_ids.shape);
+    const mask = masked ? g.input('attention_mask', 'int64', io.attention_mask.shape) : null;
+    const res = clipTextForward({ g, weights, adapters: [] }, config, ids, mask);
+    g.output('last_hidden_state', res.lastHiddenState);
+    g.output('pooler_output', res.pooled);
+    g.output('pooled_index', res.pooledIndex);
+    if (!masked) g.output('hidden_states', stackHiddenStates(res.hiddenStates));
+    const feeds: Record<string, HostTensor> = masked ? { input_ids: io.input_ids, attention_mask: io.attention_mask } : { input_ids: io.input_ids };
+    const r = await (await artifacts.compile(g, `verify_text_encoder${suffix}`)).session.run(feeds);
+    for (const k of ['last_hidden_state', 'pooler_output'])
+      if (io[k + suffix]) out.push(compareAbs(`text_encoder.${k}${suffix}`, r[k], io[k + suffix], 1e-4));
+    if (!masked && io.pooled_index) out.push(compareAbs('text_encoder.pooled_index', r.pooled_index, io.pooled_index, 0));
+    if (!masked && io.hidden_states) out.push(compareAbs('text_encoder.hidden_states', r.hidden_states, io.hidden_states, 1e-4));
+  }
+  return out;
+}
