@@ -14,5 +14,5 @@ export function encodeCursor(id: string): string {
 /** Returns null for a cursor that is not one of ours (the route turns that into a validation error). */
 export function decodeCursor(cursor: string): string | null {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^[a-z]+_[0-9a-f]{28}$/.test(id) ? id : null;
+  return /^[A-Za-z0-9_-]{1,100}$/.test(id) ? id : null;
 }

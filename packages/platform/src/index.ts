@@ -7,3 +7,8 @@ export * from './db/client.ts';
 export * from './db/migrate.ts';
 export * from './db/ensure-database.ts';
 export * from './paths.ts';
+export * from './pubsub.ts';
+export * from './api-keys.ts';
+export * from './model-folder.ts';
+export * from './setup.ts';
+export * from './job-events.ts';

@@ -1,0 +1,37 @@
+import { Registry, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { Channels, JOB_STATES } from '@npo/contracts';
+import type { AppDeps } from '../deps.ts';
+
+// Prometheus metrics. Queue depth and jobs-by-state are read when scraped; the training step time histogram
+// is fed by the step events workers publish on Redis (the API sees every job's events that way).
+export interface Metrics { registry: Registry; stop: () => Promise<void> }
+
+export async function createMetrics(deps: AppDeps): Promise<Metrics> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'npo_api_' });
+  new Gauge({
+    name: 'npo_queue_depth', help: 'BullMQ jobs waiting or delayed, by queue', labelNames: ['queue'], registers: [registry],
+    async collect() {
+      for (const q of deps.queues.all()) {
+        const c = await q.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
+        this.set({ queue: q.name }, (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0));
+      }
+    },
+  });
+  new Gauge({
+    name: 'npo_jobs', help: 'training jobs by state', labelNames: ['state'], registers: [registry],
+    async collect() {
+      const rows = await deps.db.job.groupBy({ by: ['state'], _count: { _all: true } });
+      for (const s of JOB_STATES) this.set({ state: s }, rows.find((r) => r.state === s)?._count._all ?? 0);
+    },
+  });
+  const stepTime = new Histogram({
+    name: 'npo_train_step_seconds', help: 'training step wall time', registers: [registry],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  });
+  const unsubscribe = await deps.bus.psubscribe(Channels.jobEvents(deps.config.queuePrefix, '*'), (msg) => {
+    const ev = msg as { type?: string; data?: { step_ms?: number } };
+    if (ev.type === 'step' && typeof ev.data?.step_ms === 'number') stepTime.observe(ev.data.step_ms / 1000);
+  });
+  return { registry, stop: unsubscribe };
+}

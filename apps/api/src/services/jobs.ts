@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import {
+  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, Channels, TERMINAL_STATES,
+  type CreateJob, type JobState,
+} from '@npo/contracts';
+import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
+import { jobToApi } from './serialize.ts';
+import { cursorWhere, page } from './pagination.ts';
+import { findVisibleModel } from './models.ts';
+
+export interface JobDeps { db: Db; queues: Queues; bus: EventBus; queuePrefix: string }
+
+/** Canonical JSON (sorted keys) so the same body hashes the same whatever its key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export const recordEvent = recordJobEvent;
+
+export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob, idempotencyKey?: string): Promise<{ job: ReturnType<typeof jobToApi>; created: boolean }> {
+  if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
+    throw new ValidationError('Idempotency-Key must be 1 to 255 characters', { field: 'headers.idempotency-key' });
+  }
+  const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
+  if (idempotencyKey) {
+    const prior = await deps.db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: idempotencyKey } } });
+    if (prior) return replay(prior, requestHash, idempotencyKey);
+  }
+  const model = await findVisibleModel(deps.db, tenantId, body.model);
+  if (model.status !== 'ready') throw new ConflictError(`model ${model.id} is ${model.status}, not ready`, model.status === 'invalid' ? 'model_invalid' : 'model_not_ready', { model: model.id, status: model.status });
+  const dataset = await deps.db.dataset.findFirst({ where: { id: body.dataset, tenant_id: tenantId } });
+  if (!dataset) throw new NotFoundError('dataset', body.dataset);
+  if (dataset.status !== 'ready') throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, not ready`, dataset.status === 'invalid' ? 'dataset_invalid' : 'dataset_not_ready', { dataset: dataset.id, status: dataset.status });
+  const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
+  const hp = resolveHyperparameters(body.hyperparameters ?? {}, body.method, { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 });
+  if (hp.warmup_steps > hp.steps) throw new ValidationError(`hyperparameters.warmup_steps (${hp.warmup_steps}) must not exceed steps (${hp.steps})`, { field: 'body.hyperparameters.warmup_steps' });
+  const id = newId('job');
+  let row;
+  try {
+    row = await deps.db.job.create({
+      data: {
+        id, tenant_id: tenantId, model_id: model.id, dataset_id: dataset.id, method: body.method,
+        hyperparameters: hp as unknown as Prisma.InputJsonValue, metadata: (body.metadata ?? {}) as Prisma.InputJsonValue,
+        state: 'queued', total_steps: hp.steps, idempotency_key: idempotencyKey ?? null, request_hash: requestHash,
+      },
+    });
+  } catch (err) {
+    // a concurrent request with the same Idempotency-Key won the insert
+    if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      const prior = await deps.db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: idempotencyKey } } });
+      if (prior) return replay(prior, requestHash, idempotencyKey);
+    }
+    throw err;
+  }
+  await recordEvent(deps, id, 'state', { state: 'queued' });
+  // If Redis is down here the row is still queued; the worker re-enqueues queued jobs at start-up.
+  await deps.queues.train.add('train', { jobId: id }, { jobId: id });
+  return { job: jobToApi(row), created: true };
+}
+
+function replay(prior: { request_hash: string | null } & Record<string, any>, requestHash: string, key: string) {
+  if (prior.request_hash !== requestHash) {
+    throw new ConflictError(`Idempotency-Key "${key}" was already used with a different request body`, 'idempotency_conflict', { job: prior.id });
+  }
+  return { job: jobToApi(prior), created: false };
+}
+
+async function findJob(db: Db, tenantId: string, id: string) {
+  const row = await db.job.findFirst({ where: { id, tenant_id: tenantId } });
+  if (!row) throw new NotFoundError('job', id);
+  return row;
+}
+
+export async function getJob(db: Db, tenantId: string, id: string) {
+  return jobToApi(await findJob(db, tenantId, id));
+}
+
+export async function listJobs(db: Db, tenantId: string, q: { cursor?: string; limit?: number; state?: string; model?: string; dataset?: string }) {
+  const limit = q.limit ?? 50;
+  const rows = await db.job.findMany({
+    where: {
+      tenant_id: tenantId,
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.model ? { model_id: q.model } : {}),
+      ...(q.dataset ? { dataset_id: q.dataset } : {}),
+      ...cursorWhere(q.cursor),
+    },
+    orderBy: { id: 'desc' },
+    take: limit + 1,
+  });
+  const p = page(rows, limit);
+  return { data: p.items.map(jobToApi), next_cursor: p.next_cursor };
+}
+
+/**
+ * Cancels a job. A queued job is cancelled at once (and its queue entry removed); a running one becomes
+ * `cancelling` in Postgres and a Redis message tells the owning worker to abort at the next step boundary
+ * (the worker also sees the flag in Postgres when it records a step, should the message be lost).
+ */
+export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
+  const row = await findJob(deps.db, tenantId, id);
+  if (TERMINAL_STATES.includes(row.state as JobState)) throw new ConflictError(`job ${id} already ${row.state}`, 'job_not_cancellable', { state: row.state });
+  const now = new Date();
+  const queued = await deps.db.job.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', finished_at: now } });
+  if (queued.count === 1) {
+    await deps.queues.train.remove(id).catch(() => 0); // a worker holding it sees `cancelled` and skips
+    await recordEvent(deps, id, 'state', { state: 'cancelled' });
+  } else {
+    const running = await deps.db.job.updateMany({ where: { id, state: { in: ['preparing', 'compiling', 'training'] } }, data: { state: 'cancelling' } });
+    if (running.count === 1) await recordEvent(deps, id, 'state', { state: 'cancelling' });
+    await deps.bus.publish(Channels.cancel(deps.queuePrefix), { jobId: id });
+  }
+  return jobToApi(await findJob(deps.db, tenantId, id));
+}
+
+export async function listEvents(db: Db, tenantId: string, id: string, q: { cursor?: string; limit?: number }) {
+  await findJob(db, tenantId, id);
+  const limit = q.limit ?? 100;
+  let after: bigint | undefined;
+  if (q.cursor) {
+    const raw = Buffer.from(q.cursor, 'base64url').toString('utf8');
+    if (!/^\d{1,18}$/.test(raw)) throw new ValidationError('cursor is not a cursor this API returned', { field: 'querystring.cursor' }, 'invalid_cursor');
+    after = BigInt(raw);
+  }
+  const rows = await db.jobEvent.findMany({ where: { job_id: id, ...(after !== undefined ? { id: { gt: after } } : {}) }, orderBy: { id: 'asc' }, take: limit + 1 });
+  const items = rows.slice(0, limit).map(eventToApi);
+  return { data: items, next_cursor: rows.length > limit ? Buffer.from(items[items.length - 1].id).toString('base64url') : null };
+}
+
+export function eventToApi(e: { id: bigint; type: string; data: unknown; created_at: Date }) {
+  return { id: String(e.id), type: e.type, data: (e.data ?? {}) as Record<string, unknown>, created_at: e.created_at.toISOString() };
+}
+
+export async function eventsSince(db: Db, jobId: string, afterId: bigint) {
+  const rows = await db.jobEvent.findMany({ where: { job_id: jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take: 1000 });
+  return rows.map(eventToApi);
+}
+
+export async function jobState(db: Db, tenantId: string, id: string) {
+  return (await findJob(db, tenantId, id)).state as JobState;
+}
+
+export async function metricSeries(db: Db, tenantId: string, id: string) {
+  await findJob(db, tenantId, id);
+  const rows = await db.jobMetric.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+  return { data: rows.map((r) => ({ step: r.step, loss: r.loss, implicit_acc: r.implicit_acc, grad_norm: r.grad_norm, lr: r.lr, step_ms: r.step_ms })) };
+}
+
+export async function listCheckpoints(db: Db, tenantId: string, id: string) {
+  await findJob(db, tenantId, id);
+  const rows = await db.checkpoint.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+  return { data: rows.map((r) => ({ step: r.step, final: r.final, files: r.files as string[], created_at: r.created_at.toISOString() })) };
+}
+
+/** The adapter file of a checkpoint (a checkpoint without a row does not exist). */
+export async function checkpointAdapterKey(db: Db, tenantId: string, id: string, step: number): Promise<string> {
+  await findJob(db, tenantId, id);
+  const cp = await db.checkpoint.findUnique({ where: { job_id_step: { job_id: id, step } } });
+  if (!cp) throw new NotFoundError('checkpoint', `${id}/step-${step}`);
+  return `${cp.s3_prefix}/adapter_model.safetensors`;
+}
+
+export async function listSamples(deps: { db: Db; storage: Storage }, tenantId: string, id: string) {
+  await findJob(deps.db, tenantId, id);
+  const rows = await deps.db.sample.findMany({ where: { job_id: id }, orderBy: { created_at: 'asc' } });
+  const data = [];
+  for (const r of rows) data.push({ id: r.id, kind: r.kind, url: await deps.storage.presignGet(r.s3_key, 300), created_at: r.created_at.toISOString() });
+  return { data };
+}

@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import { NotFoundError, ValidationError, PayloadTooLargeError, UnsupportedMediaTypeError, newId } from '@npo/contracts';
+import type { Db, Storage, Queues } from '@npo/platform';
+import { modelToApi } from './serialize.ts';
+import { cursorWhere, page } from './pagination.ts';
+
+// Areas of the bucket the service writes itself: a tenant may not register a "model" that points into them
+// (that would read another tenant's uploads).
+const RESERVED_PREFIXES = ['datasets/', 'jobs/', 'models/', 'prepared/', 'artifacts/'];
+
+/** Models a tenant can see: its own plus the built-ins (owner null). */
+const visibleTo = (tenantId: string) => ({ OR: [{ tenant_id: tenantId }, { tenant_id: null }] });
+
+export async function createModelFromS3(deps: { db: Db; storage: Storage; queues: Queues }, tenantId: string, body: { name: string; s3_prefix: string }) {
+  const prefix = body.s3_prefix.replace(/^\/+|\/+$/g, '');
+  if (!prefix || prefix.includes('..') || RESERVED_PREFIXES.some((p) => `${prefix}/`.startsWith(p))) {
+    throw new ValidationError(`s3_prefix "${body.s3_prefix}" is not allowed: use a prefix outside ${RESERVED_PREFIXES.join(', ')}`, { field: 'body.s3_prefix' }, 'invalid_s3_prefix');
+  }
+  if (!(await deps.storage.head(`${prefix}/unet/config.json`))) {
+    throw new ValidationError(`no diffusers model at s3://${deps.storage.bucket}/${prefix}/ (unet/config.json is missing)`, { field: 'body.s3_prefix' }, 'model_not_found_in_s3');
+  }
+  const id = newId('mdl');
+  const row = await deps.db.model.create({ data: { id, tenant_id: tenantId, name: body.name, source: 's3', s3_prefix: prefix, status: 'validating' } });
+  await deps.queues.models.add('validate', { modelId: id }, { jobId: id });
+  return modelToApi(row);
+}
+
+export async function createModelFromUpload(
+  deps: { db: Db; storage: Storage; queues: Queues; maxUploadBytes: number },
+  tenantId: string,
+  upload: { filename: string; file: Readable & { truncated?: boolean }; fields: Record<string, string | undefined> },
+) {
+  if (!/\.tar$/i.test(upload.filename)) throw new UnsupportedMediaTypeError(`model uploads are .tar archives of a diffusers folder, got "${upload.filename}"`, { filename: upload.filename });
+  const id = newId('mdl');
+  const tarKey = `models/${id}/upload.tar`;
+  try {
+    await deps.storage.uploadStream(tarKey, upload.file);
+  } catch (err) {
+    await deps.storage.deletePrefix(`models/${id}`).catch(() => {});
+    if (upload.file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
+    throw err;
+  }
+  if (upload.file.truncated) {
+    await deps.storage.deletePrefix(`models/${id}`).catch(() => {});
+    throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
+  }
+  const name = (upload.fields.name ?? upload.filename.replace(/\.tar$/i, '')).slice(0, 200);
+  const row = await deps.db.model.create({
+    data: { id, tenant_id: tenantId, name, source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: tarKey } },
+  });
+  await deps.queues.models.add('validate', { modelId: id }, { jobId: id });
+  return modelToApi(row);
+}
+
+export async function findVisibleModel(db: Db, tenantId: string, id: string) {
+  const row = await db.model.findFirst({ where: { id, ...visibleTo(tenantId) } });
+  if (!row) throw new NotFoundError('model', id);
+  return row;
+}
+
+export async function getModel(db: Db, tenantId: string, id: string) {
+  return modelToApi(await findVisibleModel(db, tenantId, id));
+}
+
+export async function listModels(db: Db, tenantId: string, q: { cursor?: string; limit?: number }) {
+  const limit = q.limit ?? 50;
+  const rows = await db.model.findMany({ where: { AND: [visibleTo(tenantId), cursorWhere(q.cursor)] }, orderBy: { id: 'desc' }, take: limit + 1 });
+  const p = page(rows, limit);
+  return { data: p.items.map(modelToApi), next_cursor: p.next_cursor };
+}

@@ -1,0 +1,51 @@
+import { TERMINAL_STATES, type JobState } from '@npo/contracts';
+import { recordJobEvent } from '@npo/platform';
+import type { WorkerDeps } from './deps.ts';
+import type { StepMetrics } from './trainer-api.ts';
+
+// The worker's writes to a job's durable record (Postgres) and its live feed (Redis), in one place.
+export class JobRecord {
+  constructor(private readonly deps: WorkerDeps, readonly jobId: string) {}
+
+  event(type: string, data: Record<string, unknown>) {
+    return recordJobEvent({ ...this.deps, queuePrefix: this.deps.config.queuePrefix }, this.jobId, type, data);
+  }
+
+  /** Moves to `state` unless the job is being cancelled or already finished; returns the state it is in now. */
+  async advance(state: JobState, extra: Record<string, unknown> = {}): Promise<JobState> {
+    const res = await this.deps.db.job.updateMany({
+      where: { id: this.jobId, state: { notIn: ['cancelling', ...TERMINAL_STATES] } },
+      data: { state, ...extra },
+    });
+    if (res.count === 1) await this.event('state', { state });
+    return this.state();
+  }
+
+  async state(): Promise<JobState> {
+    const row = await this.deps.db.job.findUnique({ where: { id: this.jobId }, select: { state: true } });
+    return (row?.state ?? 'failed') as JobState;
+  }
+
+  async finish(state: 'succeeded' | 'failed' | 'cancelled', extra: Record<string, unknown> = {}): Promise<void> {
+    const res = await this.deps.db.job.updateMany({
+      where: { id: this.jobId, state: { notIn: [...TERMINAL_STATES] } },
+      data: { state, finished_at: new Date(), ...extra },
+    });
+    if (res.count === 1) await this.event('state', { state, ...(extra.error_code ? { error: { code: extra.error_code, message: extra.error_message } } : {}) });
+  }
+
+  /** Records one step. Metrics are keyed (job, step): a step replayed after a resume is not stored twice. Returns the job state. */
+  async step(m: StepMetrics): Promise<JobState> {
+    await this.deps.db.jobMetric.createMany({
+      data: [{ job_id: this.jobId, step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, grad_norm: m.grad_norm, lr: m.lr, step_ms: m.step_ms }],
+      skipDuplicates: true,
+    });
+    const latest = { step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, lr: m.lr, grad_norm: m.grad_norm, step_ms: m.step_ms };
+    await this.deps.db.job.updateMany({
+      where: { id: this.jobId, state: { notIn: [...TERMINAL_STATES] } },
+      data: { step: m.step, latest_metrics: latest },
+    });
+    await this.event('step', latest);
+    return this.state();
+  }
+}

@@ -1,0 +1,139 @@
+import { basename, join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { JobErrorCodes, TERMINAL_STATES, newId, type JobState } from '@npo/contracts';
+import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import type { TrainPayload } from '@npo/contracts';
+import type { WorkerDeps } from '../deps.ts';
+import type { CancelRegistry } from '../cancellation.ts';
+import type { TrainHyperparameters, CheckpointWritten } from '../trainer-api.ts';
+import { JobRecord } from '../job-record.ts';
+import { localModelDir } from '../model-cache.ts';
+
+export const checkpointPrefix = (jobId: string, step: number) => `jobs/${jobId}/checkpoints/step-${step}`;
+
+/**
+ * One training job: prepare data, train with checkpoints, render samples. Re-entrant: after a crash (BullMQ
+ * stalled-job recovery) it runs again and resumes from the latest checkpoint that has a row in Postgres.
+ */
+export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, job: QueueJob<TrainPayload>) {
+  const { jobId } = job.data;
+  const rec = new JobRecord(deps, jobId);
+  const row = await deps.db.job.findUnique({ where: { id: jobId } });
+  if (!row) throw new UnrecoverableError(`job ${jobId} no longer exists`);
+  if (TERMINAL_STATES.includes(row.state as JobState)) return { state: row.state };
+  if (row.state === 'cancelling') {
+    await rec.finish('cancelled');
+    return { state: 'cancelled' };
+  }
+  const trainer = await deps.loadTrainer();
+  if (!trainer) {
+    await rec.finish('failed', { error_code: JobErrorCodes.trainerUnavailable, error_message: '@npo/trainer does not provide trainAdapter yet' });
+    throw new UnrecoverableError('trainer unavailable');
+  }
+  const controller = deps.cancels.register(jobId);
+  const signal = controller.signal;
+  const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
+  try {
+    await deps.db.job.update({ where: { id: jobId }, data: { attempts: { increment: 1 }, started_at: row.started_at ?? new Date() } });
+    if ((await rec.advance('preparing')) === 'cancelling') controller.abort();
+    const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
+    const dataset = await deps.db.dataset.findUnique({ where: { id: row.dataset_id } });
+    if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${row.model_id} is missing or not ready`);
+    if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
+    const hp = row.hyperparameters as unknown as TrainHyperparameters;
+
+    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix);
+    const datasetFile = join(work, 'dataset', `data.${dataset.format}`);
+    await deps.storage.downloadFile(dataset.s3_key, datasetFile);
+    const prepared = await trainer.prepareForModel({
+      modelDir, datasetFile, resolution: hp.resolution, outDir: join(deps.config.dataDir, 'cache', 'prepared', `${dataset.id}-${model.id}-${hp.resolution}`), signal,
+    });
+
+    // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
+    const latest = await deps.db.checkpoint.findFirst({ where: { job_id: jobId }, orderBy: { step: 'desc' } });
+    let resumeFromDir: string | undefined;
+    if (latest) {
+      resumeFromDir = join(work, 'resume', `step-${latest.step}`);
+      await rm(resumeFromDir, { recursive: true, force: true });
+      await deps.storage.downloadPrefix(latest.s3_prefix, resumeFromDir);
+      await rec.event('resumed', { from_step: latest.step });
+    }
+
+    const onCheckpoint = async (c: CheckpointWritten) => {
+      const prefix = checkpointPrefix(jobId, c.step);
+      const names: string[] = [];
+      for (const file of c.files) {
+        await deps.storage.uploadFile(`${prefix}/${basename(file)}`, file);
+        names.push(basename(file));
+      }
+      // the row is written last: a checkpoint without a row does not exist
+      await deps.db.checkpoint.upsert({
+        where: { job_id_step: { job_id: jobId, step: c.step } },
+        create: { job_id: jobId, step: c.step, s3_prefix: prefix, files: names, final: c.final },
+        update: { s3_prefix: prefix, files: names, final: c.final },
+      });
+      if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: `${prefix}/adapter_model.safetensors` } });
+      await rec.event('checkpoint', { step: c.step, final: c.final, files: names });
+    };
+
+    const result = await trainer.trainAdapter({
+      modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
+      workDir: join(work, 'train'), executionProvider: deps.config.executionProvider, resumeFromDir, signal,
+      onPhase: async (p) => {
+        if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
+      },
+      onStep: async (m) => {
+        if ((await rec.step(m)) === 'cancelling') controller.abort();
+        await job.updateProgress({ step: m.step, total_steps: m.total_steps }).catch(() => {});
+      },
+      onCheckpoint,
+    });
+
+    if (result.cancelled || signal.aborted) {
+      await rec.finish('cancelled');
+      return { state: 'cancelled' };
+    }
+    await renderSamples(deps, rec, modelDir, result.finalAdapter, work);
+    const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
+    await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: `${finalCp.s3_prefix}/adapter_model.safetensors` } : {}) });
+    return { state: 'succeeded' };
+  } catch (err) {
+    if (signal.aborted) {
+      await rec.finish('cancelled');
+      return { state: 'cancelled' };
+    }
+    if (err instanceof UnrecoverableError || (err as { code?: string }).code === 'bad_input') {
+      await rec.finish('failed', { error_code: (err as { code?: string }).code ?? JobErrorCodes.badInput, error_message: (err as Error).message });
+      throw err instanceof UnrecoverableError ? err : new UnrecoverableError((err as Error).message);
+    }
+    // transient (S3, Redis, Postgres blips): BullMQ retries with backoff and we resume from the last checkpoint
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (last) await rec.finish('failed', { error_code: JobErrorCodes.trainingFailed, error_message: (err as Error).message });
+    else await rec.event('retry', { attempt: job.attemptsMade + 1, message: (err as Error).message });
+    throw err;
+  } finally {
+    deps.cancels.release(jobId);
+    await rm(join(work, 'resume'), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function failBadInput(rec: JobRecord, code: string, message: string): Promise<never> {
+  await rec.finish('failed', { error_code: code, error_message: message });
+  throw new UnrecoverableError(message);
+}
+
+/** A base-CFG vs NPO-guided grid; a failure here is reported as an event and does not fail the job. */
+async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string, adapterPath: string, work: string) {
+  const trainer = await deps.loadTrainer();
+  if (!trainer) return;
+  try {
+    await mkdir(join(work, 'samples'), { recursive: true });
+    const { file } = await trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
+    const key = `jobs/${rec.jobId}/samples/grid.png`;
+    await deps.storage.uploadStream(key, (await import('node:fs')).createReadStream(file), 'image/png');
+    await deps.db.sample.create({ data: { id: newId('smp'), job_id: rec.jobId, s3_key: key, kind: 'grid' } });
+    await rec.event('sample', { kind: 'grid' });
+  } catch (err) {
+    await rec.event('sample_failed', { message: (err as Error).message });
+  }
+}

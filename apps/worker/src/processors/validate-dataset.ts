@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import type { DatasetValidationPayload } from '@npo/contracts';
+import type { WorkerDeps } from '../deps.ts';
+
+/** Downloads an uploaded dataset, runs validateDataset on it and records `ready` or `invalid` with the report. */
+export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<DatasetValidationPayload>) {
+  const { datasetId } = job.data;
+  const row = await deps.db.dataset.findUnique({ where: { id: datasetId } });
+  if (!row) throw new UnrecoverableError(`dataset ${datasetId} no longer exists`);
+  if (row.status !== 'validating') return { status: row.status };
+  const validate = await deps.loadValidateDataset();
+  // Left `validating`: the worker retries pending validations when it starts with a validator available.
+  if (!validate) throw new UnrecoverableError('validateDataset is not available in @npo/diffusion yet');
+  const dir = join(deps.config.dataDir, 'work', 'datasets', datasetId);
+  const file = join(dir, `data.${row.format}`);
+  try {
+    await deps.storage.downloadFile(row.s3_key, file); // transient S3 errors: BullMQ retries with backoff
+    let report;
+    try {
+      report = await validate(file, row.format);
+    } catch (err) {
+      // the validator could not read the file at all: that is an invalid dataset, not a retryable failure
+      report = { valid: false, error: (err as Error).message, rows_read: 0, pairs_kept: 0, dropped: {}, warnings: [], samples: [] };
+    }
+    const status = report.valid ? 'ready' : 'invalid';
+    await deps.db.dataset.update({ where: { id: datasetId }, data: { status, report: JSON.parse(JSON.stringify(report)) } });
+    return { status };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import type { ModelValidationPayload } from '@npo/contracts';
+import type { WorkerDeps } from '../deps.ts';
+import { checkModelFolder } from '../model-check.ts';
+import { extractTar } from '../tar.ts';
+
+/**
+ * Validates a registered model: an uploaded tar is unpacked and its files stored under the model's prefix;
+ * an S3-prefix model is downloaded. Structural checks (model-check.ts), then the trainer's own checks when the
+ * trainer is available.
+ */
+export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelValidationPayload>) {
+  const { modelId } = job.data;
+  const row = await deps.db.model.findUnique({ where: { id: modelId } });
+  if (!row) throw new UnrecoverableError(`model ${modelId} no longer exists`);
+  if (row.status !== 'validating') return { status: row.status };
+  const work = join(deps.config.dataDir, 'work', 'models', modelId);
+  const dir = join(work, 'model');
+  try {
+    await rm(work, { recursive: true, force: true });
+    const uploadKey = (row.info as { upload_key?: string } | null)?.upload_key;
+    if (row.source === 'upload' && uploadKey) {
+      const tarFile = join(work, 'upload.tar');
+      await deps.storage.downloadFile(uploadKey, tarFile);
+      let files: string[];
+      try {
+        files = await extractTar(tarFile, dir);
+      } catch (err) {
+        return finish(deps, modelId, [`the upload is not a readable tar archive: ${(err as Error).message}`], null);
+      }
+      // archives often wrap the folder in one top-level directory: accept that too
+      const root = files.every((f) => f.includes('/')) && new Set(files.map((f) => f.split('/')[0])).size === 1 ? join(dir, files[0].split('/')[0]) : dir;
+      const check = checkModelFolder(root);
+      if (check.ok) await deps.storage.uploadDir(row.s3_prefix, root);
+      return finish(deps, modelId, check.errors, check.info, root);
+    }
+    await deps.storage.downloadPrefix(row.s3_prefix, dir);
+    const check = checkModelFolder(dir);
+    return finish(deps, modelId, check.errors, check.info, dir);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+
+  async function finish(d: WorkerDeps, id: string, errors: string[], info: object | null, folder?: string) {
+    if (!errors.length && folder) {
+      const trainer = await d.loadTrainer();
+      if (trainer) {
+        const deep = await trainer.validateModelFolder(folder);
+        errors = deep.errors;
+        info = { ...info, ...deep.info };
+      }
+    }
+    const status = errors.length ? 'invalid' : 'ready';
+    await d.db.model.update({ where: { id }, data: { status, errors: errors.length ? errors : undefined, info: info ? JSON.parse(JSON.stringify(info)) : undefined } });
+    return { status };
+  }
+}

@@ -1,0 +1,64 @@
+import type { Worker, Queue } from 'bullmq';
+import { QueueNames } from '@npo/contracts';
+import { createWorker } from '@npo/platform';
+import type { WorkerDeps } from './deps.ts';
+import { CancelRegistry } from './cancellation.ts';
+import { validateDatasetJob } from './processors/validate-dataset.ts';
+import { validateModelJob } from './processors/validate-model.ts';
+import { trainJob } from './processors/train.ts';
+
+export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
+
+/**
+ * Starts the three consumers. Training runs `WORKER_CONCURRENCY` at a time (1 per device); the stalled-job
+ * check re-queues a job whose worker died, and the train processor resumes it from its last checkpoint.
+ */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const cancels = new CancelRegistry(deps.bus, deps.config.queuePrefix);
+  await cancels.start();
+  const common = {
+    connection: deps.redis,
+    prefix: deps.config.queuePrefix,
+    stalledInterval: deps.config.stalledIntervalMs,
+    lockDuration: deps.config.lockDurationMs,
+    maxStalledCount: 5,
+  };
+  const workers = [
+    createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
+    createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
+    createWorker(QueueNames.train, (job) => trainJob({ ...deps, cancels }, job), { ...common, concurrency: deps.config.workerConcurrency }),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, job: job?.id, err: err.message }, 'queue job failed'));
+    w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  await reconcile(deps);
+  return {
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await cancels.stop();
+    },
+  };
+}
+
+/**
+ * Postgres is the durable record: anything it says is pending gets a queue entry (a Redis that lost its data,
+ * an API that could not enqueue, a validation that waited for a validator). Adding an existing job id is a no-op.
+ */
+export async function reconcile(deps: WorkerDeps): Promise<number> {
+  let n = 0;
+  const ensure = async (queue: Queue, name: string, id: string, data: object) => {
+    const existing = await queue.getJob(id);
+    if (existing && (await existing.isFailed())) await existing.retry('failed');
+    else if (!existing) await queue.add(name, data, { jobId: id });
+    else return;
+    n++;
+  };
+  for (const d of await deps.db.dataset.findMany({ where: { status: 'validating' }, select: { id: true } })) await ensure(deps.queues.datasets, 'validate', d.id, { datasetId: d.id });
+  for (const m of await deps.db.model.findMany({ where: { status: 'validating' }, select: { id: true } })) await ensure(deps.queues.models, 'validate', m.id, { modelId: m.id });
+  for (const j of await deps.db.job.findMany({ where: { state: { in: ['queued', 'preparing', 'compiling', 'training', 'cancelling'] } }, select: { id: true } })) {
+    await ensure(deps.queues.train, 'train', j.id, { jobId: j.id });
+  }
+  return n;
+}
