@@ -10,7 +10,14 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409
 /** Reads the multipart form up to its file part; fields sent before the file (name, format) come along. */
 export async function readUpload(request: FastifyRequest) {
   if (!request.isMultipart()) throw new UnsupportedMediaTypeError('send multipart/form-data with the file in a "file" field', { content_type: request.headers['content-type'] ?? null });
-  const part = await request.file();
+  let part;
+  try {
+    part = await request.file();
+  } catch (err) {
+    // busboy's parse errors carry no status; a broken form is the client's mistake
+    if ((err as { statusCode?: number }).statusCode) throw err;
+    throw new ValidationError(`malformed multipart body: ${(err as Error).message}`, {}, 'malformed_multipart');
+  }
   if (!part) throw new ValidationError('the form has no file part: put the file in a "file" field', { field: 'file' }, 'missing_file');
   const fields: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(part.fields)) {

@@ -61,14 +61,15 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
     schema: {
       tags: ['jobs'], summary: 'Download a checkpoint adapter: 302 to a presigned URL, or streamed with ?stream=1',
       params: Type.Object({ id: Type.String({ maxLength: 100 }), step: Type.Integer({ minimum: 0 }) }),
-      querystring: Type.Object({ stream: Type.Optional(Type.Boolean()) }),
+      querystring: Type.Object({ stream: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])) }),
       response: errors,
     },
   }, async (request, reply) => {
     const { id, step } = request.params as { id: string; step: number };
     const key = await jobs.checkpointAdapterKey(deps.db, tenantOf(request), id, step);
     const filename = `${id}-step-${step}-adapter_model.safetensors`;
-    if ((request.query as { stream?: boolean }).stream) {
+    const stream = (request.query as { stream?: string }).stream;
+    if (stream === '1' || stream === 'true') {
       const obj = await deps.storage.getStream(key);
       reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${filename}"`);
       if (obj.size !== undefined) reply.header('content-length', obj.size);
