@@ -24,6 +24,8 @@ export interface PreferenceStepSpec {
   adamw: AdamWOptions;
   /** 'pairs': raw pairs, noised in-graph. 'model': the already-noised model batch (reference checks). */
   batch?: 'pairs' | 'model';
+  /** Also output both predictions (`model_pred`, `ref_pred`), for checks. */
+  debugOutputs?: boolean;
   /** Also output the raw gradients (`grad.<key>`), for checks. */
   emitGradients?: boolean;
   /** 'mse_mean': differentiate the mean per-sample MSE of the adapted model instead (a well-conditioned check). */
@@ -85,8 +87,12 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   g.output('model_losses', L.modelLosses);
   g.output('ref_losses', L.refLosses);
   g.output('inside', L.inside);
-  g.output('model_pred', modelPred);
-  g.output('ref_pred', refPred);
+  g.output('model_mse', reduceMean(L.modelLosses));
+  g.output('ref_mse', reduceMean(L.refLosses));
+  if (spec.debugOutputs) {
+    g.output('model_pred', modelPred);
+    g.output('ref_pred', refPred);
+  }
 
   const objective = spec.objective === 'mse_mean' ? reduceMean(L.modelLosses) : L.loss;
   const grads = grad(objective, params);

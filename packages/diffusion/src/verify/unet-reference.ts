@@ -61,6 +61,7 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
         adamw: opt,
         batch: 'model',
         emitGradients: true,
+        debugOutputs: true,
       });
       const { session } = await artifacts.compile(graph, `step_${direction}`);
       const params = adapterFeeds(init);

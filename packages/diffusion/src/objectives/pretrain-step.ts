@@ -1,0 +1,60 @@
+import { add, adamw, cast, clipGradNorm, grad, Graph, mul, reduceMean, reshape, sub, type AdamWOptions, type Value } from '@npo/graph';
+import { WeightSource } from '../model/weights.ts';
+import type { UNetConfig } from '../unet/config.ts';
+import { unetParameterShapes } from '../unet/parameters.ts';
+import { unetForward } from '../unet/unet.ts';
+import { adamStateName, updatedName } from './preference-step.ts';
+
+export interface PretrainStepSpec {
+  config: UNetConfig;
+  batch: number;
+  /** [C, H, W] of one training sample (latents, or pixels for a pixel-space model). */
+  sampleShape: number[];
+  embedShape: number[];
+  alphasCumprod: Float32Array;
+  prediction: 'epsilon' | 'v_prediction';
+  maxGradNorm: number | null;
+  adamw: AdamWOptions;
+}
+
+/**
+ * One full-parameter step of the standard denoising objective, mean((UNet(x_t, t, c) − target)²), with every
+ * UNet weight a graph input: weight gradients flow through Conv, Gemm/MatMul, norms and biases alike.
+ */
+export function buildPretrainStep(spec: PretrainStepSpec): { graph: Graph; paramNames: string[] } {
+  const g = new Graph();
+  const shapes = unetParameterShapes(spec.config);
+  const placeholder = Object.fromEntries([...shapes].map(([n, s]) => [n, { dtype: 'float32' as const, shape: s, data: new Float32Array(0) }]));
+  const weights = WeightSource.fromTensors(placeholder, 'input');
+  const N = spec.batch;
+  const x0 = g.input('images', 'float32', [N, ...spec.sampleShape]);
+  const noise = g.input('noise', 'float32', [N, ...spec.sampleShape]);
+  const timesteps = g.input('timesteps', 'int64', [N]);
+  const embeds = g.input('embeds', 'float32', [N, ...spec.embedShape]);
+  const table = (name: string, data: Float32Array) => g.initializer(name, { dtype: 'float32', shape: [data.length], data });
+  const coef = (t: Value) => reshape(g.node('Gather', [t, timesteps], { axis: 0 })[0], [N, 1, 1, 1]);
+  const a = coef(table('sqrt_alphas_cumprod', Float32Array.from(spec.alphasCumprod, Math.sqrt)));
+  const s = coef(table('sqrt_one_minus_alphas_cumprod', Float32Array.from(spec.alphasCumprod, (v) => Math.sqrt(1 - v))));
+  const noisy = add(mul(a, x0), mul(s, noise));
+  const target = spec.prediction === 'epsilon' ? noise : sub(mul(a, noise), mul(s, x0));
+  const pred = unetForward({ g, weights, adapters: [] }, spec.config, { sample: noisy, timesteps: cast(timesteps, 'float32'), encoderHiddenStates: embeds });
+  const d = sub(pred, target);
+  const loss = reduceMean(mul(d, d));
+  g.output('loss', loss);
+  const paramNames = [...shapes.keys()];
+  const params = paramNames.map((n) => weights.param(g, n));
+  const grads = grad(loss, params);
+  const clipped = clipGradNorm(grads, spec.maxGradNorm ?? Infinity);
+  g.output('grad_norm', clipped.norm);
+  const m = paramNames.map((n, i) => g.input(adamStateName(n, 'm'), 'float32', [...params[i].shape]));
+  const v = paramNames.map((n, i) => g.input(adamStateName(n, 'v'), 'float32', [...params[i].shape]));
+  const step = g.input('step', 'float32', []);
+  const lr = g.input('lr', 'float32', []);
+  const upd = adamw(params, spec.maxGradNorm === null ? grads : clipped.grads, m, v, step, lr, spec.adamw);
+  paramNames.forEach((n, i) => {
+    g.output(updatedName(n), upd.params[i]);
+    g.output(updatedName(adamStateName(n, 'm')), upd.m[i]);
+    g.output(updatedName(adamStateName(n, 'v')), upd.v[i]);
+  });
+  return { graph: g, paramNames };
+}

@@ -1,0 +1,74 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSafetensors, writeSafetensors, type HostTensor, type RngState } from '@npo/graph';
+
+export const ADAPTER_FILE = 'adapter_model.safetensors';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const STATE_FILE = 'trainer_state.json';
+
+/** Everything needed to continue a run exactly where it stopped. */
+export interface TrainerState {
+  step: number;
+  total_steps: number;
+  rng: RngState;
+  data: unknown;
+  /** Identifies the compiled step, so a resume with other settings is refused instead of silently mixing. */
+  fingerprint: string;
+}
+
+export interface CheckpointContents {
+  params: Record<string, HostTensor>;
+  optimizer: Record<string, HostTensor>;
+  state: TrainerState;
+}
+
+export class CheckpointError extends Error {
+  readonly code = 'invalid_checkpoint';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+/**
+ * Writes `<root>/step-<n>/` complete or not at all: files go to a temporary folder that is renamed into
+ * place only once all of them are on disk.
+ */
+export function writeCheckpoint(
+  root: string, c: CheckpointContents, writeAdapter: (path: string, params: Record<string, HostTensor>) => void,
+): { dir: string; files: string[] } {
+  const dir = join(root, `step-${c.state.step}`);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeAdapter(join(tmp, ADAPTER_FILE), c.params);
+  writeSafetensors(join(tmp, OPTIMIZER_FILE), c.optimizer, { step: String(c.state.step) });
+  writeFileSync(join(tmp, STATE_FILE), JSON.stringify(c.state, null, 1));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { dir, files: [ADAPTER_FILE, OPTIMIZER_FILE, STATE_FILE].map((f) => join(dir, f)) };
+}
+
+export function readCheckpoint(dir: string, readAdapter: (path: string) => Record<string, HostTensor>): CheckpointContents {
+  for (const f of [ADAPTER_FILE, OPTIMIZER_FILE, STATE_FILE])
+    if (!existsSync(join(dir, f))) throw new CheckpointError(`checkpoint ${dir} is incomplete: ${f} is missing`);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'));
+  } catch {
+    throw new CheckpointError(`checkpoint ${dir}: ${STATE_FILE} is not valid JSON`);
+  }
+  if (!Number.isInteger(state.step) || !state.rng) throw new CheckpointError(`checkpoint ${dir}: ${STATE_FILE} lacks step or rng state`);
+  return { params: readAdapter(join(dir, ADAPTER_FILE)), optimizer: readSafetensors(join(dir, OPTIMIZER_FILE)), state };
+}
+
+/** The newest complete checkpoint folder under `root`, if any (temporary folders are ignored). */
+export function latestCheckpoint(root: string): string | null {
+  if (!existsSync(root)) return null;
+  const steps = readdirSync(root)
+    .map((d) => /^step-(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => !!m && existsSync(join(root, m[0], STATE_FILE)))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  return steps.length ? join(root, `step-${steps[0]}`) : null;
+}

@@ -1,0 +1,11 @@
+export * from './hyperparameters.ts';
+export * from './lr-schedule.ts';
+export * from './model-folder.ts';
+export * from './checkpoint.ts';
+export * from './program.ts';
+export * from './loop.ts';
+export * from './run.ts';
+export * from './train-adapter.ts';
+export type { ProgramSpec } from './programs/index.ts';
+export type { PreferenceProgramSpec } from './programs/preference.ts';
+export type { PretrainProgramSpec, TrainingSource } from './programs/pretrain.ts';

@@ -1,0 +1,116 @@
+import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } from '@npo/graph';
+import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import type { TrainHyperparameters } from './hyperparameters.ts';
+import { learningRate } from './lr-schedule.ts';
+import { stateName, updated, type StepProgram } from './program.ts';
+
+export interface StepMetrics {
+  step: number;
+  total_steps: number;
+  loss: number;
+  implicit_acc: number;
+  grad_norm: number;
+  lr: number;
+  step_ms: number;
+  [metric: string]: number;
+}
+
+export interface CheckpointWritten {
+  step: number;
+  dir: string;
+  files: string[];
+  final: boolean;
+}
+
+export interface LoopOptions {
+  hp: Pick<TrainHyperparameters, 'steps' | 'learning_rate' | 'warmup_steps' | 'lr_schedule' | 'checkpoint_every' | 'seed'>;
+  checkpointRoot: string;
+  resumeFromDir?: string;
+  executionProvider?: ExecutionProvider;
+  threads?: number;
+  /** Checked between steps: a stop request ends the run after the step in flight. */
+  shouldStop: () => boolean;
+  onStep: (m: StepMetrics) => void;
+  onCheckpoint: (c: CheckpointWritten) => void;
+}
+
+/**
+ * The training loop: one session.run per step, parameters and AdamW state fed back each time,
+ * checkpoints (params + optimizer state + step + RNG and data positions) every N steps and at the end.
+ */
+export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ steps: number; stopped: boolean; params: Record<string, HostTensor> }> {
+  const session = await Session.create(program.modelPath, { executionProvider: o.executionProvider, threads: o.threads });
+  let params: Record<string, HostTensor>;
+  let optimizer: Record<string, HostTensor>;
+  let rng = new Rng(o.hp.seed, 1);
+  let step = 0;
+  if (o.resumeFromDir) {
+    const c = readCheckpoint(o.resumeFromDir, (p) => program.readParams(p));
+    if (c.state.fingerprint !== program.fingerprint)
+      throw new CheckpointError(`checkpoint ${o.resumeFromDir} was written by a different model, adapter or batch configuration`);
+    params = c.params;
+    optimizer = c.optimizer;
+    rng = Rng.fromState(c.state.rng);
+    program.setDataState(c.state.data);
+    step = c.state.step;
+  } else {
+    params = program.initialParams();
+    optimizer = {};
+    for (const n of program.paramNames) {
+      optimizer[stateName(n, 'm')] = hostTensor('float32', params[n].shape);
+      optimizer[stateName(n, 'v')] = hostTensor('float32', params[n].shape);
+    }
+  }
+  const total = o.hp.steps;
+  const outputs = [...program.paramNames.flatMap((n) => [updated(n), updated(stateName(n, 'm')), updated(stateName(n, 'v'))]), ...program.metricOutputs];
+  const checkpoint = (final: boolean) => {
+    const { dir, files } = writeCheckpoint(
+      o.checkpointRoot,
+      { params, optimizer, state: { step, total_steps: total, rng: rng.getState(), data: program.dataState(), fingerprint: program.fingerprint } },
+      (path, p) => program.writeParams(path, p, step),
+    );
+    o.onCheckpoint({ step, dir, files, final });
+  };
+  let stopped = false;
+  try {
+    while (step < total) {
+      if (o.shouldStop()) {
+        stopped = true;
+        break;
+      }
+      const t0 = performance.now();
+      const lr = learningRate(step + 1, o.hp.learning_rate, o.hp.warmup_steps, total, o.hp.lr_schedule);
+      const feeds = {
+        ...params,
+        ...optimizer,
+        ...program.batch(rng, step + 1),
+        step: hostTensor('float32', [], [step + 1]),
+        lr: hostTensor('float32', [], [lr]),
+      };
+      const res = await session.run(feeds, outputs);
+      step++;
+      for (const n of program.paramNames) {
+        params[n] = res[updated(n)];
+        optimizer[stateName(n, 'm')] = res[updated(stateName(n, 'm'))];
+        optimizer[stateName(n, 'v')] = res[updated(stateName(n, 'v'))];
+      }
+      const metrics: StepMetrics = { step, total_steps: total, lr, step_ms: performance.now() - t0, loss: NaN, implicit_acc: NaN, grad_norm: NaN };
+      for (const name of program.metricOutputs) if (res[name].data.length === 1) metrics[name] = Number(res[name].data[0]);
+      if (!Number.isFinite(metrics.loss)) throw new TrainingDivergedError(step, metrics.loss);
+      o.onStep(metrics);
+      if (step % o.hp.checkpoint_every === 0 && step < total) checkpoint(false);
+    }
+    if (!stopped) checkpoint(true);
+  } finally {
+    await session.release();
+  }
+  return { steps: step, stopped, params };
+}
+
+export class TrainingDivergedError extends Error {
+  readonly code = 'training_diverged';
+  constructor(step: number, loss: number) {
+    super(`the loss became ${loss} at step ${step}; lower learning_rate or beta`);
+    this.name = 'TrainingDivergedError';
+  }
+}

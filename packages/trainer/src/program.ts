@@ -1,0 +1,25 @@
+import type { HostTensor, Rng } from '@npo/graph';
+
+/**
+ * What the step loop needs from a kind of training (preference LoRA, full-parameter pretraining): the
+ * compiled step, its trainable tensors, the feeds of each step, and how parameters are saved.
+ */
+export interface StepProgram {
+  /** Path of the compiled step graph (.onnx). */
+  modelPath: string;
+  /** Identifies the compiled step and its settings; a checkpoint from another fingerprint is refused. */
+  fingerprint: string;
+  paramNames: string[];
+  initialParams(): Record<string, HostTensor>;
+  /** Data and noise feeds of one step, drawn from `rng` and the program's data stream. */
+  batch(rng: Rng, step: number): Record<string, HostTensor>;
+  dataState(): unknown;
+  setDataState(state: unknown): void;
+  writeParams(path: string, params: Record<string, HostTensor>, step: number): void;
+  readParams(path: string): Record<string, HostTensor>;
+  /** Scalar outputs of the step graph reported as metrics each step. */
+  metricOutputs: string[];
+}
+
+export const stateName = (key: string, which: 'm' | 'v') => `adam_${which}.${key}`;
+export const updated = (name: string) => `new.${name}`;

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  adapterFeeds, ArtifactDir, buildPreferenceStep, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
+  DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod,
+} from '@npo/diffusion';
+import { hostTensor, saveModel, type HostTensor, type Rng } from '@npo/graph';
+import type { TrainHyperparameters } from '../hyperparameters.ts';
+import { loadModelFolder } from '../model-folder.ts';
+import type { StepProgram } from '../program.ts';
+import { openPairStream } from '../pair-stream.ts';
+
+/** Serializable description of a preference (NPO/DPO) LoRA run, handed to the training worker. */
+export interface PreferenceProgramSpec {
+  kind: 'preference';
+  modelDir: string;
+  preparedDir: string;
+  method: PreferenceMethod;
+  hp: TrainHyperparameters;
+  workDir: string;
+  targets?: string[];
+}
+
+/** Bumped whenever the compiled graph for the same inputs would change. */
+const COMPILER_VERSION = 1;
+
+export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<StepProgram> {
+  const model = loadModelFolder(spec.modelDir);
+  const hp = spec.hp;
+  const stream = openPairStream(spec.preparedDir, hp.seed, hp.batch_pairs);
+  const artifacts0 = new ArtifactDir(spec.workDir);
+  const baseWeights = artifacts0.weights(model.unetWeights, `unet-${fileIdentity(model.unetWeights)}.safetensors`);
+  const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: spec.targets ?? DEFAULT_TARGETS };
+  const init: LoraAdapter = initLora(baseWeights, loraConfig, hp.seed);
+  const modules = moduleSpecs(init);
+  const prediction = model.scheduler.prediction_type;
+  const acp = alphasCumprod(model.scheduler);
+  const P = hp.batch_pairs;
+  const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: hp.weight_decay };
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({
+      v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P,
+      latent: stream.latentShape, embed: stream.embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
+      schedule: model.scheduler,
+    }))
+    .digest('hex');
+  const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
+  const modelPath = join(dir, 'step.onnx');
+  if (!existsSync(join(dir, 'complete'))) {
+    const weights = new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors');
+    const { graph } = buildPreferenceStep({
+      unet: { config: model.unetConfig, weights },
+      lora: { config: loraConfig, modules },
+      pairs: P,
+      latentShape: stream.latentShape,
+      embedShape: stream.embedShape,
+      method: spec.method,
+      beta: hp.beta,
+      alphasCumprod: acp,
+      prediction,
+      maxGradNorm: hp.max_grad_norm,
+      adamw,
+    });
+    saveModel(graph, modelPath);
+    writeFileSync(join(dir, 'complete'), new Date().toISOString());
+  }
+  const baseSha = await sha256File(model.unetWeights);
+  const latentSize = stream.latentShape.reduce((a, b) => a * b, 1);
+  const T = model.scheduler.num_train_timesteps;
+
+  return {
+    modelPath,
+    fingerprint,
+    paramNames: modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]),
+    initialParams: () => adapterFeeds(init),
+    batch(rng: Rng): Record<string, HostTensor> {
+      const b = stream.next();
+      if (hp.prompt_dropout > 0) {
+        const per = b.embeds.length / P;
+        for (let i = 0; i < P; i++) if (rng.float() < hp.prompt_dropout) b.embeds.set(stream.uncond, i * per);
+      }
+      const timesteps = new BigInt64Array(P);
+      for (let i = 0; i < P; i++) timesteps[i] = BigInt(rng.int(T));
+      const noise = rng.fillNormal(new Float32Array(P * latentSize));
+      return {
+        chosen: hostTensor('float32', [P, ...stream.latentShape], b.chosen),
+        rejected: hostTensor('float32', [P, ...stream.latentShape], b.rejected),
+        noise: hostTensor('float32', [P, ...stream.latentShape], noise),
+        timesteps: hostTensor('int64', [P], timesteps),
+        embeds: hostTensor('float32', [P, ...stream.embedShape], b.embeds),
+      };
+    },
+    dataState: () => stream.getState(),
+    setDataState: (s) => stream.setState(s),
+    writeParams(path, params, step) {
+      const adapter: LoraAdapter = { config: loraConfig, modules: new Map(modules.map((m) => [m.path, { A: params[loraKey(m.path, 'A')], B: params[loraKey(m.path, 'B')] }])) };
+      saveLora(path, adapter, { method: spec.method, baseModelSha256: baseSha, step, extra: { beta: String(hp.beta) } });
+    },
+    readParams: (path) => adapterFeeds(loadLora(path)),
+    metricOutputs: ['loss', 'implicit_acc', 'grad_norm', 'model_mse', 'ref_mse'],
+  };
+}
+
+/** Cheap identity of a weights file (device, inode, size, mtime): a changed file gets new artifacts. */
+function fileIdentity(path: string): string {
+  const s = statSync(path);
+  return createHash('sha256').update(`${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
+import { hostTensor, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
+import type { TrainHyperparameters } from '../hyperparameters.ts';
+import type { StepProgram } from '../program.ts';
+
+/**
+ * A source of fresh training samples, loaded in the worker from `module` (it must export
+ * `createTrainingSource(options)`), so worlds that render their own data need no dataset on disk.
+ */
+export interface TrainingSource {
+  sampleShape: number[];
+  embedShape: number[];
+  uncond: Float32Array;
+  next(n: number, rng: Rng): { images: Float32Array; embeds: Float32Array };
+}
+
+export interface PretrainProgramSpec {
+  kind: 'pretrain';
+  unetConfig: Record<string, unknown>;
+  scheduler: Record<string, unknown>;
+  /** Starting weights (diffusers safetensors); absent: torch-default init from hp.seed. */
+  initWeights?: string;
+  source: { module: string; options: unknown };
+  hp: Pick<TrainHyperparameters, 'batch_pairs' | 'seed' | 'max_grad_norm' | 'weight_decay' | 'prompt_dropout'>;
+  workDir: string;
+}
+
+const COMPILER_VERSION = 1;
+
+export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepProgram> {
+  const config = parseUNetConfig(spec.unetConfig);
+  const scheduler: SchedulerConfig = parseSchedulerConfig(spec.scheduler);
+  const mod = await import(spec.source.module);
+  const source: TrainingSource = mod.createTrainingSource(spec.source.options);
+  const N = spec.hp.batch_pairs;
+  const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: spec.hp.weight_decay };
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ v: COMPILER_VERSION, kind: 'pretrain', config, scheduler, N, s: source.sampleShape, e: source.embedShape, clip: spec.hp.max_grad_norm, adamw }))
+    .digest('hex');
+  const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
+  const modelPath = join(dir, 'pretrain.onnx');
+  let paramNames: string[];
+  const build = () =>
+    buildPretrainStep({
+      config, batch: N, sampleShape: source.sampleShape, embedShape: source.embedShape, alphasCumprod: alphasCumprod(scheduler),
+      prediction: scheduler.prediction_type, maxGradNorm: spec.hp.max_grad_norm, adamw,
+    });
+  if (!existsSync(join(dir, 'complete'))) {
+    mkdirSync(dir, { recursive: true });
+    const built = build();
+    paramNames = built.paramNames;
+    saveModel(built.graph, modelPath);
+    writeFileSync(join(dir, 'complete'), JSON.stringify(paramNames));
+  } else paramNames = JSON.parse(readFileSync(join(dir, 'complete'), 'utf8'));
+  const per = source.sampleShape.reduce((a, b) => a * b, 1);
+  const T = scheduler.num_train_timesteps;
+  return {
+    modelPath,
+    fingerprint,
+    paramNames,
+    initialParams: () => (spec.initWeights ? readSafetensors(spec.initWeights) : initUNetWeights(config, spec.hp.seed)),
+    batch(rng: Rng): Record<string, HostTensor> {
+      const { images, embeds } = source.next(N, rng);
+      if (spec.hp.prompt_dropout > 0) {
+        const e = embeds.length / N;
+        for (let i = 0; i < N; i++) if (rng.float() < spec.hp.prompt_dropout) embeds.set(source.uncond, i * e);
+      }
+      const timesteps = new BigInt64Array(N);
+      for (let i = 0; i < N; i++) timesteps[i] = BigInt(rng.int(T));
+      return {
+        images: hostTensor('float32', [N, ...source.sampleShape], images),
+        noise: hostTensor('float32', [N, ...source.sampleShape], rng.fillNormal(new Float32Array(N * per))),
+        timesteps: hostTensor('int64', [N], timesteps),
+        embeds: hostTensor('float32', [N, ...source.embedShape], embeds),
+      };
+    },
+    dataState: () => null,
+    setDataState: () => {},
+    writeParams: (path, params, step) => writeSafetensors(path, params, { format: 'pt', step: String(step), method: 'pretrain' }),
+    readParams: (path) => readSafetensors(path),
+    metricOutputs: ['loss', 'grad_norm'],
+  };
+}

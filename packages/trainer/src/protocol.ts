@@ -1,0 +1,15 @@
+import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
+
+export interface WorkerInit {
+  program: unknown;
+  loop: Omit<LoopOptions, 'shouldStop' | 'onStep' | 'onCheckpoint'>;
+  /** SharedArrayBuffer(4): set to 1 to stop after the step in flight. */
+  stopFlag: SharedArrayBuffer;
+}
+
+export type WorkerMessage =
+  | { type: 'phase'; phase: 'compiling' | 'training' }
+  | { type: 'step'; metrics: StepMetrics }
+  | { type: 'checkpoint'; checkpoint: CheckpointWritten }
+  | { type: 'done'; steps: number; stopped: boolean }
+  | { type: 'error'; error: { name: string; message: string; code?: string; stack?: string } };

@@ -1,0 +1,63 @@
+import { Worker } from 'node:worker_threads';
+import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
+import type { ProgramSpec } from './programs/index.ts';
+import type { WorkerInit, WorkerMessage } from './protocol.ts';
+
+export interface RunCallbacks {
+  signal?: AbortSignal;
+  onPhase?: (p: 'compiling' | 'training') => void | Promise<void>;
+  onStep?: (m: StepMetrics) => void | Promise<void>;
+  /** Awaited in order; the run finishes only after every checkpoint has been handed over. */
+  onCheckpoint?: (c: CheckpointWritten) => Promise<void>;
+}
+
+export class TrainingError extends Error {
+  constructor(message: string, readonly code: string, readonly workerStack?: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+/** Runs a program's step loop in a worker thread; resolves when it finished or stopped on `signal`. */
+export function runTraining(
+  program: ProgramSpec, loop: WorkerInit['loop'], cb: RunCallbacks = {},
+): Promise<{ steps: number; stopped: boolean; lastCheckpoint: CheckpointWritten | null }> {
+  const stopFlag = new SharedArrayBuffer(4);
+  const stop = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
+  if (cb.signal?.aborted) stop();
+  cb.signal?.addEventListener('abort', stop, { once: true });
+  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { program, loop, stopFlag } satisfies WorkerInit });
+  let chain: Promise<void> = Promise.resolve();
+  let lastCheckpoint: CheckpointWritten | null = null;
+  let failure: unknown = null;
+  const enqueue = (fn: () => void | Promise<void>) => {
+    chain = chain.then(fn).catch((e) => {
+      failure ??= e;
+      stop();
+    });
+  };
+  return new Promise((resolve, reject) => {
+    let finished: { steps: number; stopped: boolean } | null = null;
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'phase') enqueue(() => cb.onPhase?.(m.phase));
+      else if (m.type === 'step') enqueue(() => cb.onStep?.(m.metrics));
+      else if (m.type === 'checkpoint')
+        enqueue(async () => {
+          await cb.onCheckpoint?.(m.checkpoint);
+          lastCheckpoint = m.checkpoint;
+        });
+      else if (m.type === 'done') finished = { steps: m.steps, stopped: m.stopped };
+      else failure ??= new TrainingError(m.error.message, m.error.code ?? 'training_failed', m.error.stack);
+    });
+    worker.on('error', (e) => (failure ??= e));
+    worker.on('exit', async () => {
+      cb.signal?.removeEventListener('abort', stop);
+      await chain;
+      if (failure) reject(failure);
+      else if (!finished) reject(new TrainingError('the training worker exited without finishing', 'training_failed'));
+      else resolve({ ...finished, lastCheckpoint });
+    });
+  });
+}
+
+export type { LoopOptions, StepMetrics, CheckpointWritten };

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import type { ExecutionProvider } from '@npo/graph';
+import type { PreferenceMethod } from '@npo/diffusion';
+import { resolveHyperparameters, type TrainHyperparameters } from './hyperparameters.ts';
+import { runTraining, type CheckpointWritten, type StepMetrics } from './run.ts';
+
+export interface TrainAdapterOptions {
+  modelDir: string;
+  preparedDir: string;
+  method: PreferenceMethod;
+  hyperparameters: Partial<TrainHyperparameters> & { resolution: number };
+  /** Scratch: compiled artifacts (cached by content) and checkpoints. */
+  workDir: string;
+  executionProvider?: ExecutionProvider;
+  threads?: number;
+  /** A local folder holding a checkpoint's files: training continues from its step, bit for bit. */
+  resumeFromDir?: string;
+  signal?: AbortSignal;
+  onPhase?: (p: 'compiling' | 'training') => void | Promise<void>;
+  onStep?: (m: StepMetrics) => void | Promise<void>;
+  onCheckpoint?: (c: CheckpointWritten) => Promise<void>;
+}
+
+/** Trains an NPO (or DPO) LoRA on a prepared preference dataset; the final adapter is a PEFT safetensors file. */
+export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean }> {
+  const hp = resolveHyperparameters(o.method, o.hyperparameters.resolution, o.hyperparameters);
+  const result = await runTraining(
+    { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir },
+    {
+      hp,
+      checkpointRoot: join(o.workDir, 'checkpoints'),
+      resumeFromDir: o.resumeFromDir,
+      executionProvider: o.executionProvider,
+      threads: o.threads,
+    },
+    o,
+  );
+  const final = result.lastCheckpoint?.final ? result.lastCheckpoint.files[0] : null;
+  return { finalAdapter: final, steps: result.steps, cancelled: result.stopped };
+}

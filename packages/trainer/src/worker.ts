@@ -1,0 +1,25 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { runLoop } from './loop.ts';
+import { createProgram, type ProgramSpec } from './programs/index.ts';
+import type { WorkerMessage, WorkerInit } from './protocol.ts';
+
+/** Training runs here, off the main event loop: session.run blocks its thread for the whole step. */
+const init = workerData as WorkerInit;
+const stop = new Int32Array(init.stopFlag);
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+try {
+  post({ type: 'phase', phase: 'compiling' });
+  const program = await createProgram(init.program as ProgramSpec);
+  post({ type: 'phase', phase: 'training' });
+  const result = await runLoop(program, {
+    ...init.loop,
+    shouldStop: () => Atomics.load(stop, 0) !== 0,
+    onStep: (metrics) => post({ type: 'step', metrics }),
+    onCheckpoint: (checkpoint) => post({ type: 'checkpoint', checkpoint }),
+  });
+  post({ type: 'done', steps: result.steps, stopped: result.stopped });
+} catch (e) {
+  const err = e as Error & { code?: string };
+  post({ type: 'error', error: { name: err.name, message: err.message, code: err.code, stack: err.stack } });
+}
