@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is missing (npm packages, the generated Prisma client) and starts the local services.
+# Safe to run repeatedly; `npm test`, `npm start` and `npm run demo` call it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "setup: Node.js >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+# onnxruntime-node's install script downloads CUDA binaries from outside the npm registry: skip it unless a
+# GPU image asks for them (ONNXRUNTIME_NODE_INSTALL=cuda12).
+export ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL:-skip}
+stamp=node_modules/.npo-install-stamp
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  touch "$stamp"
+fi
+
+if [ -f scripts/prisma-generate.sh ]; then bash scripts/prisma-generate.sh; fi
+if [ "${NPO_SKIP_SERVICES:-}" != 1 ]; then bash scripts/services.sh; fi
