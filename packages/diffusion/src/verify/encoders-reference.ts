@@ -5,6 +5,7 @@ import { ArtifactDir } from '../model/artifacts.ts';
 import { parseClipTextConfig } from '../text/clip-config.ts';
 import { clipTextForward, stackHiddenStates } from '../text/clip-text-model.ts';
 import { clipWeightsPath } from '../text/clip-text-encoder.ts';
+import { ClipTokenizer } from '../text/tokenizer.ts';
 import { vaeDecode, vaeEncode } from '../vae/autoencoder.ts';
 import { loadVae } from '../vae/vae.ts';
 import { compareAbs, type Quantity } from './compare.ts';
@@ -20,6 +21,7 @@ export async function verifyEncodersReference(dir: string, workDir: string): Pro
   return [
     ...(await verifyVae(join(dir, 'vae'), artifacts)),
     ...(await verifyTextEncoder(join(dir, 'text_encoder'), artifacts)),
+    ...verifyTokenizer(join(dir, 'tokenizer')),
   ];
 }
 
@@ -97,5 +99,45 @@ async function verifyTextEncoder(teDir: string, artifacts: ArtifactDir): Promise
     if (!masked && io.pooled_index) out.push(compareAbs('text_encoder.pooled_index', r.pooled_index, io.pooled_index, 0));
     if (!masked && io.hidden_states) out.push(compareAbs('text_encoder.hidden_states', r.hidden_states, io.hidden_states, 1e-4));
   }
+  return out;
+}
+
+interface TokenizerCase {
+  prompt: string;
+  tokens?: string[];
+  input_ids: number[];
+  attention_mask: number[];
+  truncated?: boolean;
+  input_ids_untruncated?: number[];
+}
+
+/** Exact comparison of one field over every case: one summary quantity, plus one failing quantity per prompt that differs. */
+function exactOverCases(name: string, cases: TokenizerCase[], actual: (c: TokenizerCase) => unknown, expected: (c: TokenizerCase) => unknown): Quantity[] {
+  const wrong = cases.filter((c) => expected(c) !== undefined && JSON.stringify(actual(c)) !== JSON.stringify(expected(c)));
+  const checked = cases.filter((c) => expected(c) !== undefined).length;
+  const quantity = (n: string, errors: number): Quantity => ({ name: n, max_abs_err: errors, max_rel_err: errors, tolerance: `exact (${checked} prompts)`, ok: errors === 0 });
+  return [
+    ...wrong.map((c) => ({ ...quantity(`${name}[${JSON.stringify(c.prompt)}]`, 1), tolerance: `exact: got ${JSON.stringify(actual(c))}` })),
+    quantity(name, wrong.length),
+  ];
+}
+
+/** The CLIP tokenizer against expected.json: special ids, tokens, padded ids, masks, truncation, all exact. */
+function verifyTokenizer(tokDir: string): Quantity[] {
+  const expectedPath = join(tokDir, 'expected.json');
+  if (!existsSync(expectedPath)) return [];
+  const expected = readJson(expectedPath);
+  const tok = ClipTokenizer.fromFolder(tokDir);
+  const out: Quantity[] = [];
+  const specials: [string, number][] = [['bos_token_id', tok.bosId], ['eos_token_id', tok.eosId], ['pad_token_id', tok.padId], ['unk_token_id', tok.unkId], ['model_max_length', tok.modelMaxLength]];
+  for (const [key, got] of specials)
+    if (typeof expected[key] === 'number') out.push(compareAbs(`tokenizer.${key}`, got, expected[key], 0));
+  const cases: TokenizerCase[] = expected.cases;
+  const enc = new Map(cases.map((c) => [c, tok.encode(c.prompt)]));
+  out.push(...exactOverCases('tokenizer.tokens', cases, (c) => tok.tokenize(c.prompt), (c) => c.tokens));
+  out.push(...exactOverCases('tokenizer.input_ids', cases, (c) => enc.get(c)!.inputIds, (c) => c.input_ids));
+  out.push(...exactOverCases('tokenizer.attention_mask', cases, (c) => enc.get(c)!.attentionMask, (c) => c.attention_mask));
+  out.push(...exactOverCases('tokenizer.truncated', cases, (c) => enc.get(c)!.truncated, (c) => c.truncated));
+  out.push(...exactOverCases('tokenizer.input_ids_untruncated', cases, (c) => enc.get(c)!.untruncatedIds, (c) => c.input_ids_untruncated));
   return out;
 }
