@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { SafetensorsFile, writeSafetensors } from '../../../graph/src/safetensors.ts';
+import { DatasetError } from './errors.ts';
+
+/**
+ * The prepared cache of one (dataset, model, resolution): latents of both images and prompt embeddings, as sharded
+ * safetensors (`chosen` [n,C,h,w], `rejected` [n,C,h,w], `embeds` [n,T,D], float32), the unconditional embedding
+ * once in `uncond.safetensors` (`embeds` [1,T,D]), and `manifest.json`, written last and atomically: a folder with a
+ * manifest is complete, one without is not.
+ */
+
+export const MANIFEST_FILE = 'manifest.json';
+export const UNCOND_FILE = 'uncond.safetensors';
+export const MANIFEST_VERSION = 1;
+
+export interface ShardEntry {
+  file: string;
+  pairs: number;
+  sha256: string;
+}
+
+export interface PreparedManifest {
+  version: number;
+  key: string;
+  shards: ShardEntry[];
+  total_pairs: number;
+  /** [C, h, w] of one image's latent (for a pixel-space model, [3, R, R]). */
+  latent_shape: number[];
+  /** [T, D] of one prompt embedding. */
+  embed_shape: number[];
+  uncond_file: string;
+}
+
+export interface ShardTensors {
+  pairs: number;
+  chosen: Float32Array;
+  rejected: Float32Array;
+  embeds: Float32Array;
+}
+
+export function shardFileName(i: number): string {
+  return `shard-${String(i).padStart(5, '0')}.safetensors`;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** Writes JSON via a temporary file, fsync and rename: readers see the old file or the new one, never half of one. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export async function writeShard(
+  dir: string,
+  index: number,
+  shard: ShardTensors,
+  latentShape: number[],
+  embedShape: number[],
+  key: string,
+): Promise<ShardEntry> {
+  const file = shardFileName(index);
+  const n = shard.pairs;
+  writeSafetensors(
+    join(dir, file),
+    {
+      chosen: { dtype: 'float32', shape: [n, ...latentShape], data: shard.chosen },
+      rejected: { dtype: 'float32', shape: [n, ...latentShape], data: shard.rejected },
+      embeds: { dtype: 'float32', shape: [n, ...embedShape], data: shard.embeds },
+    },
+    { key },
+  );
+  return { file, pairs: n, sha256: await sha256File(join(dir, file)) };
+}
+
+export function writeUncond(dir: string, uncond: Float32Array, embedShape: number[], key: string): void {
+  if (uncond.length !== numel(embedShape))
+    throw new DatasetError('prepare_mismatch', `unconditional embedding has ${uncond.length} values, embed shape [${embedShape}] needs ${numel(embedShape)}`);
+  writeSafetensors(join(dir, UNCOND_FILE), { embeds: { dtype: 'float32', shape: [1, ...embedShape], data: uncond } }, { key });
+}
+
+export function readManifest(dir: string): PreparedManifest {
+  const path = join(dir, MANIFEST_FILE);
+  let m: PreparedManifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new DatasetError('shards_corrupt', `${path} is missing or not JSON: the dataset is not prepared (${(e as Error).message})`);
+  }
+  if (m.version !== MANIFEST_VERSION || !Array.isArray(m.shards) || !Array.isArray(m.latent_shape) || !Array.isArray(m.embed_shape))
+    throw new DatasetError('shards_corrupt', `${path} is not a version-${MANIFEST_VERSION} prepared-dataset manifest`);
+  return m;
+}
+
+export function tryReadManifest(dir: string): PreparedManifest | undefined {
+  return existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
+}
+
+/** Reads one shard's three tensors, checking them against the manifest's shapes. */
+export function readShard(dir: string, entry: ShardEntry, manifest: PreparedManifest): ShardTensors {
+  const file = SafetensorsFile.open(join(dir, entry.file));
+  const n = entry.pairs;
+  const expect: Record<string, number[]> = {
+    chosen: [n, ...manifest.latent_shape],
+    rejected: [n, ...manifest.latent_shape],
+    embeds: [n, ...manifest.embed_shape],
+  };
+  for (const [name, shape] of Object.entries(expect)) {
+    const e = file.entry(name);
+    if (e.dtype !== 'float32' || e.shape.join(',') !== shape.join(','))
+      throw new DatasetError('shards_corrupt', `${entry.file}: '${name}' is ${e.dtype} [${e.shape}], the manifest says float32 [${shape}]`);
+  }
+  return {
+    pairs: n,
+    chosen: file.read('chosen').data as Float32Array,
+    rejected: file.read('rejected').data as Float32Array,
+    embeds: file.read('embeds').data as Float32Array,
+  };
+}
+
+export function readUncond(dir: string, manifest: PreparedManifest): Float32Array {
+  return SafetensorsFile.open(join(dir, manifest.uncond_file)).read('embeds').data as Float32Array;
+}
