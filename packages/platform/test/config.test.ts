@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, ConfigError, CONFIG_ENV_VARS } from '../src/config.ts';
+
+test('defaults give a working local configuration', () => {
+  const c = loadConfig({});
+  assert.equal(c.databaseUrl, 'postgresql://postgres@127.0.0.1:5432/npo_forge');
+  assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+  assert.equal(c.s3.endpoint, 'http://127.0.0.1:4569');
+  assert.equal(c.s3.accessKeyId, 'S3RVER');
+  assert.equal(c.port, 3000);
+  assert.equal(c.executionProvider, 'cpu');
+  assert.equal(c.workerConcurrency, 1);
+  assert.ok(c.dataDir.endsWith('.data'));
+});
+
+test('values from the environment are parsed', () => {
+  const c = loadConfig({ PORT: '8080', EXECUTION_PROVIDER: 'cuda', WORKER_CONCURRENCY: '2', S3_BUCKET: 'my-bucket', QUEUE_PREFIX: 't_1' });
+  assert.equal(c.port, 8080);
+  assert.equal(c.executionProvider, 'cuda');
+  assert.equal(c.workerConcurrency, 2);
+  assert.equal(c.s3.bucket, 'my-bucket');
+  assert.equal(c.queuePrefix, 't_1');
+});
+
+test('every bad variable is named in one clear message', () => {
+  let err: unknown;
+  try {
+    loadConfig({ DATABASE_URL: 'mysql://x', PORT: 'eighty', EXECUTION_PROVIDER: 'tpu', S3_BUCKET: 'Bad_Bucket', REDIS_URL: 'not a url', WORKER_CONCURRENCY: '0' });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.deepEqual(err.problems.map((p) => p.name).sort(), ['DATABASE_URL', 'EXECUTION_PROVIDER', 'PORT', 'REDIS_URL', 'S3_BUCKET', 'WORKER_CONCURRENCY']);
+  assert.match(err.message, /PORT must be an integer between 0 and 65535/);
+  assert.match(err.message, /EXECUTION_PROVIDER must be one of cpu, cuda .*got "tpu"/);
+  assert.match(err.message, /DATABASE_URL must use postgres or postgresql:\/\//);
+  assert.match(err.message, /REDIS_URL must be a URL/);
+});
+
+test('an empty required value is refused, not silently defaulted', () => {
+  assert.throws(() => loadConfig({ S3_ACCESS_KEY_ID: '  ' }), /S3_ACCESS_KEY_ID must not be empty/);
+});
+
+test('the variable list is complete and unique', () => {
+  assert.equal(new Set(CONFIG_ENV_VARS).size, CONFIG_ENV_VARS.length);
+  for (const v of ['DATABASE_URL', 'REDIS_URL', 'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'PORT', 'WORKER_CONCURRENCY', 'EXECUTION_PROVIDER', 'DATA_DIR', 'QUEUE_PREFIX']) {
+    assert.ok(CONFIG_ENV_VARS.includes(v), v);
+  }
+});

@@ -1,0 +1,84 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, cpSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { migrate, MigrationError } from '../src/db/migrate.ts';
+import { loadConfig } from '../src/config.ts';
+import { MIGRATIONS_DIR } from '../src/paths.ts';
+import { ensureDatabase } from '../src/db/ensure-database.ts';
+
+const { databaseUrl } = loadConfig();
+const schemas: string[] = [];
+const dirs: string[] = [];
+const freshSchema = () => { const s = `t_migrate_${randomBytes(4).toString('hex')}`; schemas.push(s); return s; };
+const scratch = () => { const d = mkdtempSync(join(tmpdir(), 'npo-mig-')); dirs.push(d); return d; };
+
+async function query(sql: string, params: unknown[] = []) {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try { return (await c.query(sql, params)).rows; } finally { await c.end(); }
+}
+
+after(async () => {
+  for (const s of schemas) await query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test('ensureDatabase creates a missing database once', async () => {
+  const name = `npo_t_${randomBytes(3).toString('hex')}`;
+  const url = databaseUrl.replace(/\/[^/]*$/, `/${name}`);
+  assert.equal(await ensureDatabase(url), true);
+  assert.equal(await ensureDatabase(url), false);
+  await query(`DROP DATABASE "${name}"`);
+});
+
+test('the real migrations apply once, are recorded with sha256 checksums, and re-running is a no-op', async () => {
+  const schema = freshSchema();
+  const first = await migrate({ databaseUrl, schema, migrationsDir: MIGRATIONS_DIR });
+  assert.ok(first.applied.length >= 1);
+  const second = await migrate({ databaseUrl, schema, migrationsDir: MIGRATIONS_DIR });
+  assert.deepEqual(second.applied, []);
+  assert.deepEqual(second.skipped, first.applied);
+  const rows = await query(`SELECT migration_name, checksum, finished_at, applied_steps_count FROM "${schema}"."_prisma_migrations" ORDER BY migration_name`);
+  assert.equal(rows.length, first.applied.length);
+  for (const r of rows) {
+    const sha = createHash('sha256').update(readFileSync(join(MIGRATIONS_DIR, r.migration_name, 'migration.sql'))).digest('hex');
+    assert.equal(r.checksum, sha);
+    assert.ok(r.finished_at);
+  }
+  const tables = (await query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema])).map((r) => r.table_name).sort();
+  for (const t of ['api_keys', 'checkpoints', 'datasets', 'job_events', 'job_metrics', 'jobs', 'models', 'samples', 'tenants']) assert.ok(tables.includes(t), t);
+});
+
+test('concurrent runners apply each migration exactly once (advisory lock)', async () => {
+  const schema = freshSchema();
+  const results = await Promise.all([1, 2, 3].map(() => migrate({ databaseUrl, schema, migrationsDir: MIGRATIONS_DIR })));
+  assert.equal(results.reduce((n, r) => n + r.applied.length, 0), results[0].applied.length + results[0].skipped.length);
+  const rows = await query(`SELECT count(*)::int AS n FROM "${schema}"."_prisma_migrations"`);
+  assert.equal(rows[0].n, results[0].applied.length + results[0].skipped.length);
+});
+
+test('an edited applied migration is refused; a new one is applied; a failing one rolls back', async () => {
+  const schema = freshSchema();
+  const dir = scratch();
+  cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+  await migrate({ databaseUrl, schema, migrationsDir: dir });
+  mkdirSync(join(dir, '29990101000000_add_note'));
+  writeFileSync(join(dir, '29990101000000_add_note', 'migration.sql'), 'ALTER TABLE "jobs" ADD COLUMN "note" TEXT;');
+  assert.deepEqual((await migrate({ databaseUrl, schema, migrationsDir: dir })).applied, ['29990101000000_add_note']);
+
+  writeFileSync(join(dir, '29990101000000_add_note', 'migration.sql'), 'ALTER TABLE "jobs" ADD COLUMN "note2" TEXT;');
+  await assert.rejects(migrate({ databaseUrl, schema, migrationsDir: dir }), (e: unknown) => e instanceof MigrationError && /29990101000000_add_note was edited after it was applied/.test(e.message));
+  rmSync(join(dir, '29990101000000_add_note'), { recursive: true });
+
+  mkdirSync(join(dir, '29990102000000_broken'));
+  writeFileSync(join(dir, '29990102000000_broken', 'migration.sql'), 'CREATE TABLE "half" (id int); SELECT * FROM "no_such_table";');
+  await assert.rejects(migrate({ databaseUrl, schema, migrationsDir: dir }), /29990102000000_broken failed/);
+  const half = await query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, 'half']);
+  assert.equal(half.length, 0, 'a failed migration leaves nothing behind');
+  const recorded = await query(`SELECT migration_name FROM "${schema}"."_prisma_migrations" WHERE migration_name LIKE '2999%'`);
+  assert.deepEqual(recorded.map((r) => r.migration_name), ['29990101000000_add_note']);
+});
