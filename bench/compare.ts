@@ -1,0 +1,62 @@
+/**
+ * Ours vs PyTorch eager on the same step, same data, same machine, same thread count, one after the other:
+ *   npx tsx bench/compare.ts <tiny|sd15s> [--threads N] [--steps N]
+ * Prints the two bench lines, then {workload, threads, ratio_ms: ours/torch, ratio_rss: ours/torch,
+ * loss_max_abs_diff}: the last field is the largest per-step loss difference, a check that both ran the same step.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseBenchArgs, type BenchLine } from './cli-args.ts';
+import { BenchError, getWorkload, REPO_ROOT } from './workloads.ts';
+
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+
+function runLine(cmd: string, args: string[]): BenchLine {
+  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new BenchError(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new BenchError(`${cmd} ${args.join(' ')} printed no JSON line`);
+  console.log(line);
+  return JSON.parse(line);
+}
+
+function main() {
+  const args = parseBenchArgs(process.argv.slice(2));
+  const w = getWorkload(args.workload);
+  const common = [w.name, '--threads', String(args.threads), ...(args.steps ? ['--steps', String(args.steps)] : [])];
+  const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
+  // Prepare and compile in their own process, so neither the graph build nor weight generation counts in peak RSS.
+  runPrepare(tsx, w.name);
+  const tmp = mkdtempSync(join(tmpdir(), 'npo-bench-'));
+  try {
+    const ours = runLine(tsx, ['bench/run.ts', ...common, '--opt', args.optimization, '--losses-out', join(tmp, 'ours.json')]);
+    const torch = runLine(PYTHON, ['bench/torch_step.py', ...common, '--losses-out', join(tmp, 'torch.json')]);
+    const la: number[] = JSON.parse(readFileSync(join(tmp, 'ours.json'), 'utf8')).losses;
+    const lb: number[] = JSON.parse(readFileSync(join(tmp, 'torch.json'), 'utf8')).losses;
+    const lossDiff = Math.max(...la.map((x, i) => Math.abs(x - lb[i])));
+    const r = (x: number) => Math.round(x * 1000) / 1000;
+    console.log(JSON.stringify({
+      workload: w.name,
+      threads: args.threads,
+      ratio_ms: r(ours.ms_median / torch.ms_median),
+      ratio_rss: r(ours.peak_rss_mb / torch.peak_rss_mb),
+      loss_max_abs_diff: Number(lossDiff.toExponential(2)),
+    }));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function runPrepare(tsx: string, name: string) {
+  const r = spawnSync(tsx, ['bench/run.ts', name, '--prepare-only'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new BenchError(`preparing ${name} failed (exit ${r.status ?? r.signal})`);
+}
+
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`${e instanceof BenchError ? `compare: ${e.message}` : (e as Error).stack ?? e}\n`);
+  process.exit(1);
+}
