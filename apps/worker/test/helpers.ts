@@ -1,0 +1,31 @@
+import { newId, resolveHyperparameters, type Hyperparameters } from '@npo/contracts';
+import type { TestContext } from '../../../packages/platform/src/testing.ts';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A tenant, a ready model and a ready dataset with objects in S3, and a queued job as the API creates it. */
+export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>) {
+  const tenant = newId('ten');
+  await ctx.db.tenant.create({ data: { id: tenant, name: tenant } });
+  const model = newId('mdl');
+  await ctx.storage.putBuffer(`models/${model}/files/unet/config.json`, '{"sample_size": 8}');
+  await ctx.db.model.create({ data: { id: model, tenant_id: tenant, name: 'm', source: 'upload', s3_prefix: `models/${model}/files`, status: 'ready', info: { pixelSpace: true, sampleSize: 8 } } });
+  const dataset = newId('ds');
+  await ctx.storage.putBuffer(`datasets/${dataset}/data.parquet`, Buffer.from('pairs'));
+  await ctx.db.dataset.create({ data: { id: dataset, tenant_id: tenant, name: 'd', format: 'parquet', status: 'ready', s3_key: `datasets/${dataset}/data.parquet`, size_bytes: 5n } });
+  const hyper = resolveHyperparameters(hp, 'npo', { pixelSpace: true, sampleSize: 8 });
+  const id = newId('job');
+  await ctx.db.job.create({ data: { id, tenant_id: tenant, model_id: model, dataset_id: dataset, method: 'npo', hyperparameters: hyper as object, state: 'queued', total_steps: hyper.steps } });
+  await ctx.queues.train.add('train', { jobId: id }, { jobId: id });
+  return { id, tenant, model, dataset };
+}

@@ -1,0 +1,102 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Channels } from '@npo/contracts';
+import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
+import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
+import { startWorker, type RunningWorker } from '../src/worker.ts';
+import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
+import { seedJob, waitFor } from './helpers.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The training stage's bookkeeping over real Postgres, Redis and S3, with the scripted stand-in trainer.
+let ctx: TestContext;
+let worker: RunningWorker | null = null;
+before(async () => { ctx = await createTestContext('trainbook'); });
+after(async () => {
+  await worker?.close();
+  await ctx.close();
+});
+
+const startInProcess = async () => {
+  worker = await startWorker({ ...ctx, loadTrainer: async () => scriptedTrainer, loadValidateDataset: async () => null });
+};
+const job = (id: string) => ctx.db.job.findUniqueOrThrow({ where: { id } });
+
+test('a job runs to success: states, metrics, complete checkpoints in S3 with rows, final adapter, sample grid', async () => {
+  await startInProcess();
+  const { id } = await seedJob(ctx, { steps: 10, checkpoint_every: 4, lora_rank: 2 });
+  const done = await waitFor('success', async () => { const j = await job(id); return ['succeeded', 'failed'].includes(j.state) && j; });
+  assert.equal(done.state, 'succeeded', done.error_message ?? '');
+  assert.equal(done.step, 10);
+  assert.equal(done.final_adapter_key, `jobs/${id}/checkpoints/step-10/adapter_model.safetensors`);
+  const events = await ctx.db.jobEvent.findMany({ where: { job_id: id, type: 'state' }, orderBy: { id: 'asc' } });
+  assert.deepEqual(events.map((e) => (e.data as { state: string }).state), ['preparing', 'compiling', 'training', 'succeeded']);
+  const metrics = await ctx.db.jobMetric.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+  assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const cps = await ctx.db.checkpoint.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+  assert.deepEqual(cps.map((c) => [c.step, c.final]), [[4, false], [8, false], [10, true]]);
+  for (const c of cps) {
+    assert.deepEqual((await ctx.storage.list(c.s3_prefix)).sort(), ['adapter_model.safetensors', 'optimizer.safetensors', 'trainer_state.json'].map((f) => `jobs/${id}/checkpoints/step-${c.step}/${f}`));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'npo-adapter-'));
+  writeFileSync(join(dir, 'a.safetensors'), await ctx.storage.getBuffer(done.final_adapter_key!));
+  const adapter = SafetensorsFile.open(join(dir, 'a.safetensors'));
+  assert.deepEqual(adapter.metadata, { step: '10', method: 'npo', rank: '2', alpha: '2' });
+  const samples = await ctx.db.sample.findMany({ where: { job_id: id } });
+  assert.equal(samples.length, 1);
+  assert.equal((await ctx.storage.getBuffer(samples[0].s3_key)).subarray(1, 4).toString(), 'PNG');
+});
+
+test('a running job cancelled through Postgres + Redis stops within a step and keeps its checkpoints', async () => {
+  const { id } = await seedJob(ctx, { steps: 5000, checkpoint_every: 5 });
+  await waitFor('step 7', async () => (await job(id)).step >= 7);
+  await ctx.db.job.update({ where: { id }, data: { state: 'cancelling' } }); // what the API does ...
+  const stepAtCancel = (await job(id)).step;
+  await ctx.bus.publish(Channels.cancel(ctx.config.queuePrefix), { jobId: id }); // ... and announces
+  const done = await waitFor('cancelled', async () => { const j = await job(id); return j.state === 'cancelled' && j; }, 5000);
+  assert.ok(done.step <= stepAtCancel + 2, `stopped at step ${done.step}, cancel seen at ${stepAtCancel}`);
+  assert.ok(done.finished_at);
+  const cps = await ctx.db.checkpoint.findMany({ where: { job_id: id } });
+  assert.ok(cps.some((c) => c.step === 5), 'the checkpoint written before the cancel is kept');
+});
+
+test('a cancel flag without the Redis message is still honoured at the next step', async () => {
+  const { id } = await seedJob(ctx, { steps: 5000, checkpoint_every: 1000 });
+  await waitFor('step 3', async () => (await job(id)).step >= 3);
+  await ctx.db.job.update({ where: { id }, data: { state: 'cancelling' } });
+  const done = await waitFor('cancelled', async () => { const j = await job(id); return j.state === 'cancelled' && j; }, 5000);
+  assert.equal(done.state, 'cancelled');
+  await worker?.close();
+  worker = null;
+});
+
+test('kill -9 of the worker mid-training: the stalled job resumes from its last checkpoint, no step stored twice', async () => {
+  const { id } = await seedJob(ctx, { steps: 30, checkpoint_every: 5 });
+  const env = { ...process.env, ...ctx.env, SCRIPTED_STEP_MS: '60' };
+  const spawnWorker = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'apps/worker/test/fixtures/scripted-worker.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: new URL('../../..', import.meta.url).pathname });
+  const first = spawnWorker();
+  await waitFor('a checkpoint and a few more steps', async () => (await job(id)).step >= 12, 30000);
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  const killedAt = (await job(id)).step;
+  const second = spawnWorker();
+  try {
+    const done = await waitFor('success after restart', async () => { const j = await job(id); return ['succeeded', 'failed'].includes(j.state) && j; }, 45000);
+    assert.equal(done.state, 'succeeded', done.error_message ?? '');
+    assert.equal(done.attempts, 2);
+    const resumed = await ctx.db.jobEvent.findMany({ where: { job_id: id, type: 'resumed' } });
+    assert.equal(resumed.length, 1);
+    const from = (resumed[0].data as { from_step: number }).from_step;
+    assert.ok(from >= 10 && from <= killedAt, `resumed from ${from}, killed at ${killedAt}`);
+    assert.equal(from % 5, 0);
+    const metrics = await ctx.db.jobMetric.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+    assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: 30 }, (_, i) => i + 1));
+    const cps = await ctx.db.checkpoint.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
+    assert.deepEqual(cps.map((c) => c.step), [5, 10, 15, 20, 25, 30]);
+  } finally {
+    second.kill('SIGKILL');
+  }
+});
