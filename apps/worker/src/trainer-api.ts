@@ -12,7 +12,7 @@ export interface TrainerApi {
     onPhase?: (p: 'compiling' | 'training') => void | Promise<void>;
     onStep?: (m: StepMetrics) => void | Promise<void>;
     onCheckpoint?: (c: CheckpointWritten) => Promise<void>;
-  }): Promise<{ finalAdapter: string; steps: number; cancelled: boolean }>;
+  }): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean }>;
   prepareForModel(opts: { modelDir: string; datasetFile: string; resolution: number; outDir: string; signal?: AbortSignal; onProgress?: (p: { pairs_done: number; pairs_total?: number }) => void }): Promise<{ preparedDir: string; pairs: number }>;
   validateModelFolder(dir: string): Promise<{ ok: boolean; errors: string[]; info: { pixelSpace: boolean; sampleSize: number; hasVae: boolean } }>;
   renderSampleGrid(opts: { modelDir: string; adapterPath: string; outFile: string; prompts?: string[]; seeds?: number[]; guidance?: number }): Promise<{ file: string }>;

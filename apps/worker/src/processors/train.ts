@@ -123,9 +123,9 @@ async function failBadInput(rec: JobRecord, code: string, message: string): Prom
 }
 
 /** A base-CFG vs NPO-guided grid; a failure here is reported as an event and does not fail the job. */
-async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string, adapterPath: string, work: string) {
+async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string, adapterPath: string | null, work: string) {
   const trainer = await deps.loadTrainer();
-  if (!trainer) return;
+  if (!trainer || !adapterPath) return;
   try {
     await mkdir(join(work, 'samples'), { recursive: true });
     const { file } = await trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });

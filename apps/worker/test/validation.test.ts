@@ -1,0 +1,140 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import yazl from 'yazl';
+import tar from 'tar-stream';
+import { newId } from '@npo/contracts';
+import { writeSafetensors } from '../../../packages/graph/src/safetensors.ts';
+import { hostTensor } from '../../../packages/graph/src/dtype.ts';
+import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
+import { startWorker, type RunningWorker } from '../src/worker.ts';
+import { loadValidateDataset } from '../src/dataset-api.ts';
+import { checkModelFolder } from '../src/model-check.ts';
+import { waitFor } from './helpers.ts';
+
+// Dataset validation (the real validateDataset from packages/diffusion) and model validation (structural checks)
+// run by a real worker over real Postgres, Redis and S3.
+const validatorAvailable = (await loadValidateDataset()) !== null;
+let ctx: TestContext;
+let worker: RunningWorker;
+const scratch = mkdtempSync(join(tmpdir(), 'npo-validation-'));
+before(async () => {
+  ctx = await createTestContext('validation');
+  // model checks here are the structural ones: the trainer's deeper checks need real weights
+  worker = await startWorker({ ...ctx, loadTrainer: async () => null, loadValidateDataset });
+});
+after(async () => {
+  await worker.close();
+  await ctx.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, data] of Object.entries(entries)) zip.addBuffer(data, name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of zip.outputStream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+const png = (rgb: [number, number, number]) => sharp({ create: { width: 16, height: 16, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+
+async function submitDataset(bytes: Buffer, format: 'zip' | 'parquet') {
+  const id = newId('ds');
+  const key = `datasets/${id}/data.${format}`;
+  await ctx.storage.putBuffer(key, bytes);
+  await ctx.db.dataset.create({ data: { id, tenant_id: 'ten_x', name: 'd', format, status: 'validating', s3_key: key, size_bytes: BigInt(bytes.length) } });
+  await ctx.queues.datasets.add('validate', { datasetId: id }, { jobId: id });
+  return waitFor('validation', async () => { const d = await ctx.db.dataset.findUniqueOrThrow({ where: { id } }); return d.status !== 'validating' && d; });
+}
+
+test('a zip with pairs.jsonl is validated to ready with its report', { skip: !validatorAvailable && 'needs validateDataset' }, async () => {
+  const lines = [
+    { prompt: 'red over blue', chosen: 'images/red.png', rejected: 'images/blue.png' },
+    { prompt: 'green over red', chosen: 'images/green.png', rejected: 'images/red.png' },
+    { prompt: 'missing image', chosen: 'images/nope.png', rejected: 'images/red.png' },
+  ].map((l) => JSON.stringify(l)).join('\n');
+  const zip = await zipOf({ 'pairs.jsonl': Buffer.from(lines), 'images/red.png': await png([255, 0, 0]), 'images/blue.png': await png([0, 0, 255]), 'images/green.png': await png([0, 255, 0]) });
+  const ds = await submitDataset(zip, 'zip');
+  assert.equal(ds.status, 'ready', JSON.stringify(ds.report));
+  const report = ds.report as { rows_read: number; pairs_kept: number; valid: boolean };
+  assert.equal(report.rows_read, 3);
+  assert.equal(report.pairs_kept, 2);
+  assert.equal(report.valid, true);
+});
+
+test('a file that is not a dataset is validated to invalid, with the reason in the report', { skip: !validatorAvailable && 'needs validateDataset' }, async () => {
+  const ds = await submitDataset(Buffer.from('this is not parquet at all'), 'parquet');
+  assert.equal(ds.status, 'invalid');
+  assert.equal((ds.report as { valid: boolean }).valid, false);
+});
+
+/** A tiny diffusers-layout folder: configs, tokenizer and safetensors weights with conv_in/conv_out. */
+function tinyModel(dir: string, opts: { inChannels?: number; vae?: boolean } = {}) {
+  for (const p of ['unet', 'text_encoder', 'tokenizer']) mkdirSync(join(dir, p), { recursive: true });
+  writeFileSync(join(dir, 'unet', 'config.json'), JSON.stringify({ sample_size: 8, in_channels: opts.inChannels ?? 3, out_channels: 3, block_out_channels: [4] }));
+  writeSafetensors(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), {
+    'conv_in.weight': hostTensor('float32', [4, 3, 3, 3], new Float32Array(108)),
+    'conv_out.weight': hostTensor('float32', [3, 4, 3, 3], new Float32Array(108)),
+  });
+  writeFileSync(join(dir, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: 8 }));
+  writeSafetensors(join(dir, 'text_encoder', 'model.safetensors'), { 'text_model.embeddings.token_embedding.weight': hostTensor('float32', [4, 8], new Float32Array(32)) });
+  writeFileSync(join(dir, 'tokenizer', 'vocab.json'), '{}');
+  if (opts.vae) mkdirSync(join(dir, 'vae'));
+}
+
+test('model folder checks: good pixel-space model, channel mismatch, missing parts', () => {
+  const good = join(scratch, 'good');
+  tinyModel(good);
+  assert.deepEqual(checkModelFolder(good), { ok: true, errors: [], info: { pixelSpace: true, sampleSize: 8, hasVae: false, inChannels: 3, outChannels: 3 } });
+  const bad = join(scratch, 'bad');
+  tinyModel(bad, { inChannels: 4, vae: true });
+  const check = checkModelFolder(bad);
+  assert.equal(check.ok, false);
+  assert.ok(check.errors.some((e) => /in_channels is 4 but conv_in.weight has shape \[4,3,3,3\]/.test(e)), check.errors.join('; '));
+  assert.ok(check.errors.some((e) => /vae\/config.json is missing/.test(e)));
+  assert.deepEqual(checkModelFolder(join(scratch, 'nothing')).errors.slice(0, 3).map((e) => e.split(' ')[0]), ['unet/', 'text_encoder/', 'tokenizer/']);
+});
+
+test('a model registered by S3 prefix is validated by the worker: ready, or invalid with the errors', async () => {
+  tinyModel(join(scratch, 's3good'));
+  tinyModel(join(scratch, 's3bad'), { inChannels: 5 });
+  const results = [];
+  for (const name of ['s3good', 's3bad']) {
+    const prefix = `uploads/${newId('u')}/${name}`;
+    await ctx.storage.uploadDir(prefix, join(scratch, name));
+    const id = newId('mdl');
+    await ctx.db.model.create({ data: { id, tenant_id: 'ten_x', name, source: 's3', s3_prefix: prefix, status: 'validating' } });
+    await ctx.queues.models.add('validate', { modelId: id }, { jobId: id });
+    results.push(await waitFor('model validation', async () => { const m = await ctx.db.model.findUniqueOrThrow({ where: { id } }); return m.status !== 'validating' && m; }));
+  }
+  assert.equal(results[0].status, 'ready', JSON.stringify(results[0].errors));
+  assert.equal((results[0].info as { pixelSpace: boolean }).pixelSpace, true);
+  assert.equal(results[1].status, 'invalid');
+  assert.match((results[1].errors as string[]).join('\n'), /in_channels is 5/);
+});
+
+test('an uploaded tar (wrapped in a top folder) is unpacked into the model prefix and validated', async () => {
+  const dir = join(scratch, 'tarred');
+  tinyModel(dir);
+  const pack = tar.pack();
+  const { listFiles } = await import('@npo/platform');
+  const { readFileSync } = await import('node:fs');
+  for (const rel of await listFiles(dir)) pack.entry({ name: `tiny/${rel}` }, readFileSync(join(dir, rel)));
+  pack.entry({ name: '../escape.txt' }, 'no');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  const id = newId('mdl');
+  await ctx.storage.putBuffer(`models/${id}/upload.tar`, Buffer.concat(chunks));
+  await ctx.db.model.create({ data: { id, tenant_id: 'ten_x', name: 'tarred', source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: `models/${id}/upload.tar` } } });
+  await ctx.queues.models.add('validate', { modelId: id }, { jobId: id });
+  const m = await waitFor('tar validation', async () => { const r = await ctx.db.model.findUniqueOrThrow({ where: { id } }); return r.status !== 'validating' && r; });
+  assert.equal(m.status, 'ready', JSON.stringify(m.errors));
+  const keys = await ctx.storage.list(`models/${id}/files`);
+  assert.ok(keys.includes(`models/${id}/files/unet/diffusion_pytorch_model.safetensors`), keys.join(','));
+  assert.ok(!keys.some((k) => k.includes('escape')));
+});
