@@ -50,3 +50,12 @@ test('a wrong reference is reported: the failing prompt is named, a perturbed VA
     assert.deepEqual(bad, ['vae.decoded', `tokenizer.input_ids[${JSON.stringify(expected.cases[0].prompt)}]`, 'tokenizer.input_ids']);
     assert.ok(!qs.some((q) => q.name.startsWith('text_encoder')), 'an absent part is skipped');
   }));
+
+test('config-driven: a VAE of 3 blocks × 2 resnets with shift_factor and legacy names, a gelu CLIP with a non-legacy eos (numpy reference)', () =>
+  withWork(async (work) => {
+    const qs = await verifyEncodersReference(join(import.meta.dirname, 'fixtures/encoders/variant/model'), work);
+    assert.equal(qs.filter((q) => q.name.startsWith('vae.')).length, 9);
+    assert.equal(qs.filter((q) => q.name.startsWith('text_encoder.')).length, 4);
+    const bad = qs.filter((q) => !q.ok);
+    assert.deepEqual(bad, [], `out of tolerance:\n${bad.map((q) => JSON.stringify(q)).join('\n')}`);
+  }));
