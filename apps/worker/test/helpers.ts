@@ -29,3 +29,24 @@ export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>) {
   await ctx.queues.train.add('train', { jobId: id }, { jobId: id });
   return { id, tenant, model, dataset };
 }
+
+/** A small valid preference dataset: a zip holding pairs.jsonl and solid-colour PNGs. */
+export async function tinyPairsZip(pairs = 8): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const { default: yazl } = await import('yazl');
+  const colours: [string, [number, number, number]][] = [['red', [255, 0, 0]], ['green', [0, 255, 0]], ['blue', [0, 0, 255]], ['white', [255, 255, 255]]];
+  const zip = new yazl.ZipFile();
+  for (const [name, [r, g, b]] of colours) {
+    zip.addBuffer(await sharp({ create: { width: 16, height: 16, channels: 3, background: { r, g, b } } }).png().toBuffer(), `images/${name}.png`);
+  }
+  const lines = Array.from({ length: pairs }, (_, i) => {
+    const a = colours[i % 4][0];
+    const b = colours[(i + 1) % 4][0];
+    return JSON.stringify({ prompt: `a ${a} square`, chosen: `images/${a}.png`, rejected: `images/${b}.png` });
+  });
+  zip.addBuffer(Buffer.from(lines.join('\n')), 'pairs.jsonl');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of zip.outputStream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,39 @@
+// `npm start`: one-time setup (database, migrations, bucket, built-in models), then the API and one worker in
+// the foreground as child processes. Ctrl-C stops both; if either exits, the other is stopped too.
+// (scripts/services.sh runs first, from the npm script, to bring Postgres, Redis and s3rver up.)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadConfig, ConfigError, createLogger, createDb, Storage, prepareDatabase, registerBuiltinModels, REPO_ROOT } from '../src/index.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+const log = createLogger(config.logLevel, 'npo-start');
+await prepareDatabase(config, log);
+const db = createDb(config.databaseUrl, config.databaseSchema, 2);
+const storage = new Storage(config.s3);
+await storage.ensureBucket();
+const builtins = await registerBuiltinModels(config, db, storage, log);
+await db.$disconnect();
+storage.destroy();
+log.info({ builtins }, 'setup done; starting API and worker');
+
+const children: ChildProcess[] = [];
+const run = (name: string, entry: string) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, stdio: 'inherit', env: process.env });
+  child.on('exit', (code, signal) => {
+    log.info({ name, code, signal }, 'process exited');
+    for (const c of children) if (c !== child && c.exitCode === null) c.kill('SIGTERM');
+    process.exitCode = code ?? 1;
+  });
+  children.push(child);
+};
+run('api', 'apps/api/src/server.ts');
+run('worker', 'apps/worker/src/main.ts');
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { for (const c of children) c.kill('SIGTERM'); });
