@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArchiveError, extractArchive, readArchivePairs, validateDataset, isDropped, type ArchiveLimits } from '../src/data/index.ts';
+import { ArchiveError, extractArchive, readArchivePairs, validateDataset, isDropped, type ArchiveLimits, type PairRow } from '../src/data/index.ts';
 import { buildTar, buildZip, colourImage, pairsJsonl, patchBytes, tempDir, type ArchiveEntry } from './fixtures/data/make.ts';
 
 let dir: string;
@@ -66,7 +66,7 @@ async function checkGoodArchive(path: string, format: 'zip' | 'tar') {
   assert.deepEqual(readdirSync(scratchRoot), [], 'the scratch extraction is removed afterwards');
   const rows = [];
   for await (const r of readArchivePairs(path, { scratchRoot })) rows.push(r);
-  const kept = rows.filter((r) => !isDropped(r));
+  const kept = rows.filter((r): r is PairRow => !isDropped(r));
   // The reader checks structure only; image checks (identical, corrupt) are validation's job.
   assert.deepEqual(kept.map((r) => [r.index, r.prompt]), [[0, 'red over blue'], [4, 'green over red'], [5, 'same twice'], [8, 'corrupt image']]);
   const first = kept[0] as { chosen: Uint8Array };
