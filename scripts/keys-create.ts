@@ -2,7 +2,7 @@
 //   npm run keys:create -- --tenant <name>     prints the key once, as the LAST line of output
 //   npm run keys:create -- --revoke <keyId>
 import { parseArgs } from 'node:util';
-import { loadConfig, createDb, prepareDatabase, createApiKey, revokeApiKey } from '@npo/platform';
+import { loadConfig, createDb, createRedis, EventBus, prepareDatabase, createApiKey, revokeApiKey } from '@npo/platform';
 
 const { values } = parseArgs({ options: { tenant: { type: 'string' }, revoke: { type: 'string' } } });
 if (!values.tenant === !values.revoke) {
@@ -14,7 +14,13 @@ await prepareDatabase(config);
 const db = createDb(config.databaseUrl, config.databaseSchema, 2);
 try {
   if (values.revoke) {
-    const ok = await revokeApiKey(db, values.revoke);
+    // announce it so running API processes drop the key from their auth cache at once
+    const redis = createRedis(config.redisUrl, 'keys-create');
+    const bus = new EventBus(redis, config.redisUrl);
+    const ok = await revokeApiKey(db, values.revoke, { bus, queuePrefix: config.queuePrefix }).finally(async () => {
+      await bus.close();
+      redis.disconnect();
+    });
     console.log(ok ? `revoked ${values.revoke}` : `no active key ${values.revoke}`);
     process.exitCode = ok ? 0 : 1;
   } else {

@@ -38,7 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
   });
 
-  registerAuth(app, deps.db);
+  await registerAuth(app, { db: deps.db, bus: deps.bus, queuePrefix: deps.config.queuePrefix });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after auth (onRequest), so the limit is keyed by the API key

@@ -26,8 +26,10 @@ test('a valid key works and a revoked key stops working at once', async () => {
   const ok = await t.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(t.keyA) });
   assert.equal(ok.statusCode, 200);
   assert.deepEqual(ok.json(), { data: [], next_cursor: null });
-  assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA), true);
-  assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA), false, 'revoking twice reports nothing to revoke');
+  const announce = { bus: t.ctx.bus, queuePrefix: t.ctx.config.queuePrefix };
+  assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA, announce), true);
+  assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA, announce), false, 'revoking twice reports nothing to revoke');
+  await new Promise((r) => setTimeout(r, 100)); // the announcement crosses Redis
   const res = await t.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(t.keyA) });
   assert.equal(res.statusCode, 401);
   assert.equal(res.json().error.code, 'invalid_api_key');

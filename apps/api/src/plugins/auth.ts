@@ -1,13 +1,43 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '@npo/contracts';
-import { findActiveKey, type Db } from '@npo/platform';
+import { findActiveKeyByHash, hashKey, keysRevokedChannel, type Db, type EventBus } from '@npo/platform';
 
 declare module 'fastify' {
   interface FastifyRequest { auth: { tenantId: string; keyId: string } | null }
 }
 
+type Found = { keyId: string; tenantId: string };
+
+/**
+ * Valid keys are cached briefly so a status read costs one query, not two. Revocation is announced on Redis
+ * (keys:create --revoke does it) and evicts the key at once; the TTL bounds the window should a message be lost.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, { found: Found; expires: number }>();
+  constructor(private readonly ttlMs = 10000, private readonly max = 10000) {}
+  get(hash: string): Found | null {
+    const e = this.entries.get(hash);
+    if (!e) return null;
+    if (e.expires < Date.now()) { this.entries.delete(hash); return null; }
+    return e.found;
+  }
+  set(hash: string, found: Found): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(hash, { found, expires: Date.now() + this.ttlMs });
+  }
+  evict(hash: string): void {
+    this.entries.delete(hash);
+  }
+}
+
 /** Resolves `Authorization: Bearer <key>` on every /v1 route; routes read request.auth. */
-export function registerAuth(app: FastifyInstance, db: Db): void {
+export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; queuePrefix: string }): Promise<void> {
+  const cache = new KeyCache();
+  const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.queuePrefix), (msg) => {
+    const hash = (msg as { keyHash?: string }).keyHash;
+    if (hash) cache.evict(hash);
+  });
+  app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!request.url.startsWith('/v1/')) return;
@@ -15,8 +45,13 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
     if (!header) throw new UnauthorizedError('missing Authorization header: send "Authorization: Bearer <api key>"', 'missing_api_key');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new UnauthorizedError('Authorization header must be "Bearer <api key>"', 'invalid_api_key');
-    const found = await findActiveKey(db, match[1]);
-    if (!found) throw new UnauthorizedError('API key is invalid or revoked', 'invalid_api_key');
+    const hash = hashKey(match[1]);
+    let found = cache.get(hash);
+    if (!found) {
+      found = await findActiveKeyByHash(deps.db, hash);
+      if (!found) throw new UnauthorizedError('API key is invalid or revoked', 'invalid_api_key');
+      cache.set(hash, found);
+    }
     request.auth = found;
   });
 }

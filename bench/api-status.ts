@@ -1,0 +1,22 @@
+// Job status read latency (GET /v1/jobs/:id with auth, rate limiting and a Postgres read) at fixed request
+// rates, measured with autocannon against the API running as its own process on one core.
+// Prints one JSON line per rate. Usage: tsx bench/api-status.ts [rates, default 250,500,1000] [seconds, default 5]
+import autocannon from 'autocannon';
+import { startBenchServer } from './api-server.ts';
+
+const rates = (process.argv[2] ?? '250,500,1000').split(',').map(Number);
+const seconds = Number(process.argv[3] ?? 5);
+const server = await startBenchServer('benchstatus', { LOG_LEVEL: 'silent' });
+try {
+  const url = `${server.base}/v1/jobs/${server.jobId}`;
+  await autocannon({ url, headers: { authorization: `Bearer ${server.key}` }, duration: 2, connections: 10, overallRate: 200 }); // warm-up
+  for (const rate of rates) {
+    const r = await autocannon({ url, headers: { authorization: `Bearer ${server.key}` }, duration: seconds, connections: 20, overallRate: rate });
+    console.log(JSON.stringify({
+      bench: 'api-status', target_rps: rate, achieved_rps: Math.round(r.requests.average), p50_ms: r.latency.p50, p90_ms: r.latency.p90, p99_ms: r.latency.p99,
+      max_ms: r.latency.max, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, seconds, one_core: true,
+    }));
+  }
+} finally {
+  await server.close();
+}
