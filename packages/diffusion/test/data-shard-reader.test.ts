@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Rng, ShardReader, prepareDataset, type SourceRow } from '../src/data/index.ts';
+import { ShardReader, prepareDataset, type SourceRow } from '../src/data/index.ts';
 import { colourImage, tempDir } from './fixtures/data/make.ts';
 
 let dir: string;
@@ -79,18 +79,3 @@ test('ShardReader: getState/setState resumes exactly, through JSON and a fresh r
   assert.deepEqual(b.getState(), a.getState());
 });
 
-test('Rng: deterministic, unbiased enough, and derived streams differ', () => {
-  const x = Rng.derive(5, 1, 2);
-  const y = Rng.derive(5, 1, 2);
-  const z = Rng.derive(5, 1, 3);
-  const take = (r: Rng) => Array.from({ length: 8 }, () => r.nextUint32());
-  assert.deepEqual(take(x), take(y));
-  assert.notDeepEqual(take(Rng.derive(5, 1, 2)), take(z));
-  const counts = new Array(6).fill(0);
-  const r = Rng.derive(1);
-  for (let i = 0; i < 60000; i++) counts[r.below(6)]++;
-  for (const c of counts) assert.ok(Math.abs(c - 10000) < 500, `bucket ${c}`);
-  const saved = r.getState();
-  const ahead = take(r);
-  assert.deepEqual(take(new Rng(saved)), ahead);
-});

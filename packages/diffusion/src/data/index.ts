@@ -8,7 +8,6 @@ export * from './archive-limits.ts';
 export * from './archive.ts';
 export * from './source.ts';
 export * from './validate.ts';
-export * from './rng.ts';
 export * from './shards.ts';
 export * from './shard-reader.ts';
 export * from './prepare.ts';

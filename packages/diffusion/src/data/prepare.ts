@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { numel } from '@npo/graph';
 import { DatasetError } from './errors.ts';
 import { decodeBatch, type Background, type ImageLimits } from './images.ts';
 import { isDropped, type PairRow, type SourceRow } from './rows.ts';
@@ -9,7 +10,6 @@ import {
   MANIFEST_FILE,
   MANIFEST_VERSION,
   UNCOND_FILE,
-  numel,
   sha256File,
   shardFileName,
   tryReadManifest,

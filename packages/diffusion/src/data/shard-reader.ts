@@ -1,6 +1,6 @@
 import { DatasetError } from './errors.ts';
-import { Rng } from './rng.ts';
-import { numel, readManifest, readShard, readUncond, type PreparedManifest, type ShardTensors } from './shards.ts';
+import { numel, Rng } from '@npo/graph';
+import { readManifest, readShard, readUncond, type PreparedManifest, type ShardTensors } from './shards.ts';
 
 /**
  * Reads a prepared dataset as an endless stream of shuffled batches.
@@ -11,6 +11,11 @@ import { numel, readManifest, readShard, readUncond, type PreparedManifest, type
  * (seed, epoch) and (seed, epoch, window), so the state that fixes everything still to come is just
  * `{seed, epoch, window, offset}` — position plus RNG state — and `setState` resumes exactly, after a restart too.
  */
+
+/** An independent generator per (seed, epoch, window): the data order is a pure function of position. */
+function streamOf(seed: number, epoch: number, window: number): Rng {
+  return new Rng(seed, (BigInt(epoch) << 32n) | BigInt(window >>> 0));
+}
 
 export interface ShardReaderOptions {
   batchSize: number;
@@ -77,7 +82,7 @@ export class ShardReader {
 
   private shardOrder(epoch: number): number[] {
     const ids = this.manifest.shards.map((_, i) => i);
-    return Rng.derive(this.state.seed, epoch, 0xffffffff).shuffle(ids);
+    return streamOf(this.state.seed, epoch, 0xffffffff).shuffle(ids);
   }
 
   private windowCount(): number {
@@ -94,7 +99,7 @@ export class ShardReader {
       shards.set(id, readShard(this.dir, entry, this.manifest));
       for (let r = 0; r < entry.pairs; r++) order.push([id, r]);
     }
-    Rng.derive(this.state.seed, epoch, window).shuffle(order);
+    streamOf(this.state.seed, epoch, window).shuffle(order);
     this.loaded = { epoch, window, order, shards };
     return this.loaded;
   }

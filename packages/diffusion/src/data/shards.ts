@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { SafetensorsFile, writeSafetensors } from '../../../graph/src/safetensors.ts';
+import { numel, SafetensorsFile, writeSafetensors } from '@npo/graph';
 import { DatasetError } from './errors.ts';
 
 /**
@@ -42,10 +42,6 @@ export interface ShardTensors {
 
 export function shardFileName(i: number): string {
   return `shard-${String(i).padStart(5, '0')}.safetensors`;
-}
-
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 export function sha256File(path: string): Promise<string> {

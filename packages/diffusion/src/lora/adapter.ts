@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { hostTensor, Rng, SafetensorsFile, toFloat32, writeSafetensors, type HostTensor } from '@npo/graph';
 import type { WeightSource } from '../model/weights.ts';
 
@@ -129,12 +127,6 @@ export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetada
     lora_adapter_metadata: JSON.stringify({ 'unet.r': rank, 'unet.lora_alpha': alpha, 'unet.target_modules': targets }),
     ...meta.extra,
   });
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** Module paths and Linear sizes of an adapter, as graph builders need them. */

@@ -43,7 +43,7 @@ export function preferenceLoss(modelPred: Value, refPred: Value, target: Value, 
   return { loss, implicitAcc: reduceMean(wins), modelLosses, refLosses, inside, modelDiff, refDiff };
 }
 
-export interface PairBatch {
+export interface PairBatchValues {
   /** [P, C, H, W] latents of the preferred and rejected images of each pair. */
   chosen: Value;
   rejected: Value;
@@ -67,7 +67,7 @@ export interface ModelBatch {
  * NPO trains on the reversed preference, so its "first" is the rejected image.
  */
 export function assembleModelBatch(
-  batch: PairBatch, method: PreferenceMethod, alphasCumprod: Float32Array, prediction: 'epsilon' | 'v_prediction',
+  batch: PairBatchValues, method: PreferenceMethod, alphasCumprod: Float32Array, prediction: 'epsilon' | 'v_prediction',
 ): ModelBatch {
   const g = batch.chosen.graph;
   const p = batch.chosen.shape[0];
