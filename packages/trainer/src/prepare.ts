@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, prepareDataset, preparedKey, sha256File, TextEncoder, Vae,
+  type ImageEncoder, type PrepareProgress,
+} from '@npo/diffusion';
+import type { ExecutionProvider } from '@npo/graph';
+import { loadModelFolder, ModelFolderError } from './model-folder.ts';
+
+export interface PrepareForModelOptions {
+  modelDir: string;
+  datasetFile: string;
+  resolution: number;
+  outDir: string;
+  /** Compiled encoders go here (default: `<outDir>/.work`). */
+  workDir?: string;
+  batchPairs?: number;
+  executionProvider?: ExecutionProvider;
+  signal?: AbortSignal;
+  onProgress?: (p: PrepareProgress) => void;
+}
+
+/**
+ * From a dataset file (Pick-a-Pic parquet, or a zip/tar with pairs.jsonl) to the prepared cache training
+ * reads: images through the model's VAE (or as pixels, for a pixel-space model) and prompts through its
+ * text encoder, in batches, resumable after a crash.
+ */
+export async function prepareForModel(o: PrepareForModelOptions): Promise<{ preparedDir: string; pairs: number; cached: boolean }> {
+  const model = loadModelFolder(o.modelDir);
+  const workDir = o.workDir ?? join(o.outDir, '.work');
+  const B = o.batchPairs ?? 8;
+  const session = { executionProvider: o.executionProvider };
+  const text = await TextEncoder.create(o.modelDir, { workDir: join(workDir, 'text'), batch: B, ...session });
+  const uncond = (await text.unconditional()).lastHiddenState;
+  const embedShape = [text.sequenceLength, uncond.length / text.sequenceLength];
+  let encodeImages: ImageEncoder;
+  let latentShape: number[];
+  if (model.pixelSpace) {
+    if (o.resolution !== model.unetConfig.sample_size)
+      throw new ModelFolderError(`this pixel-space model works at ${model.unetConfig.sample_size}×${model.unetConfig.sample_size}; resolution ${o.resolution} was asked for`);
+    encodeImages = identityImageEncoder;
+    latentShape = pixelLatentShape(o.resolution);
+  } else {
+    const vae = await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: 2 * B, resolution: o.resolution, ...session });
+    encodeImages = async (images) => (await vae.encode(images)).latents;
+    latentShape = [vae.config.latent_channels, vae.latentSize, vae.latentSize];
+    if (latentShape[0] !== model.unetConfig.in_channels)
+      throw new ModelFolderError(`the VAE makes ${latentShape[0]}-channel latents, the UNet takes ${model.unetConfig.in_channels} channels`);
+  }
+  const key = preparedKey({ dataset: await sha256File(o.datasetFile), model: modelFingerprint(o.modelDir), resolution: o.resolution });
+  const { rows } = await openDatasetRows(o.datasetFile, { scratchRoot: workDir });
+  const result = await prepareDataset({
+    source: pairsOnly(rows),
+    outDir: o.outDir,
+    key,
+    resolution: o.resolution,
+    shardSize: 256,
+    batchSize: B,
+    encodeImages,
+    encodePrompts: async (prompts) => (await text.encode(prompts)).lastHiddenState,
+    uncondEmbedding: uncond,
+    latentShape,
+    embedShape,
+    onProgress: o.onProgress,
+    signal: o.signal,
+  });
+  return { preparedDir: o.outDir, pairs: result.manifest.total_pairs, cached: result.cached };
+}
+
+/** The text encoder, tokenizer and VAE define the prepared values: key the cache by their configs and weight files. */
+function modelFingerprint(modelDir: string): string {
+  const h = createHash('sha256');
+  for (const part of ['text_encoder', 'tokenizer', 'vae']) {
+    const dir = join(modelDir, part);
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).sort()) {
+      const p = join(dir, f);
+      const s = statSync(p);
+      h.update(f.endsWith('.json') || f.endsWith('.txt') ? readFileSync(p) : `${f}:${s.size}:${s.mtimeMs}`);
+    }
+  }
+  return h.digest('hex');
+}
