@@ -20,7 +20,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false }),
     bodyLimit: 1024 * 1024, // JSON bodies; uploads are multipart streams with their own limit
     ajv: { customOptions: { removeAdditional: false } },
-  });
+  }) as unknown as FastifyInstance; // a pino instance narrows the logger type; routes only need the base one
   registerValidators(app);
   registerErrorHandling(app);
   app.addSchema(ErrorResponse);

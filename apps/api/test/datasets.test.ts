@@ -16,7 +16,7 @@ after(async () => { await t.close(); });
 async function upload(name: string, bytes: Buffer, key = t.keyA, fields: Record<string, string> = {}) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([bytes]), name);
+  form.append('file', new Blob([new Uint8Array(bytes)]), name);
   return fetch(`${base}/v1/datasets`, { method: 'POST', body: form, headers: bearer(key) });
 }
 

@@ -65,7 +65,7 @@ test('cursor pagination walks every job exactly once, newest first, with filters
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const res = await t.app.inject({ url: `/v1/jobs?limit=3&dataset=${fresh.dataset}${cursor ? `&cursor=${cursor}` : ''}`, headers: bearer(t.keyA) });
+    const res: { statusCode: number; body: string; json: () => any } = await t.app.inject({ url: `/v1/jobs?limit=3&dataset=${fresh.dataset}${cursor ? `&cursor=${cursor}` : ''}`, headers: bearer(t.keyA) });
     assert.equal(res.statusCode, 200, res.body);
     const page = res.json();
     seen.push(...page.data.map((j: { id: string }) => j.id));

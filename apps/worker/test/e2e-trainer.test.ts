@@ -49,7 +49,7 @@ after(async () => {
 
 async function readyDataset(): Promise<string> {
   const form = new FormData();
-  form.append('file', new Blob([await tinyPairsZip(8)]), 'pairs.zip');
+  form.append('file', new Blob([new Uint8Array(await tinyPairsZip(8))]), 'pairs.zip');
   const res = await fetch(`${base}/v1/datasets`, { method: 'POST', body: form, headers: headers() });
   assert.equal(res.status, 202);
   const id = (await res.json()).id;

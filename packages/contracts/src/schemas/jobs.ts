@@ -8,7 +8,10 @@ export const JOB_STATES = ['queued', 'preparing', 'compiling', 'training', 'canc
 export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 export const RUNNING_STATES: readonly JobState[] = ['preparing', 'compiling', 'training'];
-export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
+export const JobStateSchema = Type.Union([
+  Type.Literal('queued'), Type.Literal('preparing'), Type.Literal('compiling'), Type.Literal('training'),
+  Type.Literal('cancelling'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled'),
+]);
 
 // JSON Schema numbers already exclude NaN/Infinity (JSON cannot carry them); the ranges below keep values sane.
 // Defaults are documented in ../hyperparameters.ts and filled by the service (beta and resolution depend on
