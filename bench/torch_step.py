@@ -51,19 +51,47 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "I64": torch.int64, "BF16": torch.bfloat16}
 
 
-def read_safetensors(path):
+def safetensors_header(path):
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
-        data = f.read()
+    header.pop("__metadata__", None)
+    return 8 + n, header
+
+
+def read_safetensors(path):
+    """Every tensor of a (small) safetensors file."""
+    base, header = safetensors_header(path)
     out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        t = torch.frombuffer(bytearray(data[a:b]), dtype=DTYPES[e["dtype"]]) if b > a else torch.empty(0, dtype=DTYPES[e["dtype"]])
-        out[name] = t.reshape(e["shape"]).float() if e["dtype"] in ("F16", "BF16") else t.reshape(e["shape"])
+    with open(path, "rb") as f:
+        for name, e in header.items():
+            a, b = e["data_offsets"]
+            f.seek(base + a)
+            t = torch.frombuffer(bytearray(f.read(b - a)), dtype=DTYPES[e["dtype"]]) if b > a else torch.empty(0, dtype=DTYPES[e["dtype"]])
+            out[name] = t.reshape(e["shape"]).float() if e["dtype"] in ("F16", "BF16") else t.reshape(e["shape"])
     return out
+
+
+def load_weights_into(module, path):
+    """Reads each float32 tensor straight into the module's parameter (no second copy of the model in memory),
+    and returns the names the file has but the module lacks, and the module names the file lacks."""
+    base, header = safetensors_header(path)
+    own = dict(module.named_parameters())
+    own.update(dict(module.named_buffers()))
+    with open(path, "rb") as f:
+        for name, e in header.items():
+            if name not in own:
+                continue
+            p = own[name].data
+            if list(p.shape) != e["shape"]:
+                sys.exit(f"torch_step: {name} is {e['shape']} in the file, {list(p.shape)} in the model")
+            a, b = e["data_offsets"]
+            f.seek(base + a)
+            if e["dtype"] == "F32":
+                f.readinto(memoryview(p.numpy()).cast("B"))
+            else:
+                p.copy_(torch.frombuffer(bytearray(f.read(b - a)), dtype=DTYPES[e["dtype"]]).reshape(p.shape).float())
+    return sorted(set(header) - set(own)), sorted(set(own) - set(header))
 
 
 class LoraLinear(nn.Module):
@@ -324,12 +352,12 @@ def main():
     cfg = json.load(open(spec["config_path"]))
     lora = spec["lora"]
     unet = UNet2DConditionModel(cfg, {"rank": lora["rank"], "alpha": lora["alpha"]})
-    base = read_safetensors(spec["weights_path"])
-    missing, unexpected = unet.load_state_dict(base, strict=False)
+    unexpected, missing = load_weights_into(unet, spec["weights_path"])
     not_lora = [k for k in missing if ".lora_" not in k]
     if not_lora or unexpected:
         sys.exit(f"torch_step: state dict mismatch: missing {not_lora[:5]}, unexpected {unexpected[:5]}")
-    del base
+    peak_mb = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"[torch] peak RSS after loading the model: {peak_mb():.0f} MB", file=sys.stderr)
     inputs = read_safetensors(spec["inputs_path"])
     params = []
     for path in lora["modules"]:
@@ -385,6 +413,8 @@ def main():
         norms.append(norm)
         if i >= spec["warmup_steps"]:
             ms.append(dt)
+        if i < 2:
+            print(f"[torch] peak RSS after step {i + 1}: {peak_mb():.0f} MB", file=sys.stderr)
     if a.losses_out:
         json.dump({"losses": losses, "grad_norms": norms}, open(a.losses_out, "w"))
     print("[torch] losses " + " ".join(f"{l:.6g}" for l in losses), file=sys.stderr)
