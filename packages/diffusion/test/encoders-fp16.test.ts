@@ -3,41 +3,11 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { halfToFloat, hostTensor, readSafetensors, SafetensorsFile, writeSafetensors, type HostTensor } from '@npo/graph';
+import { floatToHalf, halfToFloat, hostTensor, readSafetensors, toFloat16, SafetensorsFile, writeSafetensors, type HostTensor } from '@npo/graph';
 import { verifyEncodersReference } from '../src/verify/encoders-reference.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/encoders/public');
 
-/** float32 → IEEE half bits, round to nearest even (as torch's .half()), with subnormals, overflow to ±inf and NaN. */
-export function floatToHalf(x: number): number {
-  const f32 = new Float32Array([x]);
-  const bits = new Uint32Array(f32.buffer)[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  const mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    if (rest > half || (rest === half && r & 1)) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++;
-  return sign | r;
-}
-
-function toHalf(t: HostTensor): HostTensor {
-  if (t.dtype !== 'float32') return t;
-  return hostTensor('float16', t.shape, Uint16Array.from(t.data as Float32Array, floatToHalf));
-}
 
 test('floatToHalf rounds to nearest even and round-trips through halfToFloat', () => {
   for (const x of [0, -0, 1, -2.5, 65504, 1e-7, 6.1e-5, 3.14159, -0.0001234]) {
@@ -61,7 +31,7 @@ test('fp16 weights (VAE and text encoder) load through external data and stay cl
       ['text_encoder', 'model.safetensors', 'model.fp16.safetensors'],
     ]) {
       const src = join(model, part, file);
-      const tensors = Object.fromEntries(Object.entries(readSafetensors(src)).map(([k, t]) => [k, toHalf(t)]));
+      const tensors = Object.fromEntries(Object.entries(readSafetensors(src)).map(([k, t]) => [k, t.dtype === 'float32' ? toFloat16(t) : t]));
       writeSafetensors(join(model, part, fp16), tensors);
       rmSync(src);
       assert.ok([...SafetensorsFile.open(join(model, part, fp16)).tensors.values()].every((e) => e.dtype === 'float16'));

@@ -66,6 +66,38 @@ export function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** float32 → IEEE half bits, round to nearest even (as torch's .half()), with subnormals, overflow to ±inf and NaN. */
+export function floatToHalf(x: number): number {
+  const f32 = new Float32Array([x]);
+  const bits = new Uint32Array(f32.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    if (rest > half || (rest === half && r & 1)) r++;
+    return sign | r;
+  }
+  let r = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++;
+  return sign | r;
+}
+
+/** A float32 tensor as float16 (e.g. to store fp16 weights). */
+export function toFloat16(t: HostTensor): HostTensor {
+  if (t.dtype === 'float16') return t;
+  return { dtype: 'float16', shape: t.shape, data: Uint16Array.from(toFloat32(t), floatToHalf) };
+}
+
 /** Any float tensor as float32 values (fp16 and fp64 converted). */
 export function toFloat32(t: HostTensor): Float32Array {
   if (t.dtype === 'float32') return t.data as Float32Array;
