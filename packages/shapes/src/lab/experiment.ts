@@ -1,0 +1,110 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
+import { prepareForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
+import { writePngGrid } from '../image.ts';
+import { buildReport, reportMarkdown, type Arm, type GuidanceResults, type Report } from '../report.ts';
+import { rewardBatch } from '../reward.ts';
+import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
+import { writePairsZip, samplePreferencePairs } from './preferences.ts';
+import { ShapesSampler, type Slot } from './sampler.ts';
+
+export interface ExperimentOptions {
+  modelDir: string;
+  outDir: string;
+  workDir: string;
+  quick: boolean;
+  threads?: number;
+  log?: (line: string) => void;
+  onTrainStep?: (arm: string, m: StepMetrics) => void;
+}
+
+/** MINIATURE.md's protocol (full) or a small version of every stage (quick). */
+export function experimentSettings(quick: boolean) {
+  return quick
+    ? { pairsPerPrompt: 4, loraSteps: 20, batchPairs: 8, seedsPerPrompt: 2, samplingSteps: 10, guidances: [2.5, 4, 7] }
+    : { pairsPerPrompt: 100, loraSteps: 400, batchPairs: 16, seedsPerPrompt: 32, samplingSteps: 20, guidances: [2.5, 4, 7] };
+}
+
+const DATA_SEED = 1;
+const EVAL_SEED = 2024;
+const RANK = 8;
+
+/**
+ * Trains NPO, DPO and control LoRAs with the project's trainer on preferences sampled from tiny-sd, evaluates
+ * arms A (plain CFG), B (NPO-CFG), C (DPO both branches), D (DPO + NPO), X (control LoRA in the negative branch)
+ * on the same initial noise, and writes report.json, report.md and a grid PNG (A beside B). Returns report.json's path.
+ */
+export async function runExperiment(o: ExperimentOptions): Promise<string> {
+  const s = experimentSettings(o.quick);
+  const log = o.log ?? (() => {});
+  mkdirSync(o.outDir, { recursive: true });
+  const sampler = await ShapesSampler.create(o.modelDir, { workDir: join(o.workDir, 'sampler'), batch: 24, rank: RANK, threads: o.threads });
+
+  log(`sampling ${PROMPTS.length * s.pairsPerPrompt} preference pairs at w = 4`);
+  const { pairs, dropped } = await samplePreferencePairs(sampler, { pairsPerPrompt: s.pairsPerPrompt, guidance: 4, seed: DATA_SEED, minGap: 0.002 });
+  log(`kept ${pairs.length} pairs, dropped ${dropped} with |Δr| < 0.002`);
+  const rewardZip = join(o.outDir, 'preferences.zip');
+  const coinZip = join(o.outDir, 'preferences-coin.zip');
+  await writePairsZip(rewardZip, pairs, 'reward');
+  await writePairsZip(coinZip, pairs, 'coin', DATA_SEED);
+
+  const train = async (arm: string, zip: string, method: 'npo' | 'dpo'): Promise<LoraAdapter> => {
+    const { preparedDir } = await prepareForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${arm}`) });
+    log(`training the ${arm} LoRA (${method}, ${s.loraSteps} steps × ${s.batchPairs} pairs)`);
+    let last: StepMetrics | undefined;
+    const r = await trainAdapter({
+      modelDir: o.modelDir, preparedDir, method, workDir: join(o.workDir, `train-${arm}`), threads: o.threads,
+      hyperparameters: {
+        steps: s.loraSteps, batch_pairs: s.batchPairs, learning_rate: 5e-4, beta: 2000, lora_rank: RANK, lora_alpha: RANK,
+        warmup_steps: 0, lr_schedule: 'constant', max_grad_norm: 1, resolution: 16, checkpoint_every: s.loraSteps, seed: 0,
+      },
+      onStep: (m) => {
+        last = m;
+        o.onTrainStep?.(arm, m);
+      },
+    });
+    log(`${arm}: final loss ${last?.loss.toFixed(4)}, implicit accuracy ${last?.implicit_acc.toFixed(3)}`);
+    return loadLora(r.finalAdapter!);
+  };
+  const npo = await train('npo', rewardZip, 'npo');
+  const dpo = await train('dpo', rewardZip, 'dpo');
+  const control = await train('control', coinZip, 'npo');
+
+  const use = (adapter: LoraAdapter, positiveScale: number, negativeScale: number): AdapterUse => ({ adapter, positiveScale, negativeScale });
+  const arms: Record<Arm, Partial<Record<Slot, AdapterUse>>> = {
+    A: {},
+    B: { npo: use(npo, 0, 1) },
+    C: { pos: use(dpo, 1, 1) },
+    D: { pos: use(dpo, 1, 1), npo: use(npo, 0, 1) },
+    X: { npo: use(control, 0, 1) },
+  };
+  const prompts: number[] = [];
+  const indices: number[] = [];
+  PROMPTS.forEach((_, p) => {
+    for (let k = 0; k < s.seedsPerPrompt; k++) {
+      prompts.push(p);
+      indices.push(p * 1000 + k);
+    }
+  });
+  const results: GuidanceResults[] = [];
+  const grids: Float32Array[][] = [];
+  for (const w of s.guidances) {
+    const r: GuidanceResults = { w, arms: {} };
+    for (const arm of Object.keys(arms) as Arm[]) {
+      log(`evaluating arm ${arm} at w = ${w} on ${prompts.length} samples`);
+      const images = await sampler.sample(prompts, indices, EVAL_SEED, w, arms[arm], s.samplingSteps);
+      r.arms[arm] = prompts.map((p, i) => rewardBatch(images.subarray(i * IMAGE_LENGTH, (i + 1) * IMAGE_LENGTH), p)[0]);
+      if (w === s.guidances[s.guidances.length - 1] && (arm === 'A' || arm === 'B'))
+        grids.push(PROMPTS.map((_, p) => images.slice(p * s.seedsPerPrompt * IMAGE_LENGTH, (p * s.seedsPerPrompt + 1) * IMAGE_LENGTH)));
+    }
+    results.push(r);
+  }
+  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
+  const reportPath = join(o.outDir, 'report.json');
+  writeFileSync(reportPath, JSON.stringify(report, null, 2));
+  writeFileSync(join(o.outDir, 'report.md'), reportMarkdown(report));
+  // Rows: prompts; columns: plain CFG (A) beside NPO-CFG (B), same initial noise, at the largest w.
+  await writePngGrid(join(o.outDir, 'grid.png'), PROMPTS.map((_, p) => [grids[0][p], grids[1][p]]), 6);
+  return reportPath;
+}
