@@ -10,3 +10,4 @@ export type { ProgramSpec } from './programs/index.ts';
 export type { PreferenceProgramSpec } from './programs/preference.ts';
 export type { PretrainProgramSpec, TrainingSource } from './programs/pretrain.ts';
 export * from './prepare.ts';
+export * from './sample-grid.ts';
