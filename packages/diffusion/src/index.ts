@@ -6,6 +6,7 @@ export * from './model/artifacts.ts';
 export * from './lora/adapter.ts';
 export * from './objectives/preference.ts';
 export * from './objectives/preference-step.ts';
+export * from './objectives/training-update.ts';
 export * from './schedule/noise-schedule.ts';
 export * from './sampling/timesteps.ts';
 export * from './sampling/ddim.ts';

@@ -17,6 +17,20 @@ function bytesOf(t: HostTensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
+function externalTensor(name: string, v: Value, location: string, offset: number, length: number): TensorProto {
+  return create(TensorProtoSchema, {
+    name,
+    dims: v.shape.map(BigInt),
+    dataType: DTYPES[v.dtype].onnx,
+    dataLocation: TensorProto_DataLocation.EXTERNAL,
+    externalData: [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(length) },
+    ],
+  });
+}
+
 function tensorProto(name: string, t: HostTensor): TensorProto {
   return create(TensorProtoSchema, { name, dims: t.shape.map(BigInt), dataType: DTYPES[t.dtype].onnx, rawData: bytesOf(t).slice() });
 }
@@ -98,38 +112,15 @@ function build(graph: Graph, opts: SerializeOptions, sideChunks: Uint8Array[] | 
     const v = init.value;
     if (init.external) {
       if (!opts.modelDir) throw new Error(`initializer '${name}' uses external data: save the model by path`);
-      initializers.push(
-        create(TensorProtoSchema, {
-          name,
-          dims: v.shape.map(BigInt),
-          dataType: DTYPES[v.dtype].onnx,
-          dataLocation: TensorProto_DataLocation.EXTERNAL,
-          externalData: [
-            { key: 'location', value: relativeInside(opts.modelDir, init.external.path, `external data of '${name}'`) },
-            { key: 'offset', value: String(init.external.offset) },
-            { key: 'length', value: String(init.external.length) },
-          ],
-        }),
-      );
+      const location = relativeInside(opts.modelDir, init.external.path, `external data of '${name}'`);
+      initializers.push(externalTensor(name, v, location, init.external.offset, init.external.length));
     } else if (sideChunks && opts.sideFile && init.data!.data.byteLength > INLINE_LIMIT) {
       const bytes = bytesOf(init.data!);
       const pad = (64 - (sideOffset % 64)) % 64;
       if (pad) sideChunks.push(new Uint8Array(pad));
       sideOffset += pad;
       sideChunks.push(bytes);
-      initializers.push(
-        create(TensorProtoSchema, {
-          name,
-          dims: v.shape.map(BigInt),
-          dataType: DTYPES[v.dtype].onnx,
-          dataLocation: TensorProto_DataLocation.EXTERNAL,
-          externalData: [
-            { key: 'location', value: opts.sideFile },
-            { key: 'offset', value: String(sideOffset) },
-            { key: 'length', value: String(bytes.byteLength) },
-          ],
-        }),
-      );
+      initializers.push(externalTensor(name, v, opts.sideFile, sideOffset, bytes.byteLength));
       sideOffset += bytes.byteLength;
     } else initializers.push(tensorProto(name, init.data!));
   }

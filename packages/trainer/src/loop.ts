@@ -2,7 +2,8 @@ import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } fro
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { TrainHyperparameters } from './hyperparameters.ts';
 import { learningRate } from './lr-schedule.ts';
-import { stateName, updated, type StepProgram } from './program.ts';
+import { adamStateName as stateName, updatedName as updated } from '@npo/diffusion';
+import type { StepProgram } from './program.ts';
 
 export interface StepMetrics {
   step: number;

@@ -20,6 +20,3 @@ export interface StepProgram {
   /** Scalar outputs of the step graph reported as metrics each step. */
   metricOutputs: string[];
 }
-
-export const stateName = (key: string, which: 'm' | 'v') => `adam_${which}.${key}`;
-export const updated = (name: string) => `new.${name}`;

@@ -1,4 +1,4 @@
-import { adamw, clipGradNorm, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
+import { grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
 import type { LoraConfig } from '../lora/adapter.ts';
 import { loraKey } from '../lora/adapter.ts';
 import type { LoraValues } from '../model/context.ts';
@@ -6,6 +6,7 @@ import type { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
 import { assembleModelBatch, preferenceLoss, type PreferenceMethod } from './preference.ts';
+import { appendTrainingUpdate } from './training-update.ts';
 
 export interface PreferenceStepSpec {
   unet: { config: UNetConfig; weights: WeightSource };
@@ -39,9 +40,6 @@ export interface StepGraph {
   /** LoRA tensor names in feed order (`unet.<path>.lora_A.weight`, …). */
   paramNames: string[];
 }
-
-export const adamStateName = (key: string, which: 'm' | 'v') => `adam_${which}.${key}`;
-export const updatedName = (key: string) => `new.${key}`;
 
 /**
  * One Diffusion-DPO/NPO training step as a graph: the LoRA-adapted UNet and the reference (the same
@@ -97,19 +95,7 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   const objective = spec.objective === 'mse_mean' ? reduceMean(L.modelLosses) : L.loss;
   const grads = grad(objective, params);
   if (spec.emitGradients) grads.forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
-  const clipped = clipGradNorm(grads, spec.maxGradNorm ?? Infinity);
-  g.output('grad_norm', clipped.norm);
-  if (spec.optimizer ?? true) {
-    const m = paramNames.map((n, i) => g.input(adamStateName(n, 'm'), 'float32', [...params[i].shape]));
-    const v = paramNames.map((n, i) => g.input(adamStateName(n, 'v'), 'float32', [...params[i].shape]));
-    const step = g.input('step', 'float32', []);
-    const lr = g.input('lr', 'float32', []);
-    const upd = adamw(params, spec.maxGradNorm === null ? grads : clipped.grads, m, v, step, lr, spec.adamw);
-    paramNames.forEach((n, i) => {
-      g.output(updatedName(n), upd.params[i]);
-      g.output(updatedName(adamStateName(n, 'm')), upd.m[i]);
-      g.output(updatedName(adamStateName(n, 'v')), upd.v[i]);
-    });
-  }
+  appendTrainingUpdate(g, paramNames, params, grads, spec.maxGradNorm, (spec.optimizer ?? true) ? spec.adamw : null);
   return { graph: g, paramNames };
 }
+export { adamStateName, updatedName } from './training-update.ts';

@@ -1,9 +1,9 @@
-import { add, adamw, cast, clipGradNorm, grad, Graph, mul, reduceMean, reshape, sub, type AdamWOptions, type Value } from '@npo/graph';
+import { add, cast, grad, Graph, mul, reduceMean, reshape, sub, type AdamWOptions, type Value } from '@npo/graph';
 import { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetParameterShapes } from '../unet/parameters.ts';
 import { unetForward } from '../unet/unet.ts';
-import { adamStateName, updatedName } from './preference-step.ts';
+import { appendTrainingUpdate } from './training-update.ts';
 
 export interface PretrainStepSpec {
   config: UNetConfig;
@@ -44,17 +44,6 @@ export function buildPretrainStep(spec: PretrainStepSpec): { graph: Graph; param
   const paramNames = [...shapes.keys()];
   const params = paramNames.map((n) => weights.param(g, n));
   const grads = grad(loss, params);
-  const clipped = clipGradNorm(grads, spec.maxGradNorm ?? Infinity);
-  g.output('grad_norm', clipped.norm);
-  const m = paramNames.map((n, i) => g.input(adamStateName(n, 'm'), 'float32', [...params[i].shape]));
-  const v = paramNames.map((n, i) => g.input(adamStateName(n, 'v'), 'float32', [...params[i].shape]));
-  const step = g.input('step', 'float32', []);
-  const lr = g.input('lr', 'float32', []);
-  const upd = adamw(params, spec.maxGradNorm === null ? grads : clipped.grads, m, v, step, lr, spec.adamw);
-  paramNames.forEach((n, i) => {
-    g.output(updatedName(n), upd.params[i]);
-    g.output(updatedName(adamStateName(n, 'm')), upd.m[i]);
-    g.output(updatedName(adamStateName(n, 'v')), upd.v[i]);
-  });
+  appendTrainingUpdate(g, paramNames, params, grads, spec.maxGradNorm, spec.adamw);
   return { graph: g, paramNames };
 }
