@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Finds every *.test.ts under packages/*/test and apps/*/test and runs them with node's test runner.
+// Finds every *.test.ts under packages/*/test, apps/*/test and bench/test and runs them with node's test runner.
 // Node 20's `node --test` does not expand globs (it would run nothing and exit 0), so we list files here.
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters, e.g. `graph` or `apps/api`)
 import { readdirSync, statSync } from 'node:fs';
@@ -28,6 +28,9 @@ for (const top of ['packages', 'apps']) {
     } catch {}
   }
 }
+try {
+  walk(join(root, 'bench/test'), files);
+} catch {}
 const selected = files.map((f) => relative(root, f)).filter((f) => !filters.length || filters.some((s) => f.includes(s))).sort();
 if (!selected.length) {
   console.error('no test files matched');

@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SafetensorsFile } from '@npo/graph';
 import { parseUNetConfig } from '../../packages/diffusion/src/unet/config.ts';
-import { randomUNetWeights, unetWeightShapes } from '../unet-weights.ts';
+import { unetParameterShapes as unetWeightShapes } from '../../packages/diffusion/src/index.ts';
+import { randomUNetWeights } from '../unet-weights.ts';
 
 const fixture = new URL('../../packages/diffusion/test/fixtures/tiny-unet/unet/', import.meta.url).pathname;
 const tinyConfig = () => parseUNetConfig(JSON.parse(readFileSync(`${fixture}config.json`, 'utf8')));
 
-test('unetWeightShapes names every tensor of the diffusers tiny UNet with its shape, and nothing else', () => {
+test('unetParameterShapes names every tensor of the diffusers tiny UNet with its shape, and nothing else', () => {
   const real = SafetensorsFile.open(`${fixture}diffusion_pytorch_model.safetensors`);
   const derived = unetWeightShapes(tinyConfig());
   const realNames = [...real.tensors.keys()].sort();
@@ -16,7 +17,7 @@ test('unetWeightShapes names every tensor of the diffusers tiny UNet with its sh
   for (const name of realNames) assert.deepEqual(derived.get(name), [...real.entry(name).shape], name);
 });
 
-test('unetWeightShapes follows the up path of a 4-level SD1.5-style layout', () => {
+test('unetParameterShapes follows the up path of a 4-level SD1.5-style layout', () => {
   const cfg = parseUNetConfig({
     block_out_channels: [64, 128, 256, 256], cross_attention_dim: 768, norm_num_groups: 32, attention_head_dim: 8,
     down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
