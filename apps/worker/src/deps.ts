@@ -12,6 +12,6 @@ export interface WorkerDeps {
   redis: Redis;
   bus: EventBus;
   logger: Logger;
-  loadTrainer: () => Promise<TrainerApi | null>;
-  loadValidateDataset: () => Promise<ValidateDataset | null>;
+  trainer: TrainerApi;
+  validateDataset: ValidateDataset;
 }

@@ -1,5 +1,5 @@
 export { startWorker, reconcile } from './worker.ts';
 export type { WorkerDeps } from './deps.ts';
 export * from './trainer-api.ts';
-export { loadValidateDataset } from './dataset-api.ts';
+export { validateDataset, type ValidateDataset } from './dataset-api.ts';
 export { checkModelFolder } from './model-check.ts';

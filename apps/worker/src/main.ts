@@ -1,8 +1,8 @@
 // Worker entry point: validate config, run the shared start-up setup, consume the queues until signalled.
 import { loadConfig, ConfigError, createLogger, createDb, createRedis, Storage, Queues, EventBus, prepareDatabase, registerBuiltinModels } from '@npo/platform';
 import { startWorker } from './worker.ts';
-import { loadTrainer } from './trainer-api.ts';
-import { loadValidateDataset } from './dataset-api.ts';
+import { realTrainer } from './trainer-api.ts';
+import { validateDataset } from './dataset-api.ts';
 
 async function main() {
   let config;
@@ -24,8 +24,8 @@ async function main() {
   const redis = createRedis(config.redisUrl, 'npo-worker');
   const queues = new Queues({ connection: redis, prefix: config.queuePrefix });
   const bus = new EventBus(redis, config.redisUrl);
-  const running = await startWorker({ config, db, storage, queues, redis, bus, logger, loadTrainer, loadValidateDataset });
-  logger.info({ concurrency: config.workerConcurrency, provider: config.executionProvider, trainer: (await loadTrainer()) !== null }, 'worker started');
+  const running = await startWorker({ config, db, storage, queues, redis, bus, logger, trainer: realTrainer, validateDataset });
+  logger.info({ concurrency: config.workerConcurrency, provider: config.executionProvider, builtinModels: config.builtinModelsDir }, 'worker started');
   const shutdown = async () => {
     await running.close();
     await queues.close();

@@ -3,9 +3,13 @@ import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '@npo/platform';
 
-/** A model's files on local disk, downloaded once per worker host (a `.complete` marker makes it all-or-nothing). */
-export async function localModelDir(storage: Storage, dataDir: string, modelId: string, s3Prefix: string): Promise<string> {
-  const dir = join(dataDir, 'cache', 'models', modelId);
+/**
+ * A model's files on local disk, downloaded once per worker host (a `.complete` marker makes it all-or-nothing).
+ * `fingerprint` (the content hash start-up records for built-in models) keys the cache, so a replaced model is
+ * downloaded again instead of silently reusing the old files.
+ */
+export async function localModelDir(storage: Storage, dataDir: string, modelId: string, s3Prefix: string, fingerprint?: string): Promise<string> {
+  const dir = join(dataDir, 'cache', 'models', fingerprint ? `${modelId}-${fingerprint.slice(0, 16)}` : modelId);
   if (existsSync(join(dir, '.complete'))) return dir;
   const tmp = `${dir}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });

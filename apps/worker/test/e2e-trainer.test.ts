@@ -1,21 +1,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiKey } from '@npo/platform';
+import { PROMPTS, Rng, renderShape, sampleScene } from '@npo/shapes';
+import { writePairsZip, type PreferencePair } from '../../../packages/shapes/src/lab/preferences.ts';
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
-import { trainerAvailable as probeTrainer } from '../src/trainer-api.ts';
-import { tinyPairsZip, waitFor } from './helpers.ts';
+import { waitFor } from './helpers.ts';
 
 // End to end with the real trainer on the built-in tiny-sd: the API and a worker run as separate processes
-// (src/server.ts, src/main.ts) over real Postgres, Redis and S3. Skipped until @npo/trainer exports the whole
-// interface (trainAdapter, prepareForModel, validateModelFolder, renderSampleGrid) and models/tiny-sd exists.
+// (src/server.ts, src/main.ts) over real Postgres, Redis and S3; the dataset is rendered shapes (the right
+// colour preferred over a wrong one).
 const ROOT = new URL('../../..', import.meta.url).pathname;
-const trainerAvailable = (await probeTrainer()) && existsSync(join(ROOT, 'models/tiny-sd/unet/config.json'));
-const LONG = 10 * 60 * 1000;
+const UNET = join(ROOT, 'models/tiny-sd/unet/diffusion_pytorch_model.safetensors');
+const LONG = 3 * 60 * 1000;
 
 let ctx: TestContext;
 let api: ChildProcess;
@@ -23,14 +25,17 @@ let worker: ChildProcess;
 let base: string;
 let key: string;
 let env: NodeJS.ProcessEnv;
+let datasetId: string;
+const scratch = mkdtempSync(join(tmpdir(), 'npo-e2e-'));
 
 const start = (entry: string) => spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
 const headers = () => ({ authorization: `Bearer ${key}` });
-const getJob = async (id: string) => (await fetch(`${base}/v1/jobs/${id}`, { headers: headers() })).json();
-const until = (id: string, states: string[], timeout = LONG) => waitFor(`job ${id} in ${states}`, async () => { const j = await getJob(id); return states.includes(j.state) && j; }, timeout, 250);
+const get = async (path: string) => (await fetch(`${base}${path}`, { headers: headers() })).json();
+const getJob = (id: string) => get(`/v1/jobs/${id}`);
+const until = (id: string, states: string[], timeout = LONG) => waitFor(`job ${id} in ${states}`, async () => { const j = await getJob(id); return states.includes(j.state) && j; }, timeout, 200);
 
 before(async () => {
-  if (!trainerAvailable) return;
+  assert.ok(existsSync(UNET), `${UNET} is missing: build tiny-sd first (npm run build:tiny-sd)`);
   ctx = await createTestContext('e2e', { BUILTIN_MODELS_DIR: join(ROOT, 'models'), LOCK_DURATION_MS: '5000' });
   const port = 20000 + Math.floor(Math.random() * 20000);
   env = { ...process.env, ...ctx.env, PORT: String(port) };
@@ -39,83 +44,131 @@ before(async () => {
   api = start('apps/api/src/server.ts');
   worker = start('apps/worker/src/main.ts');
   await waitFor('API ready', async () => { try { return (await fetch(`${base}/readyz`)).ok; } catch { return false; } }, 60000, 200);
+  await waitFor('tiny-sd registered', async () => (await ctx.db.model.findUnique({ where: { id: 'tiny-sd' } }))?.status === 'ready', 60000, 200);
+  datasetId = await readyDataset();
 });
 after(async () => {
-  if (!trainerAvailable) return;
   api?.kill('SIGKILL');
   worker?.kill('SIGKILL');
-  await ctx.close();
+  await ctx?.close();
 });
+
+/** 12 pairs of rendered shapes: each prompt's shape in its own colour preferred to the same scene in another. */
+async function shapesZip(): Promise<Buffer> {
+  const rng = new Rng(7, 0);
+  const pairs: PreferencePair[] = PROMPTS.map((_, p) => {
+    const scene = sampleScene(rng, p);
+    const wrong = PROMPTS[(p + 3) % PROMPTS.length].colour;
+    return { prompt: p, images: [renderShape(scene), renderShape({ ...scene, colour: wrong })], rewards: [1, 0] };
+  });
+  const file = join(scratch, 'pairs.zip');
+  await writePairsZip(file, pairs, 'reward');
+  return readFileSync(file);
+}
 
 async function readyDataset(): Promise<string> {
   const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(await tinyPairsZip(8))]), 'pairs.zip');
+  form.append('file', new Blob([new Uint8Array(await shapesZip())]), 'pairs.zip');
   const res = await fetch(`${base}/v1/datasets`, { method: 'POST', body: form, headers: headers() });
   assert.equal(res.status, 202);
   const id = (await res.json()).id;
-  const ds = await waitFor('dataset ready', async () => { const d = await (await fetch(`${base}/v1/datasets/${id}`, { headers: headers() })).json(); return d.status !== 'validating' && d; }, 60000, 200);
+  const ds = await waitFor('dataset validated', async () => { const d = await get(`/v1/datasets/${id}`); return d.status !== 'validating' && d; }, 60000, 200);
   assert.equal(ds.status, 'ready', JSON.stringify(ds.report));
+  assert.equal(ds.report.pairs_kept, 12);
   return id;
 }
 
-async function createJob(dataset: string, hyperparameters: Record<string, number>) {
-  const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { ...headers(), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny-sd', dataset, method: 'npo', hyperparameters: { batch_pairs: 2, learning_rate: 1e-4, ...hyperparameters } }) });
-  assert.equal(res.status, 201);
-  return (await res.json()).id as string;
+async function createJob(hyperparameters: Record<string, number>) {
+  const body = { model: 'tiny-sd', dataset: datasetId, method: 'npo', hyperparameters: { batch_pairs: 2, learning_rate: 1e-4, lora_rank: 4, warmup_steps: 0, ...hyperparameters } };
+  const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { ...headers(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const created = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(created));
+  return created as { id: string; hyperparameters: Record<string, number> };
 }
 
-test('key → upload → validation → job on tiny-sd → checkpoints → download → PEFT adapter', { skip: !trainerAvailable && 'needs @npo/trainer', timeout: LONG }, async () => {
-  const dataset = await readyDataset();
-  const id = await createJob(dataset, { steps: 6, checkpoint_every: 2 });
-  const job = await until(id, ['succeeded', 'failed']);
+const steps = (n: number, from = 1) => Array.from({ length: n - from + 1 }, (_, i) => i + from);
+
+test('key → upload → validation → job on tiny-sd → checkpoints → download → PEFT adapter with metadata', { timeout: LONG }, async () => {
+  const created = await createJob({ steps: 6, checkpoint_every: 2 });
+  assert.equal(created.hyperparameters.resolution, 16, 'a pixel-space model trains at its UNet sample size');
+  const job = await until(created.id, ['succeeded', 'failed']);
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
   assert.equal(job.progress.step, 6);
-  const cps = (await (await fetch(`${base}/v1/jobs/${id}/checkpoints`, { headers: headers() })).json()).data;
-  assert.deepEqual(cps.map((c: { step: number }) => c.step), [2, 4, 6]);
-  assert.equal(cps[2].final, true);
-  const metrics = (await (await fetch(`${base}/v1/jobs/${id}/metrics`, { headers: headers() })).json()).data;
-  assert.deepEqual(metrics.map((m: { step: number }) => m.step), [1, 2, 3, 4, 5, 6]);
-  for (const m of metrics) assert.ok(Number.isFinite(m.loss));
-  const redirect = await fetch(`${base}/v1/jobs/${id}/checkpoints/6/download`, { headers: headers(), redirect: 'manual' });
+  const states = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'state').map((e: { data: { state: string } }) => e.data.state);
+  assert.deepEqual(states, ['queued', 'preparing', 'compiling', 'training', 'succeeded']);
+  const cps = (await get(`/v1/jobs/${created.id}/checkpoints`)).data;
+  assert.deepEqual(cps.map((c: { step: number; final: boolean }) => [c.step, c.final]), [[2, false], [4, false], [6, true]]);
+  const metrics = (await get(`/v1/jobs/${created.id}/metrics`)).data;
+  assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(6));
+  for (const m of metrics) assert.ok(Number.isFinite(m.loss) && m.loss > 0 && m.implicit_acc >= 0 && m.implicit_acc <= 1, JSON.stringify(m));
+
+  const redirect = await fetch(`${base}/v1/jobs/${created.id}/checkpoints/6/download`, { headers: headers(), redirect: 'manual' });
   assert.equal(redirect.status, 302);
-  const bytes = Buffer.from(await (await fetch(redirect.headers.get('location')!)).arrayBuffer());
-  const file = join(mkdtempSync(join(tmpdir(), 'npo-e2e-')), 'adapter.safetensors');
-  writeFileSync(file, bytes);
+  const file = join(scratch, 'adapter.safetensors');
+  writeFileSync(file, Buffer.from(await (await fetch(redirect.headers.get('location')!)).arrayBuffer()));
   const adapter = SafetensorsFile.open(file);
   const names = [...adapter.tensors.keys()];
-  assert.ok(names.length > 0 && names.every((n) => /lora_[AB]\.weight$/.test(n)), names.slice(0, 4).join(','));
-  assert.ok(names.some((n) => n.includes('to_q')));
-  assert.ok(Object.keys(adapter.metadata).length > 0, 'adapter metadata (rank, alpha, method, ...)');
-  const samples = (await (await fetch(`${base}/v1/jobs/${id}/samples`, { headers: headers() })).json()).data;
+  assert.ok(names.length > 0 && names.every((n) => /^unet\..+\.lora_[AB]\.weight$/.test(n)), names.slice(0, 4).join(','));
+  for (const target of ['to_q', 'to_k', 'to_v', 'to_out.0']) assert.ok(names.some((n) => n.includes(`.${target}.lora_A.weight`)), `no LoRA on ${target}`);
+  const a = names.find((n) => n.endsWith('lora_A.weight'))!;
+  assert.equal(adapter.entry(a).shape[0], 4, 'lora_A is [rank, in]');
+  const meta = adapter.metadata;
+  assert.equal(meta.method, 'npo');
+  assert.equal(meta.rank, '4');
+  assert.equal(meta.alpha, '4');
+  assert.equal(meta.step, '6');
+  assert.equal(meta.base_model_sha256, createHash('sha256').update(readFileSync(UNET)).digest('hex'));
+  const samples = (await get(`/v1/jobs/${created.id}/samples`)).data;
   assert.equal(samples.length, 1);
 });
 
-test('kill -9 of the worker mid-training: it resumes from the last checkpoint and succeeds with no duplicate steps', { skip: !trainerAvailable && 'needs @npo/trainer', timeout: LONG }, async () => {
-  const dataset = await readyDataset();
-  const id = await createJob(dataset, { steps: 24, checkpoint_every: 4 });
-  await waitFor('a checkpoint and more steps', async () => (await getJob(id)).progress.step >= 6, LONG, 100);
+test('cancelling a running real job stops it and keeps its last checkpoint', { timeout: LONG }, async () => {
+  const { id } = await createJob({ steps: 5000, checkpoint_every: 2 });
+  await waitFor('a checkpoint and more steps', async () => (await getJob(id)).progress.step >= 3, LONG, 100);
+  const res = await fetch(`${base}/v1/jobs/${id}/cancel`, { method: 'POST', headers: headers() });
+  assert.equal(res.status, 200);
+  const job = await until(id, ['cancelled', 'failed', 'succeeded'], 60000);
+  assert.equal(job.state, 'cancelled');
+  assert.ok(job.progress.step < 5000);
+  const cps = (await get(`/v1/jobs/${id}/checkpoints`)).data;
+  assert.ok(cps.length >= 1 && cps.every((c: { final: boolean }) => !c.final), JSON.stringify(cps));
+  const last = Math.max(...cps.map((c: { step: number }) => c.step));
+  assert.ok(last >= 2 && last % 2 === 0);
+  const redirect = await fetch(`${base}/v1/jobs/${id}/checkpoints/${last}/download`, { headers: headers(), redirect: 'manual' });
+  assert.equal(redirect.status, 302);
+  const bytes = Buffer.from(await (await fetch(redirect.headers.get('location')!)).arrayBuffer());
+  writeFileSync(join(scratch, 'cancelled.safetensors'), bytes);
+  assert.equal(SafetensorsFile.open(join(scratch, 'cancelled.safetensors')).metadata.step, String(last));
+});
+
+test('kill -9 of the worker mid-training: it resumes from the last checkpoint and succeeds with no duplicate steps', { timeout: LONG }, async () => {
+  const { id } = await createJob({ steps: 16, checkpoint_every: 4 });
+  await waitFor('a checkpoint and more steps', async () => (await getJob(id)).progress.step >= 6, LONG, 50);
   worker.kill('SIGKILL');
   await new Promise((r) => worker.once('exit', r));
+  const killedAt = (await getJob(id)).progress.step;
   worker = start('apps/worker/src/main.ts');
   const job = await until(id, ['succeeded', 'failed']);
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
-  const events = (await (await fetch(`${base}/v1/jobs/${id}/events?limit=200`, { headers: headers() })).json()).data;
+  const events = (await get(`/v1/jobs/${id}/events?limit=200`)).data;
   const resumed = events.filter((e: { type: string }) => e.type === 'resumed');
   assert.equal(resumed.length, 1);
-  assert.ok(resumed[0].data.from_step >= 4);
-  const metrics = (await (await fetch(`${base}/v1/jobs/${id}/metrics`, { headers: headers() })).json()).data;
-  assert.deepEqual(metrics.map((m: { step: number }) => m.step), Array.from({ length: 24 }, (_, i) => i + 1));
+  const from = resumed[0].data.from_step;
+  assert.ok(from >= 4 && from <= killedAt && from % 4 === 0, `resumed from ${from}, killed at ${killedAt}`);
+  const metrics = (await get(`/v1/jobs/${id}/metrics`)).data;
+  assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(16));
+  const cps = (await get(`/v1/jobs/${id}/checkpoints`)).data;
+  assert.deepEqual(cps.map((c: { step: number }) => c.step), [4, 8, 12, 16]);
 });
 
 // Restarting the shared Redis disturbs everyone using it: opt in with NPO_E2E_RESTART_REDIS=1.
-test('Redis restarted mid-job: the job still finishes and nothing accepted is lost', { skip: (!trainerAvailable && 'needs @npo/trainer') || (!process.env.NPO_E2E_RESTART_REDIS && 'set NPO_E2E_RESTART_REDIS=1'), timeout: LONG }, async () => {
-  const dataset = await readyDataset();
-  const id = await createJob(dataset, { steps: 12, checkpoint_every: 4 });
+test('Redis restarted mid-job: the job still finishes and nothing accepted is lost', { skip: !process.env.NPO_E2E_RESTART_REDIS && 'set NPO_E2E_RESTART_REDIS=1', timeout: LONG }, async () => {
+  const { id } = await createJob({ steps: 12, checkpoint_every: 4 });
   await waitFor('training', async () => (await getJob(id)).progress.step >= 2, LONG, 100);
   execFileSync('redis-cli', ['shutdown', 'save']);
   execFileSync('bash', [join(ROOT, 'scripts/services.sh')]);
   const job = await until(id, ['succeeded', 'failed']);
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
-  const metrics = (await (await fetch(`${base}/v1/jobs/${id}/metrics`, { headers: headers() })).json()).data;
-  assert.equal(metrics.length, 12);
+  const metrics = (await get(`/v1/jobs/${id}/metrics`)).data;
+  assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(12));
 });

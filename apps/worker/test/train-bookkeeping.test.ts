@@ -5,7 +5,7 @@ import { Channels } from '@npo/contracts';
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/worker.ts';
-import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
+import { scriptedTrainer, refuseDatasets } from './fixtures/scripted-trainer.ts';
 import { seedJob, waitFor } from './helpers.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ after(async () => {
 });
 
 const startInProcess = async () => {
-  worker = await startWorker({ ...ctx, loadTrainer: async () => scriptedTrainer, loadValidateDataset: async () => null });
+  worker = await startWorker({ ...ctx, trainer: scriptedTrainer, validateDataset: refuseDatasets });
 };
 const job = (id: string) => ctx.db.job.findUniqueOrThrow({ where: { id } });
 

@@ -11,20 +11,21 @@ import { writeSafetensors } from '../../../packages/graph/src/safetensors.ts';
 import { hostTensor } from '../../../packages/graph/src/dtype.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/worker.ts';
-import { loadValidateDataset } from '../src/dataset-api.ts';
+import { validateDataset } from '../src/dataset-api.ts';
+import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
 import { checkModelFolder } from '../src/model-check.ts';
 import { waitFor } from './helpers.ts';
 
 // Dataset validation (the real validateDataset from packages/diffusion) and model validation (structural checks)
-// run by a real worker over real Postgres, Redis and S3.
-const validatorAvailable = (await loadValidateDataset()) !== null;
+// run by a real worker over real Postgres, Redis and S3. The trainer's deeper model checks (real weights) are
+// exercised on tiny-sd in e2e-trainer.test.ts.
 let ctx: TestContext;
 let worker: RunningWorker;
 const scratch = mkdtempSync(join(tmpdir(), 'npo-validation-'));
 before(async () => {
   ctx = await createTestContext('validation');
-  // model checks here are the structural ones: the trainer's deeper checks need real weights
-  worker = await startWorker({ ...ctx, loadTrainer: async () => null, loadValidateDataset });
+  // model checks here are the structural ones: the stand-in trainer's validateModelFolder accepts any folder
+  worker = await startWorker({ ...ctx, trainer: scriptedTrainer, validateDataset });
 });
 after(async () => {
   await worker.close();
@@ -51,7 +52,7 @@ async function submitDataset(bytes: Buffer, format: 'zip' | 'parquet') {
   return waitFor('validation', async () => { const d = await ctx.db.dataset.findUniqueOrThrow({ where: { id } }); return d.status !== 'validating' && d; });
 }
 
-test('a zip with pairs.jsonl is validated to ready with its report', { skip: !validatorAvailable && 'needs validateDataset' }, async () => {
+test('a zip with pairs.jsonl is validated to ready with its report', async () => {
   const lines = [
     { prompt: 'red over blue', chosen: 'images/red.png', rejected: 'images/blue.png' },
     { prompt: 'green over red', chosen: 'images/green.png', rejected: 'images/red.png' },
@@ -66,7 +67,7 @@ test('a zip with pairs.jsonl is validated to ready with its report', { skip: !va
   assert.equal(report.valid, true);
 });
 
-test('a file that is not a dataset is validated to invalid, with the reason in the report', { skip: !validatorAvailable && 'needs validateDataset' }, async () => {
+test('a file that is not a dataset is validated to invalid, with the reason in the report', async () => {
   const ds = await submitDataset(Buffer.from('this is not parquet at all'), 'parquet');
   assert.equal(ds.status, 'invalid');
   assert.equal((ds.report as { valid: boolean }).valid, false);

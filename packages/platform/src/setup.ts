@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
@@ -26,13 +27,18 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
     const dir = join(config.builtinModelsDir, name);
     if (!existsSync(join(dir, 'unet', 'config.json'))) continue;
     const prefix = `models/builtin/${name}`;
-    for (const rel of await listFiles(dir)) {
+    const hashes: string[] = [];
+    for (const rel of (await listFiles(dir)).sort()) {
       const key = `${prefix}/${rel}`;
+      const sha256 = await sha256File(join(dir, rel));
+      hashes.push(`${rel}:${sha256}`);
+      // compared by content, not size: a retrained UNet has the same size as the one it replaces
       const head = await storage.head(key);
-      if (head && head.size === statSync(join(dir, rel)).size) continue; // already uploaded
-      await storage.uploadFile(key, join(dir, rel));
+      if (head && head.size === statSync(join(dir, rel)).size && head.metadata.sha256 === sha256) continue;
+      await storage.uploadFile(key, join(dir, rel), { sha256 });
     }
-    const info = readModelFolderInfo(dir);
+    // the fingerprint names this version of the files: workers cache a model's download under it
+    const info = { ...readModelFolderInfo(dir), fingerprint: createHash('sha256').update(hashes.join('\n')).digest('hex') };
     await db.model.upsert({
       where: { id: name },
       create: { id: name, tenant_id: null, name, source: 'builtin', s3_prefix: prefix, status: 'ready', info: { ...info } },
@@ -42,6 +48,12 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
     done.push(name);
   }
   return done;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 export function redact(url: string): string {

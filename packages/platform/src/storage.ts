@@ -49,10 +49,10 @@ export class Storage {
   }
 
   /** Streams a body of unknown length with a multipart upload; memory stays at a few parts. */
-  async uploadStream(key: string, body: Readable, contentType = 'application/octet-stream'): Promise<void> {
+  async uploadStream(key: string, body: Readable, contentType = 'application/octet-stream', metadata?: Record<string, string>): Promise<void> {
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...(metadata ? { Metadata: metadata } : {}) },
       partSize: 8 * 1024 * 1024,
       queueSize: 2,
     });
@@ -63,8 +63,9 @@ export class Storage {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
-  async uploadFile(key: string, file: string): Promise<void> {
-    await this.uploadStream(key, createReadStream(file));
+  /** `metadata` becomes the object's user metadata (x-amz-meta-*; lower-case keys), returned by `head`. */
+  async uploadFile(key: string, file: string, metadata?: Record<string, string>): Promise<void> {
+    await this.uploadStream(key, createReadStream(file), 'application/octet-stream', metadata);
   }
 
   /** Uploads every file below `dir` under `prefix/`, returning the relative paths. */
@@ -106,10 +107,10 @@ export class Storage {
     return rels;
   }
 
-  async head(key: string): Promise<{ size: number } | null> {
+  async head(key: string): Promise<{ size: number; metadata: Record<string, string> } | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0 };
+      return { size: out.ContentLength ?? 0, metadata: out.Metadata ?? {} };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return null;

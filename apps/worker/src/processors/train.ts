@@ -9,6 +9,9 @@ import type { TrainHyperparameters, CheckpointWritten } from '../trainer-api.ts'
 import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
 
+// Errors the trainer raises for input that a retry cannot fix (its error classes' stable codes): fail at once.
+const BAD_INPUT_CODES = new Set(['bad_input', 'invalid_hyperparameters', 'invalid_model', 'invalid_checkpoint', 'training_diverged']);
+
 export const checkpointPrefix = (jobId: string, step: number) => `jobs/${jobId}/checkpoints/step-${step}`;
 
 /**
@@ -25,11 +28,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     await rec.finish('cancelled');
     return { state: 'cancelled' };
   }
-  const trainer = await deps.loadTrainer();
-  if (!trainer) {
-    await rec.finish('failed', { error_code: JobErrorCodes.trainerUnavailable, error_message: '@npo/trainer does not provide trainAdapter yet' });
-    throw new UnrecoverableError('trainer unavailable');
-  }
+  const { trainer } = deps;
   const controller = deps.cancels.register(jobId);
   const signal = controller.signal;
   const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
@@ -42,11 +41,12 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
     const hp = row.hyperparameters as unknown as TrainHyperparameters;
 
-    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix);
+    const fingerprint = (model.info as { fingerprint?: string } | null)?.fingerprint;
+    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, fingerprint);
     const datasetFile = join(work, 'dataset', `data.${dataset.format}`);
     await deps.storage.downloadFile(dataset.s3_key, datasetFile);
     const prepared = await trainer.prepareForModel({
-      modelDir, datasetFile, resolution: hp.resolution, outDir: join(deps.config.dataDir, 'cache', 'prepared', `${dataset.id}-${model.id}-${hp.resolution}`), signal,
+      modelDir, datasetFile, resolution: hp.resolution, outDir: join(deps.config.dataDir, 'cache', 'prepared', `${dataset.id}-${model.id}${fingerprint ? `-${fingerprint.slice(0, 16)}` : ''}-${hp.resolution}`), signal,
     });
 
     // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
@@ -102,8 +102,9 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.finish('cancelled');
       return { state: 'cancelled' };
     }
-    if (err instanceof UnrecoverableError || (err as { code?: string }).code === 'bad_input') {
-      await rec.finish('failed', { error_code: (err as { code?: string }).code ?? JobErrorCodes.badInput, error_message: (err as Error).message });
+    const code = (err as { code?: string }).code;
+    if (err instanceof UnrecoverableError || (code && BAD_INPUT_CODES.has(code))) {
+      await rec.finish('failed', { error_code: code ?? JobErrorCodes.badInput, error_message: (err as Error).message });
       throw err instanceof UnrecoverableError ? err : new UnrecoverableError((err as Error).message);
     }
     // transient (S3, Redis, Postgres blips): BullMQ retries with backoff and we resume from the last checkpoint
@@ -124,11 +125,10 @@ async function failBadInput(rec: JobRecord, code: string, message: string): Prom
 
 /** A base-CFG vs NPO-guided grid; a failure here is reported as an event and does not fail the job. */
 async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string, adapterPath: string | null, work: string) {
-  const trainer = await deps.loadTrainer();
-  if (!trainer || !adapterPath) return;
+  if (!adapterPath) return;
   try {
     await mkdir(join(work, 'samples'), { recursive: true });
-    const { file } = await trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
+    const { file } = await deps.trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
     const key = `jobs/${rec.jobId}/samples/grid.png`;
     await deps.storage.uploadStream(key, (await import('node:fs')).createReadStream(file), 'image/png');
     await deps.db.sample.create({ data: { id: newId('smp'), job_id: rec.jobId, s3_key: key, kind: 'grid' } });

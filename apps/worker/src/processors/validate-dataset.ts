@@ -10,16 +10,13 @@ export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<Dataset
   const row = await deps.db.dataset.findUnique({ where: { id: datasetId } });
   if (!row) throw new UnrecoverableError(`dataset ${datasetId} no longer exists`);
   if (row.status !== 'validating') return { status: row.status };
-  const validate = await deps.loadValidateDataset();
-  // Left `validating`: the worker retries pending validations when it starts with a validator available.
-  if (!validate) throw new UnrecoverableError('validateDataset is not available in @npo/diffusion yet');
   const dir = join(deps.config.dataDir, 'work', 'datasets', datasetId);
   const file = join(dir, `data.${row.format}`);
   try {
     await deps.storage.downloadFile(row.s3_key, file); // transient S3 errors: BullMQ retries with backoff
     let report;
     try {
-      report = await validate(file, row.format);
+      report = await deps.validateDataset(file, row.format as Parameters<typeof deps.validateDataset>[1]);
     } catch (err) {
       // the validator could not read the file at all: that is an invalid dataset, not a retryable failure
       report = { valid: false, error: (err as Error).message, rows_read: 0, pairs_kept: 0, dropped: {}, warnings: [], samples: [] };

@@ -8,8 +8,7 @@ import { extractTar } from '../tar.ts';
 
 /**
  * Validates a registered model: an uploaded tar is unpacked and its files stored under the model's prefix;
- * an S3-prefix model is downloaded. Structural checks (model-check.ts), then the trainer's own checks when the
- * trainer is available.
+ * an S3-prefix model is downloaded. Structural checks (model-check.ts), then the trainer's own checks (validateModelFolder).
  */
 export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelValidationPayload>) {
   const { modelId } = job.data;
@@ -45,12 +44,9 @@ export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelVali
 
   async function finish(d: WorkerDeps, id: string, errors: string[], info: object | null, folder?: string) {
     if (!errors.length && folder) {
-      const trainer = await d.loadTrainer();
-      if (trainer) {
-        const deep = await trainer.validateModelFolder(folder);
-        errors = deep.errors;
-        info = { ...info, ...deep.info };
-      }
+      const deep = await d.trainer.validateModelFolder(folder);
+      errors = deep.errors;
+      info = { ...info, ...deep.info };
     }
     const status = errors.length ? 'invalid' : 'ready';
     await d.db.model.update({ where: { id }, data: { status, errors: errors.length ? errors : undefined, info: info ? JSON.parse(JSON.stringify(info)) : undefined } });
