@@ -57,6 +57,8 @@ test('out-of-range, NaN and Infinity hyperparameters are rejected by field', asy
   expectError(await postRaw('/v1/jobs', `{"model":"${ok.model}","dataset":"${ok.dataset}","method":"npo","hyperparameters":{"beta":NaN}}`), 400, 'malformed_json');
   expectError(await postRaw('/v1/jobs', `{"model":"${ok.model}","dataset":"${ok.dataset}","method":"npo","hyperparameters":{"beta":1e999}}`), 400, 'validation_error', 'body.hyperparameters.beta');
   expectError(await postJob({ model: ok.model, dataset: ok.dataset, method: 'npo', hyperparameters: { steps: 5, warmup_steps: 10 } }), 400, 'validation_error', 'body.hyperparameters.warmup_steps');
+  // the seeded model is pixel-space with sample_size 32: no other resolution fits it
+  expectError(await postJob({ model: ok.model, dataset: ok.dataset, method: 'npo', hyperparameters: { resolution: 64 } }), 400, 'validation_error', 'body.hyperparameters.resolution');
 });
 
 test('unknown or unusable model and dataset', async () => {

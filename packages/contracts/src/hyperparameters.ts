@@ -45,6 +45,16 @@ export function defaultResolution(model: ModelShapeInfo): number {
   return model.pixelSpace ? model.sampleSize : model.sampleSize * 8;
 }
 
+/**
+ * Why `resolution` does not fit this model, or null. A pixel-space UNet (no VAE) trains at exactly its
+ * sample size: its images are its latents, so any other size would be resized to its grid anyway or fail to build.
+ */
+export function resolutionProblem(resolution: number, model: ModelShapeInfo): string | null {
+  if (model.pixelSpace && resolution !== model.sampleSize)
+    return `resolution must be ${model.sampleSize} for this pixel-space model (its UNet sample_size), got ${resolution}; leave it out to use the default`;
+  return null;
+}
+
 /** Fills the defaults in; the request schema has already range-checked whatever was given. */
 export function resolveHyperparameters(
   given: Partial<Hyperparameters>,

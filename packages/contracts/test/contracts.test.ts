@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveHyperparameters, defaultResolution, newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, ApiError, HYPERPARAMETER_DEFAULTS } from '../src/index.ts';
+import { resolveHyperparameters, resolutionProblem, defaultResolution, newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, ApiError, HYPERPARAMETER_DEFAULTS } from '../src/index.ts';
 
 test('hyperparameter defaults follow DESIGN.md §1 and depend on method and model', () => {
   const npo = resolveHyperparameters({}, 'npo', { pixelSpace: false, sampleSize: 64 });
@@ -16,6 +16,12 @@ test('hyperparameter defaults follow DESIGN.md §1 and depend on method and mode
   assert.equal(given.steps, 3);
   assert.equal(given.checkpoint_every, HYPERPARAMETER_DEFAULTS.checkpoint_every);
   assert.equal(defaultResolution({ pixelSpace: true, sampleSize: 16 }), 16);
+});
+
+test('a pixel-space model takes only its sample size as resolution; a latent model any multiple of 8', () => {
+  assert.equal(resolutionProblem(16, { pixelSpace: true, sampleSize: 16 }), null);
+  assert.match(resolutionProblem(32, { pixelSpace: true, sampleSize: 16 }) ?? '', /must be 16 .*got 32/);
+  assert.equal(resolutionProblem(768, { pixelSpace: false, sampleSize: 64 }), null);
 });
 
 test('ids sort by creation time and cursors round-trip', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, Channels, TERMINAL_STATES,
+  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, resolutionProblem, Channels, TERMINAL_STATES,
   type CreateJob, type JobState,
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
@@ -34,7 +34,10 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   if (!dataset) throw new NotFoundError('dataset', body.dataset);
   if (dataset.status !== 'ready') throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, not ready`, dataset.status === 'invalid' ? 'dataset_invalid' : 'dataset_not_ready', { dataset: dataset.id, status: dataset.status });
   const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
-  const hp = resolveHyperparameters(body.hyperparameters ?? {}, body.method, { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 });
+  const shape = { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 };
+  const hp = resolveHyperparameters(body.hyperparameters ?? {}, body.method, shape);
+  const badResolution = resolutionProblem(hp.resolution, shape);
+  if (badResolution) throw new ValidationError(`hyperparameters.${badResolution}`, { field: 'body.hyperparameters.resolution' });
   if (hp.warmup_steps > hp.steps) throw new ValidationError(`hyperparameters.warmup_steps (${hp.warmup_steps}) must not exceed steps (${hp.steps})`, { field: 'body.hyperparameters.warmup_steps' });
   const id = newId('job');
   let row;

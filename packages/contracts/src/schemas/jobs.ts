@@ -27,7 +27,7 @@ export const HyperparametersInput = Type.Object(
     warmup_steps: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'linear warm-up steps (default 10)' })),
     lr_schedule: Type.Optional(Type.Union([Type.Literal('constant'), Type.Literal('cosine')], { description: 'default constant' })),
     max_grad_norm: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'gradient-norm clip (default 1.0)' })),
-    resolution: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096, multipleOf: 8, description: 'training resolution in pixels (default: model sample_size × 8, or sample_size for pixel-space models)' })),
+    resolution: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096, multipleOf: 8, description: 'training resolution in pixels (default: model sample_size × 8, or sample_size for pixel-space models, which accept no other)' })),
     checkpoint_every: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'steps between checkpoints (default 50)' })),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'RNG seed (default 0)' })),
   },
