@@ -1,5 +1,6 @@
 /**
- * `npm run experiment:shapes [-- --quick] [--model models/tiny-sd] [--out .data/experiment] [--threads N]`
+ * `npm run experiment:shapes [-- --quick] [--pairs datasets/shapes-preferences.zip] [--model models/tiny-sd] [--out .data/experiment] [--threads N]`
+ * With --pairs the preference pairs come from that archive instead of being sampled anew (same protocol).
  * Prints progress, then the path of report.json as the last line.
  */
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { runExperiment } from '../src/lab/experiment.ts';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    pairs: { type: 'string' },
     model: { type: 'string', default: 'models/tiny-sd' },
     out: { type: 'string' },
     work: { type: 'string' },
@@ -22,6 +24,7 @@ const path = await runExperiment({
   outDir: out,
   workDir: resolve(values.work ?? `${out}/work`),
   quick: values.quick!,
+  pairsFrom: values.pairs ? resolve(values.pairs) : undefined,
   threads: values.threads ? Number(values.threads) : undefined,
   log: (line) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}`),
 });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClipTokenizer } from '@npo/diffusion';
 import { Rng } from '@npo/graph';
-import { PROMPTS } from '../src/index.ts';
+import { PROMPTS, renderShape, reward, sampleScene } from '../src/index.ts';
+import { readPairsArchive, writePairsZip } from '../src/lab/preferences.ts';
 import { runExperiment } from '../src/lab/experiment.ts';
 import { writeModelConfigs, writeTextParts } from '../src/lab/tiny-sd.ts';
 import { createTrainingSource } from '../src/train-source.ts';
@@ -70,5 +71,25 @@ test('experiment --quick: trains NPO/DPO/control LoRAs, evaluates five arms at t
     assert.ok(existsSync(join(out, 'preferences.zip')));
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('pairs archive round trip: written by writePairsZip, read back with the reward ordering intact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pairs-'));
+  try {
+    const rng = new Rng(4);
+    const pairs = [0, 5, 11].map((p) => {
+      const clean = renderShape(sampleScene(rng, p));
+      const wrong = renderShape(sampleScene(rng, (p + 1) % 12));
+      return { prompt: p, images: [wrong, clean] as [Float32Array, Float32Array], rewards: [reward(wrong, p), reward(clean, p)] as [number, number] };
+    });
+    const zip = join(dir, 'p.zip');
+    await writePairsZip(zip, pairs, 'reward');
+    const back = await readPairsArchive(zip);
+    assert.deepEqual(back.map((p) => p.prompt), [0, 5, 11]);
+    for (const p of back) assert.ok(p.rewards[0] > p.rewards[1], 'the chosen image is the one the reward prefers');
+    assert.ok(Math.abs(back[0].rewards[0] - pairs[0].rewards[1]) < 1e-9);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

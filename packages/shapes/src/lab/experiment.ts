@@ -6,7 +6,7 @@ import { writePngGrid } from '../image.ts';
 import { buildReport, reportMarkdown, type Arm, type GuidanceResults, type Report } from '../report.ts';
 import { rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
-import { writePairsZip, samplePreferencePairs } from './preferences.ts';
+import { readPairsArchive, samplePreferencePairs, writePairsZip, type PreferencePair } from './preferences.ts';
 import { ShapesSampler, type Slot } from './sampler.ts';
 
 export interface ExperimentOptions {
@@ -14,6 +14,8 @@ export interface ExperimentOptions {
   outDir: string;
   workDir: string;
   quick: boolean;
+  /** Use the pairs of this archive (e.g. the committed datasets/shapes-preferences.zip) instead of sampling new ones. */
+  pairsFrom?: string;
   threads?: number;
   log?: (line: string) => void;
   onTrainStep?: (arm: string, m: StepMetrics) => void;
@@ -41,9 +43,16 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
   mkdirSync(o.outDir, { recursive: true });
   const sampler = await ShapesSampler.create(o.modelDir, { workDir: join(o.workDir, 'sampler'), batch: 24, rank: RANK, threads: o.threads });
 
-  log(`sampling ${PROMPTS.length * s.pairsPerPrompt} preference pairs at w = 4`);
-  const { pairs, dropped } = await samplePreferencePairs(sampler, { pairsPerPrompt: s.pairsPerPrompt, guidance: 4, seed: DATA_SEED, minGap: 0.002 });
-  log(`kept ${pairs.length} pairs, dropped ${dropped} with |Δr| < 0.002`);
+  let pairs: PreferencePair[];
+  if (o.pairsFrom) {
+    pairs = await readPairsArchive(o.pairsFrom);
+    log(`read ${pairs.length} preference pairs from ${o.pairsFrom}`);
+  } else {
+    log(`sampling ${PROMPTS.length * s.pairsPerPrompt} preference pairs at w = 4`);
+    const sampled = await samplePreferencePairs(sampler, { pairsPerPrompt: s.pairsPerPrompt, guidance: 4, seed: DATA_SEED, minGap: 0.002 });
+    pairs = sampled.pairs;
+    log(`kept ${pairs.length} pairs, dropped ${sampled.dropped} with |Δr| < 0.002`);
+  }
   const rewardZip = join(o.outDir, 'preferences.zip');
   const coinZip = join(o.outDir, 'preferences-coin.zip');
   await writePairsZip(rewardZip, pairs, 'reward');
@@ -100,7 +109,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     }
     results.push(r);
   }
-  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
+  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, pairs_from: o.pairsFrom ?? null, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
   const reportPath = join(o.outDir, 'report.json');
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
   writeFileSync(join(o.outDir, 'report.md'), reportMarkdown(report));

@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
 import { Rng } from '@npo/graph';
-import { chwToRgbHwc } from '../image.ts';
+import { openDatasetRows, pairsOnly } from '@npo/diffusion';
+import { chwToRgbHwc, rgbHwcToChw } from '../image.ts';
 import { rewardBatch } from '../reward.ts';
-import { IMAGE_LENGTH, IMAGE_SIZE, PROMPTS } from '../world.ts';
+import { IMAGE_LENGTH, IMAGE_SIZE, promptIndexOfText, PROMPTS } from '../world.ts';
 import type { ShapesSampler } from './sampler.ts';
 
 export interface PreferenceSetOptions {
@@ -71,4 +72,21 @@ export async function writePairsZip(path: string, pairs: PreferencePair[], label
   await new Promise<void>((resolve, reject) => {
     zip.outputStream.pipe(createWriteStream(path)).on('close', () => resolve()).on('error', reject);
   });
+}
+
+/** Reads a pairs archive written by `writePairsZip` back into pairs (rewards recomputed from the PNGs). */
+export async function readPairsArchive(path: string): Promise<PreferencePair[]> {
+  const { rows } = await openDatasetRows(path);
+  const decode = async (bytes: Uint8Array) => {
+    const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    if (info.width !== IMAGE_SIZE || info.height !== IMAGE_SIZE) throw new Error(`${path}: images must be ${IMAGE_SIZE}×${IMAGE_SIZE}`);
+    return rgbHwcToChw(new Uint8Array(data));
+  };
+  const pairs: PreferencePair[] = [];
+  for await (const row of pairsOnly(rows)) {
+    const prompt = promptIndexOfText(row.prompt);
+    const images: [Float32Array, Float32Array] = [await decode(row.chosen), await decode(row.rejected)];
+    pairs.push({ prompt, images, rewards: [rewardBatch(images[0], prompt)[0], rewardBatch(images[1], prompt)[0]] });
+  }
+  return pairs;
 }
