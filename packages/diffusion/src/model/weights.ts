@@ -1,4 +1,4 @@
-import { linkSync, copyFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cast, SafetensorsFile, type Graph, type HostTensor, type Value } from '@npo/graph';
 
@@ -105,11 +105,13 @@ export function linkWeights(src: string, dest: string): string {
     const a = statSync(src);
     const b = statSync(dest);
     if (a.ino === b.ino && a.dev === b.dev) return dest;
-    if (a.size === b.size && b.mtimeMs >= a.mtimeMs) return dest;
+    // A link to an older file (or a copy): replace it, never trust a stale one.
+    unlinkSync(dest);
   }
   try {
     linkSync(src, dest);
   } catch {
+    // Another filesystem: hard links are impossible, copy (symlinks are refused by onnxruntime when they leave the folder).
     copyFileSync(src, dest);
   }
   return dest;
