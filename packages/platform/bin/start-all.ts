@@ -2,7 +2,7 @@
 // the foreground as child processes. Ctrl-C stops both; if either exits, the other is stopped too.
 // (scripts/services.sh runs first, from the npm script, to bring Postgres, Redis and s3rver up.)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { loadConfig, ConfigError, createLogger, createDb, Storage, prepareDatabase, registerBuiltinModels, REPO_ROOT } from '../src/index.ts';
+import { loadConfig, ConfigError, createLogger, setupServices, REPO_ROOT } from '../src/index.ts';
 
 let config;
 try {
@@ -15,13 +15,7 @@ try {
   throw err;
 }
 const log = createLogger(config.logLevel, 'npo-start');
-await prepareDatabase(config, log);
-const db = createDb(config.databaseUrl, config.databaseSchema, 2);
-const storage = new Storage(config.s3);
-await storage.ensureBucket();
-const builtins = await registerBuiltinModels(config, db, storage, log);
-await db.$disconnect();
-storage.destroy();
+const builtins = await setupServices(config, log);
 log.info({ builtins }, 'setup done; starting API and worker');
 
 const children: ChildProcess[] = [];

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import type { Db } from './db/client.ts';
-import type { Storage } from './storage.ts';
+import { createDb, type Db } from './db/client.ts';
+import { Storage } from './storage.ts';
 import type { Logger } from './logger.ts';
 import { ensureDatabase } from './db/ensure-database.ts';
 import { migrate } from './db/migrate.ts';
@@ -54,6 +54,23 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/**
+ * The one-time start-up work of `npm start` (and of the demo) before any process starts: database and migrations,
+ * the bucket, the built-in models. Returns the names of the built-in models registered.
+ */
+export async function setupServices(config: Config, log?: Logger): Promise<string[]> {
+  await prepareDatabase(config, log);
+  const db = createDb(config.databaseUrl, config.databaseSchema, 2);
+  const storage = new Storage(config.s3);
+  try {
+    await storage.ensureBucket();
+    return await registerBuiltinModels(config, db, storage, log);
+  } finally {
+    await db.$disconnect();
+    storage.destroy();
+  }
 }
 
 export function redact(url: string): string {
