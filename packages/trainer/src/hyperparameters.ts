@@ -1,41 +1,16 @@
+import { BETA_DEFAULTS, HYPERPARAMETER_DEFAULTS, type Hyperparameters } from '@npo/contracts';
 import type { PreferenceMethod } from '@npo/diffusion';
 
-export interface TrainHyperparameters {
-  steps: number;
-  batch_pairs: number;
-  learning_rate: number;
-  beta: number;
-  lora_rank: number;
-  lora_alpha: number;
-  warmup_steps: number;
-  lr_schedule: 'constant' | 'cosine';
-  max_grad_norm: number;
-  resolution: number;
-  checkpoint_every: number;
-  seed: number;
+/** The API's hyperparameters (packages/contracts), plus the optimizer and data knobs the trainer also takes. */
+export type TrainHyperparameters = Hyperparameters & {
   weight_decay: number;
   /** Probability of training a pair on the unconditional embedding instead of its prompt. */
   prompt_dropout: number;
-}
+};
 
-/** DESIGN.md §1 defaults for SD-class models; β differs by method (NPO runs used ≈1000, DPO 5000). */
+/** The service's defaults (DESIGN.md §1, in packages/contracts) for this method and resolution. */
 export function defaultHyperparameters(method: PreferenceMethod, resolution: number): TrainHyperparameters {
-  return {
-    steps: 400,
-    batch_pairs: 16,
-    learning_rate: 1e-5,
-    beta: method === 'npo' ? 1000 : 5000,
-    lora_rank: 8,
-    lora_alpha: 8,
-    warmup_steps: 10,
-    lr_schedule: 'constant',
-    max_grad_norm: 1,
-    resolution,
-    checkpoint_every: 50,
-    seed: 0,
-    weight_decay: 1e-2,
-    prompt_dropout: 0,
-  };
+  return { ...HYPERPARAMETER_DEFAULTS, beta: BETA_DEFAULTS[method], resolution, weight_decay: 1e-2, prompt_dropout: 0 };
 }
 
 export class HyperparameterError extends Error {
