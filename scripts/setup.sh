@@ -14,9 +14,14 @@ fi
 # GPU image asks for them (ONNXRUNTIME_NODE_INSTALL=cuda12).
 export ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL:-skip}
 stamp=node_modules/.npo-install-stamp
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+if [ ! -d node_modules ]; then
   echo "setup: installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
+  touch "$stamp"
+elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  # Never `npm ci` over a populated node_modules: it deletes the folder first, under any process using it.
+  echo "setup: updating npm packages (npm install)"
+  npm install --no-audit --no-fund
   touch "$stamp"
 fi
 
