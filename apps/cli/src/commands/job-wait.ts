@@ -1,0 +1,71 @@
+import cliProgress from 'cli-progress';
+import { TERMINAL_STATES, type Job } from '@npo/contracts';
+import { number, type Command, type Context } from '../command.ts';
+import { CliError } from '../errors.ts';
+import { println } from '../io.ts';
+import { fixed, seconds } from '../format.ts';
+import { jobDetail, progressText } from '../views.ts';
+import { jobPath } from './jobs.ts';
+
+export const jobWaitCommand: Command = {
+  resource: 'jobs', action: 'wait', synopsis: 'jobs wait <id> [--interval SECONDS]', args: ['id'],
+  summary: 'follow a job to its end with a progress bar (plain lines when not a terminal); exit 0 only if it succeeded',
+  options: { interval: { type: 'string' } },
+  async run(ctx) {
+    const intervalMs = 1000 * (number(ctx, 'interval') ?? 1);
+    const view = ctx.io.stdout.isTTY && !ctx.json ? barView(ctx) : lineView(ctx);
+    let job: Job;
+    for (;;) {
+      job = await ctx.client.get<Job>(jobPath(ctx.args[0]));
+      view.update(job);
+      if (TERMINAL_STATES.includes(job.state)) break;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    view.stop();
+    if (ctx.json) println(ctx.io.stdout, JSON.stringify(job, null, 2));
+    else println(ctx.io.stdout, jobDetail(job));
+    if (job.state === 'succeeded') return 0;
+    if (job.state === 'failed') throw new CliError('job_failed', `job ${job.id} failed${job.error ? `: ${job.error.code}: ${job.error.message}` : ''}`, { job: job.id, ...(job.error ?? {}) });
+    throw new CliError('job_cancelled', `job ${job.id} was cancelled`, { job: job.id });
+  },
+};
+
+interface View { update: (job: Job) => void; stop: () => void }
+
+const payload = (j: Job) => ({ state: j.state, remaining: seconds(j.progress.eta_seconds), loss: fixed(j.metrics?.loss, 4), acc: fixed(j.metrics?.implicit_acc, 3) });
+
+/** A terminal: one redrawn bar with the API's percent, ETA, loss and implicit accuracy. */
+function barView(ctx: Context): View {
+  const bar = new cliProgress.SingleBar({
+    format: '{state} [{bar}] {percentage}% | {value}/{total} steps | ETA {remaining} | loss {loss} | implicit acc {acc}',
+    stream: ctx.io.stdout, hideCursor: true, clearOnComplete: false,
+  }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    update(j) {
+      if (!started) { bar.start(Math.max(1, j.progress.total_steps), j.progress.step, payload(j)); started = true; }
+      bar.setTotal(Math.max(1, j.progress.total_steps));
+      bar.update(j.progress.step, payload(j));
+    },
+    stop: () => { if (started) bar.stop(); },
+  };
+}
+
+/** A pipe or a log: a line when the state changes or progress moves by a tenth, so logs stay short. */
+function lineView(ctx: Context): View {
+  let lastState = '';
+  let lastStep = -1;
+  return {
+    update(j) {
+      if (ctx.json) return; // --json prints only the final job
+      const tenth = Math.max(1, Math.floor(j.progress.total_steps / 10));
+      if (j.state === lastState && j.progress.step - lastStep < tenth && !TERMINAL_STATES.includes(j.state)) return;
+      if (j.state === lastState && j.progress.step === lastStep) return;
+      const p = payload(j);
+      println(ctx.io.stdout, `${j.state}: step ${progressText(j)}, ETA ${p.remaining}, loss ${p.loss}, implicit acc ${p.acc}`);
+      lastState = j.state;
+      lastStep = j.progress.step;
+    },
+    stop: () => {},
+  };
+}

@@ -1,0 +1,42 @@
+import type { Dataset, Job, JobEvent, Model } from '@npo/contracts';
+import { bytes, fields, fixed, keyValues, seconds, table } from './format.ts';
+
+// How each resource is shown to a person.
+
+export const datasetDetail = (d: Dataset) => fields([
+  ['id', d.id], ['name', d.name], ['format', d.format], ['status', d.status], ['size', `${bytes(d.size_bytes)} (${d.size_bytes} bytes)`],
+  ['report', d.report], ['created', d.created_at], ['updated', d.updated_at],
+]);
+
+export const datasetTable = (list: Dataset[]) => table([
+  ['ID', 'NAME', 'FORMAT', 'STATUS', 'SIZE', 'CREATED'],
+  ...list.map((d) => [d.id, d.name, d.format, d.status, bytes(d.size_bytes), d.created_at]),
+]);
+
+export const modelDetail = (m: Model) => fields([
+  ['id', m.id], ['name', m.name], ['source', m.source], ['status', m.status], ['builtin', m.builtin ? 'yes' : 'no'],
+  ['info', m.info], ['errors', m.errors?.length ? m.errors : null], ['created', m.created_at],
+]);
+
+export const modelTable = (list: Model[]) => table([
+  ['ID', 'NAME', 'SOURCE', 'STATUS', 'BUILTIN', 'CREATED'],
+  ...list.map((m) => [m.id, m.name, m.source, m.status, m.builtin ? 'yes' : 'no', m.created_at]),
+]);
+
+export const progressText = (j: Job) => `${j.progress.step}/${j.progress.total_steps} (${j.progress.percent}%)`;
+
+export const jobDetail = (j: Job) => fields([
+  ['id', j.id], ['state', j.state], ['method', j.method], ['model', j.model], ['dataset', j.dataset],
+  ['progress', progressText(j)], ['eta', j.progress.eta_seconds === null ? null : seconds(j.progress.eta_seconds)],
+  ['loss', j.metrics ? fixed(j.metrics.loss, 4) : null], ['implicit acc', j.metrics ? fixed(j.metrics.implicit_acc, 3) : null],
+  ['error', j.error ? `${j.error.code}: ${j.error.message}` : null], ['final adapter', j.final_adapter],
+  ['hyperparameters', keyValues(j.hyperparameters)], ['metadata', Object.keys(j.metadata).length ? j.metadata : null],
+  ['created', j.created_at], ['started', j.started_at], ['finished', j.finished_at],
+]);
+
+export const jobTable = (list: Job[]) => table([
+  ['ID', 'STATE', 'METHOD', 'MODEL', 'DATASET', 'PROGRESS', 'CREATED'],
+  ...list.map((j) => [j.id, j.state, j.method, j.model, j.dataset, progressText(j), j.created_at]),
+]);
+
+export const eventLine = (e: JobEvent) => `${e.created_at}  ${e.type.padEnd(10)}  ${keyValues(e.data)}`;
