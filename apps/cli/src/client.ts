@@ -1,4 +1,5 @@
 import { ApiError, CliError } from './errors.ts';
+import { postMultipartFile } from './multipart-upload.ts';
 
 export interface RequestOptions {
   body?: BodyInit;
@@ -30,11 +31,16 @@ export class ApiClient {
     try {
       res = await fetch(this.url(path, opts.query), { method, headers, body, redirect: 'manual' });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError('connection_failed', `cannot reach the API at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); set NPO_API_URL or --url`, { url: this.baseUrl });
+      throw this.connectionError(err);
     }
     if (res.status >= 200 && res.status < 300) return res;
-    throw await errorFrom(res);
+    throw errorFromText(res.status, await res.text().catch(() => ''), res.statusText);
+  }
+
+  private connectionError(err: unknown): CliError {
+    const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const why = e.cause?.code ?? e.cause?.message ?? e.code ?? e.message;
+    return new CliError('connection_failed', `cannot reach the API at ${this.baseUrl} (${why}); set NPO_API_URL or --url`, { url: this.baseUrl });
   }
 
   /** A JSON request: the parsed body and the status (201 and 200 differ for an idempotent create). */
@@ -44,18 +50,29 @@ export class ApiClient {
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
   }
 
+  /** POSTs a file from disk as multipart/form-data (streamed: memory stays flat in the file size). */
+  async upload<T>(path: string, filePath: string, fields: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+    let res: { status: number; text: string };
+    try {
+      res = await postMultipartFile(new URL(this.url(path)), this.key ? { authorization: `Bearer ${this.key}` } : {}, filePath, fields);
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+    if (res.status >= 200 && res.status < 300) return { status: res.status, body: JSON.parse(res.text) as T };
+    throw errorFromText(res.status, res.text);
+  }
+
   get<T>(path: string, query?: RequestOptions['query']): Promise<T> {
     return this.json<T>('GET', path, { query }).then((r) => r.body);
   }
 }
 
-async function errorFrom(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => '');
+function errorFromText(status: number, text: string, statusText = ''): ApiError {
   try {
     const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
     if (error && typeof error.code === 'string') {
-      return new ApiError(error.code, String(error.message ?? ''), (error.details ?? {}) as Record<string, unknown>, res.status);
+      return new ApiError(error.code, String(error.message ?? ''), (error.details ?? {}) as Record<string, unknown>, status);
     }
   } catch { /* not JSON: a proxy's page, say */ }
-  return new ApiError(`http_${res.status}`, text.slice(0, 300) || res.statusText, {}, res.status);
+  return new ApiError(`http_${status}`, text.slice(0, 300) || statusText || `HTTP ${status}`, {}, status);
 }

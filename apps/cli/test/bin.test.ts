@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from './helpers.ts';
 
@@ -8,8 +11,12 @@ import { startTestServer, type TestServer } from './helpers.ts';
 const BIN = new URL('../bin/npo.mjs', import.meta.url).pathname;
 const exec = promisify(execFile);
 let server: TestServer;
-before(async () => { server = await startTestServer('clibin'); });
-after(async () => { await server.close(); });
+const scratch = mkdtempSync(join(tmpdir(), 'npo-cli-bin-'));
+before(async () => { server = await startTestServer('clibin', { MAX_UPLOAD_BYTES: String(4 * 1024 * 1024) }); });
+after(async () => {
+  await server.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 async function npo(args: string[], env: Record<string, string> = {}) {
   try {
@@ -38,4 +45,20 @@ test('the npo bin talks to the API from the environment and sets its exit status
   const down = await npo(['models', 'list', '--url', 'http://127.0.0.1:9'], { NPO_API_URL: 'http://example.invalid' });
   assert.equal(down.code, 1);
   assert.match(down.stderr, /^error connection_failed: cannot reach the API at http:\/\/127\.0\.0\.1:9/);
+});
+
+test('an upload over the API limit: the API refuses it mid-stream, the bin reports payload_too_large', async () => {
+  const big = join(scratch, 'big.parquet');
+  writeFileSync(big, Buffer.alloc(6 * 1024 * 1024, 7));
+  const r = await npo(['datasets', 'upload', big]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, /^error payload_too_large: /);
+  const small = join(scratch, 'small "quoted" name.parquet');
+  writeFileSync(small, Buffer.alloc(1000, 7));
+  const ok = await npo(['datasets', 'upload', small, '--name', 'ünïcode name', '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const ds = JSON.parse(ok.stdout);
+  assert.equal(ds.name, 'ünïcode name');
+  assert.equal(ds.size_bytes, 1000);
+  assert.equal(ds.format, 'parquet');
 });

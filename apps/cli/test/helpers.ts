@@ -15,8 +15,8 @@ import type { Io } from '../src/io.ts';
  */
 export interface TestServer { ctx: TestContext; url: string; key: string; close: () => Promise<void> }
 
-export async function startTestServer(name: string): Promise<TestServer> {
-  const ctx = await createTestContext(name);
+export async function startTestServer(name: string, overrides: Record<string, string> = {}): Promise<TestServer> {
+  const ctx = await createTestContext(name, overrides);
   const app = await buildApp({ config: ctx.config, db: ctx.db, storage: ctx.storage, queues: ctx.queues, redis: ctx.redis, bus: ctx.bus, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

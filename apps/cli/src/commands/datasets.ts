@@ -1,4 +1,4 @@
-import { openAsBlob, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Dataset } from '@npo/contracts';
 import { DatasetStatus } from '@npo/contracts';
@@ -26,12 +26,9 @@ export const datasetCommands: Command[] = [
         if (err instanceof CliError) throw err;
         throw new CliError('file_not_found', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path });
       }
-      // A file-backed Blob: fetch streams it from disk part by part, so memory stays flat whatever the file size.
-      const form = new FormData();
       const name = str(ctx, 'name');
-      if (name !== undefined) form.append('name', name); // fields must come before the file part
-      form.append('file', await openAsBlob(path), basename(path));
-      const { body } = await ctx.client.json<Dataset>('POST', '/v1/datasets', { body: form });
+      // streamed from disk (see multipart-upload.ts for why not fetch + openAsBlob); the name field precedes the file
+      const { body } = await ctx.client.upload<Dataset>('/v1/datasets', path, name !== undefined ? { name } : {});
       if (ctx.json) println(ctx.io.stdout, JSON.stringify(body, null, 2));
       else {
         println(ctx.io.stdout, `uploaded ${basename(path)} (${bytes(size)}) as dataset ${body.id}: ${body.status}`);
