@@ -69,6 +69,7 @@ export class Graph {
   readonly initializers = new Map<string, Initializer>();
   private readonly names = new Set<string>();
   private readonly scopes: string[] = [];
+  private modulePath: string | null = null;
   private readonly scalarCache = new Map<string, Value>();
 
   /** Names values built inside `fn` with a dotted prefix, e.g. `down_blocks.0.resnets.1`. */
@@ -81,9 +82,24 @@ export class Graph {
     }
   }
 
-  /** A name not yet used in this graph, prefixed by the current scope; `claim` or `initializer` reserves it. */
+  /**
+   * Names values built inside `fn` after a model module, e.g. `down_blocks.0.resnets.1`. Module paths are
+   * absolute (they are weight-name prefixes), so a nested module replaces the outer one instead of appending.
+   */
+  module<T>(path: string, fn: () => T): T {
+    const outer = this.modulePath;
+    this.modulePath = path;
+    try {
+      return fn();
+    } finally {
+      this.modulePath = outer;
+    }
+  }
+
+  /** A name not yet used in this graph, prefixed by the current scope and module; `claim` or `initializer` reserves it. */
   freshName(base: string): string {
-    const name = (this.scopes.length ? this.scopes.join('.') + '/' : '') + base;
+    const prefix = this.modulePath ? [...this.scopes, this.modulePath] : this.scopes;
+    const name = (prefix.length ? prefix.join('.') + '/' : '') + base;
     if (!this.names.has(name)) return name;
     for (let i = 1; ; i++) if (!this.names.has(`${name}_${i}`)) return `${name}_${i}`;
   }

@@ -26,7 +26,7 @@ export function optionalParam(ctx: ModelContext, name: string): Value | null {
 
 /** torch.nn.Linear at `path`, plus every adapter's (scale)·B(A x) when it targets this module. */
 export function linearAt(ctx: ModelContext, path: string, x: Value): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     let y = linear(x, param(ctx, `${path}.weight`), optionalParam(ctx, `${path}.bias`));
     for (const adapter of ctx.adapters) {
       const m = adapter.modules.get(path);
@@ -40,7 +40,7 @@ export function linearAt(ctx: ModelContext, path: string, x: Value): Value {
 
 /** torch.nn.Conv2d at `path` with the given stride and symmetric padding. */
 export function conv2dAt(ctx: ModelContext, path: string, x: Value, stride = 1, padding?: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const w = param(ctx, `${path}.weight`);
     const p = padding ?? Math.floor((w.shape[2] - 1) / 2);
     return conv(x, w, optionalParam(ctx, `${path}.bias`), { strides: [stride, stride], pads: [p, p, p, p] });
@@ -48,9 +48,9 @@ export function conv2dAt(ctx: ModelContext, path: string, x: Value, stride = 1, 
 }
 
 export function groupNormAt(ctx: ModelContext, path: string, x: Value, groups: number, eps: number): Value {
-  return ctx.g.scope(path, () => groupNorm(x, groups, param(ctx, `${path}.weight`), param(ctx, `${path}.bias`), eps));
+  return ctx.g.module(path, () => groupNorm(x, groups, param(ctx, `${path}.weight`), param(ctx, `${path}.bias`), eps));
 }
 
 export function layerNormAt(ctx: ModelContext, path: string, x: Value, eps = 1e-5): Value {
-  return ctx.g.scope(path, () => layerNorm(x, param(ctx, `${path}.weight`), param(ctx, `${path}.bias`), -1, eps));
+  return ctx.g.module(path, () => layerNorm(x, param(ctx, `${path}.weight`), param(ctx, `${path}.bias`), -1, eps));
 }

@@ -39,7 +39,7 @@ function additiveMask(g: Graph, s: number, attentionMask: Value | null): Value {
 
 /** CLIPAttention (eager): heads of D/heads, softmax(q·kᵀ/√d + mask)·v, out_proj. */
 function selfAttention(ctx: ModelContext, path: string, x: Value, mask: Value, heads: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const [b, s, dModel] = x.shape;
     const d = dModel / heads;
     const q = transpose(reshape(linearAt(ctx, `${path}.q_proj`, x), [b, s, heads, d]), [0, 2, 1, 3]);
@@ -52,7 +52,7 @@ function selfAttention(ctx: ModelContext, path: string, x: Value, mask: Value, h
 }
 
 function encoderLayer(ctx: ModelContext, cfg: ClipTextConfig, path: string, x: Value, mask: Value): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const eps = cfg.layer_norm_eps;
     x = add(x, selfAttention(ctx, `${path}.self_attn`, layerNormAt(ctx, `${path}.layer_norm1`, x, eps), mask, cfg.num_attention_heads));
     const act = cfg.hidden_act === 'quick_gelu' ? quickGelu : gelu;
@@ -84,7 +84,7 @@ export function clipTextForward(ctx: ModelContext, cfg: ClipTextConfig, inputIds
   const tokenTable = param(ctx, 'text_model.embeddings.token_embedding.weight', [cfg.vocab_size, D]);
   const positionTable = param(ctx, 'text_model.embeddings.position_embedding.weight', [cfg.max_position_embeddings, D]);
   const positions = s === cfg.max_position_embeddings ? positionTable : slice(positionTable, [0], [0], [s]);
-  let x = g.scope('text_model.embeddings', () => add(gather(tokenTable, inputIds, 0), positions));
+  let x = g.module('text_model.embeddings', () => add(gather(tokenTable, inputIds, 0), positions));
 
   const mask = additiveMask(g, s, attentionMask);
   const hiddenStates = [x];

@@ -3,7 +3,7 @@ import { conv2dAt, groupNormAt, layerNormAt, linearAt, optionalParam, type Model
 
 /** diffusers ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1). */
 export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Value, groups: number, eps: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, eps)));
     const t = linearAt(ctx, `${path}.time_emb_proj`, silu(temb));
     h = add(h, unsqueeze(t, [2, 3]));
@@ -15,7 +15,7 @@ export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Val
 
 /** diffusers Attention (AttnProcessor semantics): softmax(q kᵀ / √d) v over `heads` heads. */
 export function attention(ctx: ModelContext, path: string, x: Value, context: Value | null, heads: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const kv = context ?? x;
     const q = linearAt(ctx, `${path}.to_q`, x);
     const k = linearAt(ctx, `${path}.to_k`, kv);
@@ -34,7 +34,7 @@ export function attention(ctx: ModelContext, path: string, x: Value, context: Va
 
 /** diffusers BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, pre-LayerNorm each. */
 export function transformerBlock(ctx: ModelContext, path: string, x: Value, context: Value, heads: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     x = add(attention(ctx, `${path}.attn1`, layerNormAt(ctx, `${path}.norm1`, x), null, heads), x);
     x = add(attention(ctx, `${path}.attn2`, layerNormAt(ctx, `${path}.norm2`, x), context, heads), x);
     const proj = linearAt(ctx, `${path}.ff.net.0.proj`, layerNormAt(ctx, `${path}.norm3`, x));
@@ -48,7 +48,7 @@ export function transformerBlock(ctx: ModelContext, path: string, x: Value, cont
 export function transformer2d(
   ctx: ModelContext, path: string, x: Value, context: Value, heads: number, layers: number, groups: number, linearProjection: boolean,
 ): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const [b, c, hgt, wid] = x.shape;
     const toTokens = (v: Value) => reshape(transpose(v, [0, 2, 3, 1]), [b, hgt * wid, c]);
     const toMap = (v: Value) => transpose(reshape(v, [b, hgt, wid, c]), [0, 3, 1, 2]);

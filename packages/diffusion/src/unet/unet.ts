@@ -24,7 +24,7 @@ export function unetForward(ctx: ModelContext, cfg: UNetConfig, { sample, timest
     throw new Error(`UNet: encoder_hidden_states have ${ctxStates.shape[2]} features, cross_attention_dim is ${cfg.cross_attention_dim}`);
   const groups = cfg.norm_num_groups;
   const eps = cfg.norm_eps;
-  const temb = g.scope('time_embedding', () =>
+  const temb = g.module('time_embedding', () =>
     timeMlp(ctx, 'time_embedding', timestepEmbedding(g, timesteps, cfg.block_out_channels[0], cfg.flip_sin_to_cos, cfg.freq_shift)),
   );
 

@@ -6,7 +6,7 @@ export const VAE_NORM_EPS = 1e-6;
 
 /** diffusers ResnetBlock2D without a time embedding: shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x)))))). */
 export function vaeResnet(ctx: ModelContext, path: string, x: Value, groups: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, VAE_NORM_EPS)));
     h = conv2dAt(ctx, `${path}.conv2`, silu(groupNormAt(ctx, `${path}.norm2`, h, groups, VAE_NORM_EPS)));
     const shortcut = optionalParam(ctx, `${path}.conv_shortcut.weight`) ? conv2dAt(ctx, `${path}.conv_shortcut`, x, 1, 0) : x;
@@ -19,7 +19,7 @@ function projection(ctx: ModelContext, path: string, x: Value): Value {
   const w = param(ctx, `${path}.weight`);
   if (w.rank === 2) return linearAt(ctx, path, x);
   if (w.rank === 4 && w.shape[2] === 1 && w.shape[3] === 1)
-    return ctx.g.scope(path, () => linear(x, reshape(w, [w.shape[0], w.shape[1]]), optionalParam(ctx, `${path}.bias`)));
+    return ctx.g.module(path, () => linear(x, reshape(w, [w.shape[0], w.shape[1]]), optionalParam(ctx, `${path}.bias`)));
   throw new Error(`VAE attention: '${path}.weight' has shape [${w.shape}], expected [C, C] or [C, C, 1, 1]`);
 }
 
@@ -28,7 +28,7 @@ function projection(ctx: ModelContext, path: string, x: Value): Value {
  * softmax(q·kᵀ/√C)·v over the H·W positions, to_out.0, residual add.
  */
 export function vaeAttention(ctx: ModelContext, path: string, x: Value, groups: number): Value {
-  return ctx.g.scope(path, () => {
+  return ctx.g.module(path, () => {
     const [b, c, h, w] = x.shape;
     const normed = groupNormAt(ctx, `${path}.group_norm`, x, groups, VAE_NORM_EPS);
     const tokens = transpose(reshape(normed, [b, c, h * w]), [0, 2, 1]);
