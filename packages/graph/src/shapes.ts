@@ -173,7 +173,7 @@ export const SHAPE_RULES: Record<string, Rule> = {
   },
   Transpose: ([x], attrs) => {
     const perm = (attrs.perm as number[]) ?? x!.shape.map((_, i) => x!.rank - 1 - i);
-    if (perm.length !== x!.rank || [...perm].sort().some((p, i) => p !== i)) fail(`perm [${perm}] is not a permutation of rank ${x!.rank}`);
+    if (perm.length !== x!.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) fail(`perm [${perm}] is not a permutation of rank ${x!.rank}`);
     return [{ dtype: x!.dtype, shape: perm.map((p) => x!.shape[p]) }];
   },
   Concat: (ins, attrs) => {

@@ -74,3 +74,12 @@ test('inferred shapes agree with what onnxruntime computes', async () => {
   const res = await runOnce(g, feeds);
   for (const [name, v] of built) assert.deepEqual(res[name].shape, [...v.shape], name);
 });
+
+test('Transpose accepts permutations of rank ≥ 11 (axes compared as numbers, not strings)', () => {
+  const g = new Graph();
+  const shape = [2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5];
+  const x = g.input('x', 'float32', shape);
+  const perm = [10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  assert.deepEqual([...o.transpose(x, perm).shape], [5, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.throws(() => o.transpose(x, [10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8]), shapeError('not a permutation'));
+});
