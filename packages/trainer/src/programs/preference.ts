@@ -10,6 +10,7 @@ import type { TrainHyperparameters } from '../hyperparameters.ts';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
 import { openPairStream } from '../pair-stream.ts';
+import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
 
 /** Serializable description of a preference (NPO/DPO) LoRA run, handed to the training worker. */
 export interface PreferenceProgramSpec {
@@ -76,12 +77,8 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     initialParams: () => adapterFeeds(init),
     batch(rng: Rng): Record<string, HostTensor> {
       const b = stream.next();
-      if (hp.prompt_dropout > 0) {
-        const per = b.embeds.length / P;
-        for (let i = 0; i < P; i++) if (rng.float() < hp.prompt_dropout) b.embeds.set(stream.uncond, i * per);
-      }
-      const timesteps = new BigInt64Array(P);
-      for (let i = 0; i < P; i++) timesteps[i] = BigInt(rng.int(T));
+      dropPrompts(b.embeds, stream.uncond, P, hp.prompt_dropout, rng);
+      const timesteps = drawTimesteps(rng, P, T);
       const noise = rng.fillNormal(new Float32Array(P * latentSize));
       return {
         chosen: hostTensor('float32', [P, ...stream.latentShape], b.chosen),

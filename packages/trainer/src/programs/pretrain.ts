@@ -5,6 +5,7 @@ import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig
 import { hostTensor, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
 import type { TrainHyperparameters } from '../hyperparameters.ts';
 import type { StepProgram } from '../program.ts';
+import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
 
 /**
  * A source of fresh training samples, loaded in the worker from `module` (it must export
@@ -64,12 +65,8 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
     initialParams: () => (spec.initWeights ? readSafetensors(spec.initWeights) : initUNetWeights(config, spec.hp.seed)),
     batch(rng: Rng): Record<string, HostTensor> {
       const { images, embeds } = source.next(N, rng);
-      if (spec.hp.prompt_dropout > 0) {
-        const e = embeds.length / N;
-        for (let i = 0; i < N; i++) if (rng.float() < spec.hp.prompt_dropout) embeds.set(source.uncond, i * e);
-      }
-      const timesteps = new BigInt64Array(N);
-      for (let i = 0; i < N; i++) timesteps[i] = BigInt(rng.int(T));
+      dropPrompts(embeds, source.uncond, N, spec.hp.prompt_dropout, rng);
+      const timesteps = drawTimesteps(rng, N, T);
       return {
         images: hostTensor('float32', [N, ...source.sampleShape], images),
         noise: hostTensor('float32', [N, ...source.sampleShape], rng.fillNormal(new Float32Array(N * per))),
