@@ -110,13 +110,8 @@ export interface AdapterMetadata {
 
 /** Writes an adapter with PEFT key names (`unet.<path>.lora_A.weight`) and metadata that diffusers' `load_lora_weights` reads. */
 export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetadata): void {
-  const tensors: Record<string, HostTensor> = {};
-  for (const [module, { A, B }] of adapter.modules) {
-    tensors[loraKey(module, 'A')] = A;
-    tensors[loraKey(module, 'B')] = B;
-  }
   const { rank, alpha, targets } = adapter.config;
-  writeSafetensors(path, tensors, {
+  writeSafetensors(path, adapterFeeds(adapter), {
     format: 'pt',
     rank: String(rank),
     alpha: String(alpha),
@@ -134,7 +129,7 @@ export function moduleSpecs(adapter: LoraAdapter): { path: string; in: number; o
   return [...adapter.modules.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, { A, B }]) => ({ path, in: A.shape[1], out: B.shape[0] }));
 }
 
-/** Feeds for a step graph: every A and B under its PEFT key. */
+/** Every A and B under its PEFT key: the step graph's feeds, and the tensors of a saved adapter. */
 export function adapterFeeds(adapter: LoraAdapter): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   for (const [path, { A, B }] of adapter.modules) {
