@@ -1,6 +1,5 @@
-import {
-  add, cast, concat, equal, greater, mul, reduceMean, reshape, softplus, split, sub, type Value,
-} from '@npo/graph';
+import { add, cast, concat, equal, greater, mul, reduceMean, softplus, split, sub, type Value } from '@npo/graph';
+import { noiseSamples } from './noising.ts';
 
 export type PreferenceMethod = 'npo' | 'dpo';
 
@@ -69,20 +68,11 @@ export interface ModelBatch {
 export function assembleModelBatch(
   batch: PairBatchValues, method: PreferenceMethod, alphasCumprod: Float32Array, prediction: 'epsilon' | 'v_prediction',
 ): ModelBatch {
-  const g = batch.chosen.graph;
-  const p = batch.chosen.shape[0];
   const [first, second] = method === 'npo' ? [batch.rejected, batch.chosen] : [batch.chosen, batch.rejected];
-  const sqrtA = Float32Array.from(alphasCumprod, (a) => Math.sqrt(a));
-  const sqrt1mA = Float32Array.from(alphasCumprod, (a) => Math.sqrt(1 - a));
-  const table = (name: string, data: Float32Array) => g.initializer(g.freshName(name), { dtype: 'float32', shape: [data.length], data });
   const t2 = concat([batch.timesteps, batch.timesteps], 0);
-  const coef = (tab: Value) => reshape(g.node('Gather', [tab, t2], { axis: 0 })[0], [2 * p, 1, 1, 1]);
-  const a = coef(table('sqrt_alphas_cumprod', sqrtA));
-  const s = coef(table('sqrt_one_minus_alphas_cumprod', sqrt1mA));
   const z = concat([first, second], 0);
   const eps = concat([batch.noise, batch.noise], 0);
-  const noisy = add(mul(a, z), mul(s, eps));
-  const target = prediction === 'epsilon' ? eps : sub(mul(a, eps), mul(s, z));
+  const { noisy, target } = noiseSamples(z, eps, t2, alphasCumprod, prediction);
   return { noisy, timestepsFloat: cast(t2, 'float32'), embeds: concat([batch.embeds, batch.embeds], 0), target };
 }
 

@@ -1,8 +1,9 @@
-import { add, cast, grad, Graph, mul, reduceMean, reshape, sub, type AdamWOptions, type Value } from '@npo/graph';
+import { cast, grad, Graph, mul, reduceMean, sub, type AdamWOptions } from '@npo/graph';
 import { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetParameterShapes } from '../unet/parameters.ts';
 import { unetForward } from '../unet/unet.ts';
+import { noiseSamples } from './noising.ts';
 import { appendTrainingUpdate } from './training-update.ts';
 
 export interface PretrainStepSpec {
@@ -31,12 +32,7 @@ export function buildPretrainStep(spec: PretrainStepSpec): { graph: Graph; param
   const noise = g.input('noise', 'float32', [N, ...spec.sampleShape]);
   const timesteps = g.input('timesteps', 'int64', [N]);
   const embeds = g.input('embeds', 'float32', [N, ...spec.embedShape]);
-  const table = (name: string, data: Float32Array) => g.initializer(name, { dtype: 'float32', shape: [data.length], data });
-  const coef = (t: Value) => reshape(g.node('Gather', [t, timesteps], { axis: 0 })[0], [N, 1, 1, 1]);
-  const a = coef(table('sqrt_alphas_cumprod', Float32Array.from(spec.alphasCumprod, Math.sqrt)));
-  const s = coef(table('sqrt_one_minus_alphas_cumprod', Float32Array.from(spec.alphasCumprod, (v) => Math.sqrt(1 - v))));
-  const noisy = add(mul(a, x0), mul(s, noise));
-  const target = spec.prediction === 'epsilon' ? noise : sub(mul(a, noise), mul(s, x0));
+  const { noisy, target } = noiseSamples(x0, noise, timesteps, spec.alphasCumprod, spec.prediction);
   const pred = unetForward({ g, weights, adapters: [] }, spec.config, { sample: noisy, timesteps: cast(timesteps, 'float32'), encoderHiddenStates: embeds });
   const d = sub(pred, target);
   const loss = reduceMean(mul(d, d));
