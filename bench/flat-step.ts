@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adamw, clipGradNorm, grad, Graph, hostTensor, reshape, saveModel, Session, split, type Value } from '@npo/graph';
-import { adapterFeeds, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
+import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import type { LoraValues } from '../packages/diffusion/src/model/context.ts';
 import { assembleModelBatch, preferenceLoss } from '../packages/diffusion/src/objectives/preference.ts';
@@ -76,7 +76,7 @@ async function main() {
   const feeds = adapterFeeds(p.adapter);
   for (const m of moduleSpecs(p.adapter))
     for (const part of ['A', 'B'] as const) {
-      const t = feeds[`unet.${m.path}.lora_${part}.weight`].data as Float32Array;
+      const t = feeds[loraKey(m.path, part)].data as Float32Array;
       flat.set(t, at);
       at += t.length;
     }

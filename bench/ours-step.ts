@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostTensor, saveModel, Session, type HostTensor, type SessionOptions } from '@npo/graph';
-import { adapterFeeds, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
+import { hostTensor, saveModel, type HostTensor, type Session } from '@npo/graph';
+import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import { adamStateName, buildPreferenceStep, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
@@ -44,7 +44,7 @@ export function compileStep(p: PreparedWorkload): CompiledStep {
   const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h])).digest('hex');
   const stamp = join(artifacts.dir, 'step.key');
   const modelPath = join(artifacts.dir, 'step.onnx');
-  const paramNames = modules.flatMap((m) => [`unet.${m.path}.lora_A.weight`, `unet.${m.path}.lora_B.weight`]);
+  const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false };
   const step = buildPreferenceStep({
     unet: { config: p.config, weights },
@@ -77,16 +77,22 @@ export function stepOutputs(paramNames: string[]): string[] {
   return ['loss', 'grad_norm', ...paramNames.flatMap((n) => [updatedName(n), updatedName(adamStateName(n, 'm')), updatedName(adamStateName(n, 'v'))])];
 }
 
-/**
- * Runs warm-up + timed steps, feeding each step's updated LoRA and Adam state into the next as a real loop
- * does. Each timing covers one session.run including the host↔onnxruntime copies of inputs and outputs.
- */
-export async function runSteps(session: Session, p: PreparedWorkload, paramNames: string[], warmup: number, steps: number): Promise<StepTimings> {
+/** The first step's trainable state: the adapter's initial LoRA tensors and zero Adam m and v for each. */
+export function initialStepState(p: PreparedWorkload, paramNames: string[]): Record<string, HostTensor> {
   const state: Record<string, HostTensor> = { ...adapterFeeds(p.adapter) };
   for (const n of paramNames) {
     state[adamStateName(n, 'm')] = hostTensor('float32', state[n].shape);
     state[adamStateName(n, 'v')] = hostTensor('float32', state[n].shape);
   }
+  return state;
+}
+
+/**
+ * Runs warm-up + timed steps, feeding each step's updated LoRA and Adam state into the next as a real loop
+ * does. Each timing covers one session.run including the host↔onnxruntime copies of inputs and outputs.
+ */
+export async function runSteps(session: Session, p: PreparedWorkload, paramNames: string[], warmup: number, steps: number): Promise<StepTimings> {
+  const state = initialStepState(p, paramNames);
   const outputs = stepOutputs(paramNames);
   const lr = hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]);
   const out: StepTimings = { ms: [], losses: [], gradNorms: [] };
@@ -104,8 +110,4 @@ export async function runSteps(session: Session, p: PreparedWorkload, paramNames
     if (i >= warmup) out.ms.push(ms);
   }
   return out;
-}
-
-export async function openStep(modelPath: string, opts: SessionOptions): Promise<Session> {
-  return Session.create(modelPath, opts);
 }

@@ -1,6 +1,6 @@
 /**
  * Where the step's time and memory go, with onnxruntime session options under our control:
- *   npx tsx bench/profile.ts <workload> [--threads N] [--steps N] [--opt LEVEL] [--no-arena] [--no-mem-pattern] [--ops]
+ *   npx tsx bench/profile.ts <workload> [--threads N] [--steps N] [--opt LEVEL] [--no-arena] [--no-mem-pattern] [--prepacking] [--ops]
  * Prints the bench line for these options; with --ops, also the top op types by total time (onnxruntime's
  * profiler, timed steps only) to stderr. Run bench/run.ts <workload> --prepare-only first.
  */
@@ -8,10 +8,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { hostTensor, type HostTensor } from '@npo/graph';
-import { adapterFeeds } from '../packages/diffusion/src/lora/adapter.ts';
 import { adamStateName, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
 import { parseBenchArgs, summarize } from './cli-args.ts';
-import { compileStep, stepOutputs } from './ours-step.ts';
+import { compileStep, initialStepState, stepOutputs } from './ours-step.ts';
 import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
 
 const flags = new Set(process.argv.slice(2).filter((a) => ['--no-arena', '--no-mem-pattern', '--ops', '--prepacking'].includes(a)));
@@ -37,11 +36,7 @@ const mb = () => `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
 process.stderr.write(`[profile] peak RSS before session: ${mb()}\n`);
 const session = await ort.InferenceSession.create(modelPath, opts);
 process.stderr.write(`[profile] peak RSS after session creation: ${mb()}\n`);
-const state: Record<string, HostTensor> = { ...adapterFeeds(p.adapter) };
-for (const n of paramNames) {
-  state[adamStateName(n, 'm')] = hostTensor('float32', state[n].shape);
-  state[adamStateName(n, 'v')] = hostTensor('float32', state[n].shape);
-}
+const state = initialStepState(p, paramNames);
 const outputs = stepOutputs(paramNames);
 const steps = args.steps ?? w.defaultSteps;
 const ms: number[] = [];

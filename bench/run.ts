@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseBenchArgs, summarize } from './cli-args.ts';
-import { compileStep, openStep, runSteps } from './ours-step.ts';
+import { Session } from '@npo/graph';
+import { compileStep, runSteps } from './ours-step.ts';
 import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
 
 async function main() {
@@ -16,7 +17,7 @@ async function main() {
   const compiled = compileStep(prepared);
   process.stderr.write(`[bench] ${workload.name}: ${compiled.built ? 'compiled' : 'reused'} ${compiled.modelPath} in ${(performance.now() - t0).toFixed(0)} ms\n`);
   if (args.prepareOnly) return;
-  const session = await openStep(compiled.modelPath, { threads: args.threads, optimization: args.optimization });
+  const session = await Session.create(compiled.modelPath, { threads: args.threads, optimization: args.optimization });
   const steps = args.steps ?? workload.defaultSteps;
   const r = await runSteps(session, prepared, compiled.paramNames, STEP_HYPERPARAMETERS.warmupSteps, steps);
   await session.release();

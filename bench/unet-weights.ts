@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostTensor, Rng, writeSafetensors, type HostTensor } from '@npo/graph';
-import { unetParameterShapes, type UNetConfig } from '../packages/diffusion/src/index.ts';
+import { unetParameterShapes, type UNetConfig } from '@npo/diffusion';
 
 /**
  * Seeded random weights for `cfg`: matrices and kernels fan-in scaled (N(0, 1/fan_in), so activations keep
