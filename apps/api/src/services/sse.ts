@@ -21,25 +21,32 @@ export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix
   raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write(': connected\n\n');
 
+  // the close handler goes on before the first await: a client that leaves while we subscribe must still
+  // release the subscription and the heartbeat (their 'close' would otherwise pass unheard)
+  let unsubscribe: (() => Promise<void>) | undefined;
+  const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15000);
   const finish = async () => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
-    await unsubscribe().catch(() => {});
+    await unsubscribe?.().catch(() => {});
     raw.end();
   };
+  raw.on('close', () => void finish());
   const send = (ev: Ev) => {
     if (closed || BigInt(ev.id) <= last) return;
     last = BigInt(ev.id);
     raw.write(`id: ${ev.id}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
     if (ev.type === 'state' && TERMINAL_STATES.includes(ev.data.state as JobState)) void finish();
   };
-  const unsubscribe = await deps.bus.subscribe(Channels.jobEvents(deps.queuePrefix, jobId), (msg) => {
+  unsubscribe = await deps.bus.subscribe(Channels.jobEvents(deps.queuePrefix, jobId), (msg) => {
     if (replaying) buffered.push(msg as Ev);
     else send(msg as Ev);
   });
-  const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15000);
-  request.raw.on('close', () => void finish());
+  if (closed) {
+    await unsubscribe().catch(() => {});
+    return;
+  }
 
   for (const ev of await eventsSince(deps.db, jobId, last)) send(ev);
   replaying = false;
