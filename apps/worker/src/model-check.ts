@@ -4,7 +4,7 @@ import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 
 // Structural validation of a diffusers-layout model folder: required parts present, configs parse, weights
 // present and readable (safetensors headers only), and the UNet's config agrees with its weights. The
-// trainer's validateModelFolder, when available, adds its own deeper checks on top.
+// trainer's validateModelFolder (deps.trainer) runs after these pass and adds its own deeper checks.
 export interface ModelCheck { ok: boolean; errors: string[]; info: { pixelSpace: boolean; sampleSize: number; hasVae: boolean; inChannels?: number; outChannels?: number } }
 
 function readJson(path: string, errors: string[]): Record<string, any> | null {

@@ -1,8 +1,8 @@
-import { Transform, type Readable } from 'node:stream';
-import { ConflictError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, newId, type DatasetFormat, RUNNING_STATES } from '@npo/contracts';
+import { ConflictError, NotFoundError, UnsupportedMediaTypeError, ValidationError, newId, type DatasetFormat, RUNNING_STATES } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { datasetToApi } from './serialize.ts';
 import { cursorWhere, page } from './pagination.ts';
+import { storeUpload, type UploadedFile } from './store-upload.ts';
 
 const EXT_FORMAT: [RegExp, DatasetFormat][] = [[/\.parquet$/i, 'parquet'], [/\.zip$/i, 'zip'], [/\.tar$/i, 'tar']];
 
@@ -15,46 +15,18 @@ export function detectFormat(filename: string, declared?: string): DatasetFormat
   throw new UnsupportedMediaTypeError(`cannot tell the dataset format of "${filename}": upload a .parquet (Pick-a-Pic), or a .zip/.tar holding pairs.jsonl, or send a "format" field first`, { filename });
 }
 
-/** Counts bytes as they stream past (the upload never sits in memory). */
-function byteCounter(): Transform & { bytes: number } {
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      t.bytes += chunk.length;
-      cb(null, chunk);
-    },
-  }) as Transform & { bytes: number };
-  t.bytes = 0;
-  return t;
-}
-
-export interface UploadedFile { filename: string; file: Readable & { truncated?: boolean }; fields: Record<string, string | undefined> }
-
 export async function createDataset(deps: { db: Db; storage: Storage; queues: Queues; maxUploadBytes: number }, tenantId: string, upload: UploadedFile) {
   const format = detectFormat(upload.filename, upload.fields.format);
   const name = (upload.fields.name ?? upload.filename).slice(0, 200) || 'dataset';
   const id = newId('ds');
   const key = `datasets/${id}/data.${format}`;
-  const counter = byteCounter();
-  upload.file.on('error', (err) => counter.destroy(err));
-  try {
-    await deps.storage.uploadStream(key, upload.file.pipe(counter));
-  } catch (err) {
-    await deps.storage.deletePrefix(`datasets/${id}`).catch(() => {});
-    if (upload.file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-      throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
-    }
-    throw err;
-  }
-  if (upload.file.truncated) {
-    await deps.storage.deletePrefix(`datasets/${id}`).catch(() => {});
-    throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
-  }
-  if (counter.bytes === 0) {
+  const bytes = await storeUpload(deps.storage, key, `datasets/${id}`, upload.file, deps.maxUploadBytes);
+  if (bytes === 0) {
     await deps.storage.deletePrefix(`datasets/${id}`).catch(() => {});
     throw new ValidationError('the uploaded file is empty', { field: 'file' }, 'empty_upload');
   }
   const row = await deps.db.dataset.create({
-    data: { id, tenant_id: tenantId, name, format, status: 'validating', s3_key: key, size_bytes: BigInt(counter.bytes) },
+    data: { id, tenant_id: tenantId, name, format, status: 'validating', s3_key: key, size_bytes: BigInt(bytes) },
   });
   await deps.queues.datasets.add('validate', { datasetId: id }, { jobId: id });
   return datasetToApi(row);

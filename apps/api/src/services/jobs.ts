@@ -17,8 +17,6 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export const recordEvent = recordJobEvent;
-
 export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob, idempotencyKey?: string): Promise<{ job: ReturnType<typeof jobToApi>; created: boolean }> {
   if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
     throw new ValidationError('Idempotency-Key must be 1 to 255 characters', { field: 'headers.idempotency-key' });
@@ -57,7 +55,7 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
     }
     throw err;
   }
-  await recordEvent(deps, id, 'state', { state: 'queued' });
+  await recordJobEvent(deps, id, 'state', { state: 'queued' });
   // If Redis is down here the row is still queued; the worker re-enqueues queued jobs at start-up.
   await deps.queues.train.add('train', { jobId: id }, { jobId: id });
   return { job: jobToApi(row), created: true };
@@ -109,10 +107,10 @@ export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
   const queued = await deps.db.job.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', finished_at: now } });
   if (queued.count === 1) {
     await deps.queues.train.remove(id).catch(() => 0); // a worker holding it sees `cancelled` and skips
-    await recordEvent(deps, id, 'state', { state: 'cancelled' });
+    await recordJobEvent(deps, id, 'state', { state: 'cancelled' });
   } else {
     const running = await deps.db.job.updateMany({ where: { id, state: { in: ['preparing', 'compiling', 'training'] } }, data: { state: 'cancelling' } });
-    if (running.count === 1) await recordEvent(deps, id, 'state', { state: 'cancelling' });
+    if (running.count === 1) await recordJobEvent(deps, id, 'state', { state: 'cancelling' });
     await deps.bus.publish(Channels.cancel(deps.queuePrefix), { jobId: id });
   }
   return jobToApi(await findJob(deps.db, tenantId, id));

@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
-import { NotFoundError, ValidationError, PayloadTooLargeError, UnsupportedMediaTypeError, newId } from '@npo/contracts';
+import { NotFoundError, ValidationError, UnsupportedMediaTypeError, newId } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { modelToApi } from './serialize.ts';
 import { cursorWhere, page } from './pagination.ts';
+import { storeUpload, type UploadedFile } from './store-upload.ts';
 
 // Areas of the bucket the service writes itself: a tenant may not register a "model" that points into them
 // (that would read another tenant's uploads).
@@ -28,22 +28,12 @@ export async function createModelFromS3(deps: { db: Db; storage: Storage; queues
 export async function createModelFromUpload(
   deps: { db: Db; storage: Storage; queues: Queues; maxUploadBytes: number },
   tenantId: string,
-  upload: { filename: string; file: Readable & { truncated?: boolean }; fields: Record<string, string | undefined> },
+  upload: UploadedFile,
 ) {
   if (!/\.tar$/i.test(upload.filename)) throw new UnsupportedMediaTypeError(`model uploads are .tar archives of a diffusers folder, got "${upload.filename}"`, { filename: upload.filename });
   const id = newId('mdl');
   const tarKey = `models/${id}/upload.tar`;
-  try {
-    await deps.storage.uploadStream(tarKey, upload.file);
-  } catch (err) {
-    await deps.storage.deletePrefix(`models/${id}`).catch(() => {});
-    if (upload.file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
-    throw err;
-  }
-  if (upload.file.truncated) {
-    await deps.storage.deletePrefix(`models/${id}`).catch(() => {});
-    throw new PayloadTooLargeError(`upload exceeds the ${deps.maxUploadBytes}-byte limit`, { limit_bytes: deps.maxUploadBytes });
-  }
+  await storeUpload(deps.storage, tarKey, `models/${id}`, upload.file, deps.maxUploadBytes);
   const name = (upload.fields.name ?? upload.filename.replace(/\.tar$/i, '')).slice(0, 200);
   const row = await deps.db.model.create({
     data: { id, tenant_id: tenantId, name, source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: tarKey } },

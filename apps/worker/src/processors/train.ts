@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { JobErrorCodes, TERMINAL_STATES, newId, type JobState } from '@npo/contracts';
@@ -130,7 +131,7 @@ async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string,
     await mkdir(join(work, 'samples'), { recursive: true });
     const { file } = await deps.trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
     const key = `jobs/${rec.jobId}/samples/grid.png`;
-    await deps.storage.uploadStream(key, (await import('node:fs')).createReadStream(file), 'image/png');
+    await deps.storage.uploadStream(key, createReadStream(file), 'image/png');
     await deps.db.sample.create({ data: { id: newId('smp'), job_id: rec.jobId, s3_key: key, kind: 'grid' } });
     await rec.event('sample', { kind: 'grid' });
   } catch (err) {

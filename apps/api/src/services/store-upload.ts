@@ -1,0 +1,39 @@
+import { Transform, type Readable } from 'node:stream';
+import { PayloadTooLargeError } from '@npo/contracts';
+import type { Storage } from '@npo/platform';
+
+export interface UploadedFile { filename: string; file: Readable & { truncated?: boolean }; fields: Record<string, string | undefined> }
+
+/** Counts bytes as they stream past (the upload never sits in memory). */
+function byteCounter(): Transform & { bytes: number } {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      t.bytes += chunk.length;
+      cb(null, chunk);
+    },
+  }) as Transform & { bytes: number };
+  t.bytes = 0;
+  return t;
+}
+
+/**
+ * Streams an uploaded file to S3 at `key` and returns its size. On failure or a file cut off at the multipart
+ * size limit (413) everything under `cleanupPrefix` is deleted, so a refused upload leaves nothing behind.
+ */
+export async function storeUpload(storage: Storage, key: string, cleanupPrefix: string, file: UploadedFile['file'], maxUploadBytes: number): Promise<number> {
+  const tooLarge = () => new PayloadTooLargeError(`upload exceeds the ${maxUploadBytes}-byte limit`, { limit_bytes: maxUploadBytes });
+  const counter = byteCounter();
+  file.on('error', (err) => counter.destroy(err));
+  try {
+    await storage.uploadStream(key, file.pipe(counter));
+  } catch (err) {
+    await storage.deletePrefix(cleanupPrefix).catch(() => {});
+    if (file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+    throw err;
+  }
+  if (file.truncated) {
+    await storage.deletePrefix(cleanupPrefix).catch(() => {});
+    throw tooLarge();
+  }
+  return counter.bytes;
+}
