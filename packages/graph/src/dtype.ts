@@ -50,6 +50,7 @@ export function hostTensor(dtype: DType, shape: number[], data?: TypedArray | nu
   else if (Array.isArray(data)) {
     arr = new DTYPES[dtype].array(n);
     if (dtype === 'int64') data.forEach((v, i) => ((arr as BigInt64Array)[i] = BigInt(v)));
+    else if (dtype === 'float16') data.forEach((v, i) => ((arr as Uint16Array)[i] = floatToHalf(v)));
     else data.forEach((v, i) => ((arr as Float32Array)[i] = v));
   } else arr = data;
   if (arr.length !== n) throw new Error(`tensor data has ${arr.length} elements, shape [${shape}] needs ${n}`);

@@ -72,7 +72,7 @@ export class Graph {
   private modulePath: string | null = null;
   private readonly scalarCache = new Map<string, Value>();
 
-  /** Names values built inside `fn` with a dotted prefix, e.g. `down_blocks.0.resnets.1`. */
+  /** Names values built inside `fn` with a dotted prefix, e.g. `model` or `grad` (model code uses `module`). */
   scope<T>(name: string, fn: () => T): T {
     this.scopes.push(name);
     try {

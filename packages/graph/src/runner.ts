@@ -51,6 +51,7 @@ export class Session {
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     try {
+      // Two calls because onnxruntime's typings overload create() separately for a path and for bytes.
       const s = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return new Session(s, provider);
     } catch (e) {

@@ -84,6 +84,7 @@ export function loadLora(path: string, fallback?: Partial<LoraConfig>): LoraAdap
   for (const [module, { A, B }] of parts) {
     if (!A || !B) throw new LoraError(`${path}: module '${module}' has ${A ? 'no B (up)' : 'no A (down)'} weight`);
     if (A.shape[0] !== B.shape[1]) throw new LoraError(`${path}: module '${module}' has A [${A.shape}] and B [${B.shape}] of different ranks`);
+    if (rank && A.shape[0] !== rank) throw new LoraError(`${path}: modules have different ranks (${rank} and ${A.shape[0]} at '${module}'); one adapter has one rank`);
     rank = A.shape[0];
     modules.set(module, { A: toF32(A), B: toF32(B) });
   }

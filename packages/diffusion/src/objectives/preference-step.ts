@@ -1,4 +1,4 @@
-import { grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
+import { cast, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
 import type { LoraConfig } from '../lora/adapter.ts';
 import { loraKey } from '../lora/adapter.ts';
 import type { LoraValues } from '../model/context.ts';
@@ -71,7 +71,7 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
     t = mb.timestepsFloat;
   } else {
     noisy = g.input('model_input', 'float32', [2 * P, ...spec.latentShape]);
-    t = g.node('Cast', [g.input('model_timesteps', 'int64', [2 * P])], { to: 1 })[0];
+    t = cast(g.input('model_timesteps', 'int64', [2 * P]), 'float32');
     embeds = g.input('model_embeds', 'float32', [2 * P, ...spec.embedShape]);
     target = g.input('target', 'float32', [2 * P, ...spec.latentShape]);
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  adapterFeeds, ArtifactDir, buildPreferenceStep, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
+  adapterFeeds, ArtifactDir, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
   DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod,
 } from '@npo/diffusion';
 import { hostTensor, saveModel, type HostTensor, type Rng } from '@npo/graph';
@@ -30,8 +30,8 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const model = loadModelFolder(spec.modelDir);
   const hp = spec.hp;
   const stream = openPairStream(spec.preparedDir, hp.seed, hp.batch_pairs);
-  const artifacts0 = new ArtifactDir(spec.workDir);
-  const baseWeights = artifacts0.weights(model.unetWeights, `unet-${fileIdentity(model.unetWeights)}.safetensors`);
+  // Only names and shapes are read here; the compiled step reads the weights through its own hard link.
+  const baseWeights = WeightSource.fromSafetensors(model.unetWeights);
   const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: spec.targets ?? DEFAULT_TARGETS };
   const init: LoraAdapter = initLora(baseWeights, loraConfig, hp.seed);
   const modules = moduleSpecs(init);
