@@ -26,10 +26,6 @@ export async function revokeApiKey(db: Db, keyId: string, announce?: { bus: Even
   return res.count === 1;
 }
 
-export async function findActiveKey(db: Db, key: string): Promise<{ keyId: string; tenantId: string } | null> {
-  return findActiveKeyByHash(db, hashKey(key));
-}
-
 export async function findActiveKeyByHash(db: Db, keyHash: string): Promise<{ keyId: string; tenantId: string } | null> {
   const row = await db.apiKey.findUnique({ where: { key_hash: keyHash }, select: { id: true, tenant_id: true, revoked_at: true } });
   if (!row || row.revoked_at) return null;

@@ -1,4 +1,4 @@
-import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueNames, type QueueName } from '@npo/contracts';
 
@@ -37,7 +37,6 @@ export class Queues {
 }
 
 export function createWorker(name: QueueName, processor: Processor, opts: { connection: Redis; prefix: string } & Partial<WorkerOptions>): Worker {
-  return new Worker(name, processor, { ...opts, connection: opts.connection, prefix: opts.prefix });
+  return new Worker(name, processor, opts);
 }
 
-export { QueueEvents };
