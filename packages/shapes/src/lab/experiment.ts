@@ -103,7 +103,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     for (const arm of Object.keys(arms) as Arm[]) {
       log(`evaluating arm ${arm} at w = ${w} on ${prompts.length} samples`);
       const images = await sampler.sample(prompts, indices, EVAL_SEED, w, arms[arm], s.samplingSteps);
-      r.arms[arm] = prompts.map((p, i) => rewardBatch(images.subarray(i * IMAGE_LENGTH, (i + 1) * IMAGE_LENGTH), p)[0]);
+      r.arms[arm] = rewardBatch(images, prompts);
       if (w === s.guidances[s.guidances.length - 1] && (arm === 'A' || arm === 'B'))
         grids.push(PROMPTS.map((_, p) => images.slice(p * s.seedsPerPrompt * IMAGE_LENGTH, (p * s.seedsPerPrompt + 1) * IMAGE_LENGTH)));
     }

@@ -5,7 +5,7 @@ import yazl from 'yazl';
 import { Rng } from '@npo/graph';
 import { openDatasetRows, pairsOnly } from '@npo/diffusion';
 import { chwToRgbHwc, rgbHwcToChw } from '../image.ts';
-import { rewardBatch } from '../reward.ts';
+import { reward, rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, IMAGE_SIZE, promptIndexOfText, PROMPTS } from '../world.ts';
 import type { ShapesSampler } from './sampler.ts';
 
@@ -86,7 +86,7 @@ export async function readPairsArchive(path: string): Promise<PreferencePair[]> 
   for await (const row of pairsOnly(rows)) {
     const prompt = promptIndexOfText(row.prompt);
     const images: [Float32Array, Float32Array] = [await decode(row.chosen), await decode(row.rejected)];
-    pairs.push({ prompt, images, rewards: [rewardBatch(images[0], prompt)[0], rewardBatch(images[1], prompt)[0]] });
+    pairs.push({ prompt, images, rewards: [reward(images[0], prompt), reward(images[1], prompt)] });
   }
   return pairs;
 }

@@ -5,7 +5,7 @@ import {
 } from '@npo/diffusion';
 import { Rng } from '@npo/graph';
 import { readFileSync } from 'node:fs';
-import { IMAGE_LENGTH } from '../world.ts';
+import { CHANNELS, IMAGE_LENGTH, IMAGE_SIZE, PROMPTS } from '../world.ts';
 import { promptEmbeddings } from './tiny-sd.ts';
 
 export interface ShapesSamplerOptions {
@@ -16,6 +16,8 @@ export interface ShapesSamplerOptions {
   rank: number;
   threads?: number;
 }
+
+const SAMPLE_SHAPE = [CHANNELS, IMAGE_SIZE, IMAGE_SIZE];
 
 export const SLOTS = ['pos', 'npo'] as const;
 export type Slot = (typeof SLOTS)[number];
@@ -41,9 +43,9 @@ export class ShapesSampler {
     const weights = artifacts.weights(join(modelDir, 'unet/diffusion_pytorch_model.safetensors'), 'unet.safetensors');
     const modules = moduleSpecs(initLora(weights, { rank: o.rank, alpha: o.rank, targets: DEFAULT_TARGETS }, 0));
     const slots: AdapterSlot[] = SLOTS.map((name) => ({ name, rank: o.rank, modules }));
-    const graph = buildGuidanceGraph({ config, weights }, 2 * o.batch, [3, 16, 16], embedShape, slots);
+    const graph = buildGuidanceGraph({ config, weights }, 2 * o.batch, SAMPLE_SHAPE, embedShape, slots);
     const { session } = await artifacts.compile(graph, `guidance_b${o.batch}_r${o.rank}`, { threads: o.threads });
-    return new ShapesSampler(new GuidedSampler(session, scheduler, o.batch, [3, 16, 16], embedShape, slots), table, embedShape[0] * embedShape[1], o.batch);
+    return new ShapesSampler(new GuidedSampler(session, scheduler, o.batch, SAMPLE_SHAPE, embedShape, slots), table, embedShape[0] * embedShape[1], o.batch);
   }
 
   /** N(0, 1) initial noise of sample `index` under `seed`. */
@@ -57,7 +59,8 @@ export class ShapesSampler {
   ): Promise<Float32Array> {
     const out = new Float32Array(prompts.length * IMAGE_LENGTH);
     const E = this.embedSize;
-    const uncondRow = this.table.subarray(12 * E, 13 * E);
+    // The table's last row, after the prompts', is the empty prompt's embedding.
+    const uncondRow = this.table.subarray(PROMPTS.length * E, (PROMPTS.length + 1) * E);
     for (let start = 0; start < prompts.length; start += this.batch) {
       const n = Math.min(this.batch, prompts.length - start);
       const latents = new Float32Array(this.batch * IMAGE_LENGTH);
