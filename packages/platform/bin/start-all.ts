@@ -2,18 +2,9 @@
 // the foreground as child processes. Ctrl-C stops both; if either exits, the other is stopped too.
 // (scripts/services.sh runs first, from the npm script, to bring Postgres, Redis and s3rver up.)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { loadConfig, ConfigError, createLogger, setupServices, REPO_ROOT } from '../src/index.ts';
+import { createLogger, loadConfigOrExit, setupServices, REPO_ROOT } from '../src/index.ts';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, 'npo-start');
 const builtins = await setupServices(config, log);
 log.info({ builtins }, 'setup done; starting API and worker');

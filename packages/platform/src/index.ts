@@ -12,3 +12,4 @@ export * from './api-keys.ts';
 export * from './model-folder.ts';
 export * from './setup.ts';
 export * from './job-events.ts';
+export * from './process.ts';
