@@ -20,15 +20,19 @@ export function loadConfigOrExit(): Config {
   }
 }
 
-/** What an API or worker process holds open, with one `close()`. */
-export interface ProcessServices {
+/** The connections both apps work with; their dependency types extend this. */
+export interface Connections {
   config: Config;
-  logger: Logger;
   db: Db;
   storage: Storage;
   redis: Redis;
   queues: Queues;
   bus: EventBus;
+}
+
+/** What an API or worker process holds open, with one `close()`. */
+export interface ProcessServices extends Connections {
+  logger: Logger;
   close(): Promise<void>;
 }
 
