@@ -9,6 +9,8 @@ export class EventBus {
   private readonly sub: Redis;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly patterns = new Map<string, Set<Listener>>();
+  /** The Redis (p)subscribe in flight or done for each key: later subscribers wait for it too. */
+  private readonly ready = new Map<string, Promise<unknown>>();
 
   constructor(private readonly pub: Redis, redisUrl: string) {
     this.sub = createRedis(redisUrl, 'npo-sub');
@@ -37,19 +39,22 @@ export class EventBus {
   }
 
   private async add(map: Map<string, Set<Listener>>, key: string, l: Listener, on: (k: string) => Promise<unknown>, off: (k: string) => Promise<unknown>) {
+    const readyKey = `${map === this.patterns ? 'p' : 'c'}:${key}`;
     let set = map.get(key);
     if (!set) {
       set = new Set();
       map.set(key, set);
-      await on(key);
+      this.ready.set(readyKey, on(key));
     }
     set.add(l);
+    await this.ready.get(readyKey);
     return async () => {
       const s = map.get(key);
       if (!s) return;
       s.delete(l);
       if (!s.size) {
         map.delete(key);
+        this.ready.delete(readyKey);
         await off(key).catch(() => {});
       }
     };
