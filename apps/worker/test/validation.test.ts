@@ -118,24 +118,34 @@ test('a model registered by S3 prefix is validated by the worker: ready, or inva
   assert.match((results[1].errors as string[]).join('\n'), /in_channels is 5/);
 });
 
-test('an uploaded tar (wrapped in a top folder) is unpacked into the model prefix and validated', async () => {
-  const dir = join(scratch, 'tarred');
+async function uploadTarModel(name: string, extra: { name: string; body: string }[] = []) {
+  const dir = join(scratch, name);
   tinyModel(dir);
   const pack = tar.pack();
   const { listFiles } = await import('@npo/platform');
   const { readFileSync } = await import('node:fs');
   for (const rel of await listFiles(dir)) pack.entry({ name: `tiny/${rel}` }, readFileSync(join(dir, rel)));
-  pack.entry({ name: '../escape.txt' }, 'no');
+  for (const e of extra) pack.entry({ name: e.name }, e.body);
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const c of pack) chunks.push(c as Buffer);
   const id = newId('mdl');
   await ctx.storage.putBuffer(`models/${id}/upload.tar`, Buffer.concat(chunks));
-  await ctx.db.model.create({ data: { id, tenant_id: 'ten_x', name: 'tarred', source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: `models/${id}/upload.tar` } } });
+  await ctx.db.model.create({ data: { id, tenant_id: 'ten_x', name, source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: `models/${id}/upload.tar` } } });
   await ctx.queues.models.add('validate', { modelId: id }, { jobId: id });
   const m = await waitFor('tar validation', async () => { const r = await ctx.db.model.findUniqueOrThrow({ where: { id } }); return r.status !== 'validating' && r; });
-  assert.equal(m.status, 'ready', JSON.stringify(m.errors));
-  const keys = await ctx.storage.list(`models/${id}/files`);
+  return { id, model: m, keys: await ctx.storage.list(`models/${id}/files`) };
+}
+
+test('an uploaded tar (wrapped in a top folder) is unpacked into the model prefix and validated', async () => {
+  const { id, model, keys } = await uploadTarModel('tarred');
+  assert.equal(model.status, 'ready', JSON.stringify(model.errors));
   assert.ok(keys.includes(`models/${id}/files/unet/diffusion_pytorch_model.safetensors`), keys.join(','));
-  assert.ok(!keys.some((k) => k.includes('escape')));
+});
+
+test('a model tar with an entry escaping its folder is refused as a whole, and nothing is stored', async () => {
+  const { model, keys } = await uploadTarModel('escaping', [{ name: '../escape.txt', body: 'no' }]);
+  assert.equal(model.status, 'invalid');
+  assert.match((model.errors as string[]).join('\n'), /'\.\.\/escape\.txt' contains a '\.\.' segment.*archive_path_traversal/);
+  assert.deepEqual(keys, []);
 });

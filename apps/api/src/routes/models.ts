@@ -12,7 +12,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post('/v1/models', {
     schema: {
       tags: ['models'],
-      summary: 'Register a base model (diffusers layout): JSON {name, s3_prefix}, or multipart with a .tar in "file"',
+      summary: 'Register a base model (diffusers layout): JSON {name, s3_prefix}, or multipart with a .tar or .tar.gz in "file"',
       consumes: ['application/json', 'multipart/form-data'],
       response: { 202: Model, ...errors },
     },

@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import { UnrecoverableError, listFiles, type QueueJob } from '@npo/platform';
 import type { ModelValidationPayload } from '@npo/contracts';
+import { ArchiveError, extractArchive, type ArchiveLimits } from '@npo/diffusion';
 import type { WorkerDeps } from '../deps.ts';
 import { checkModelFolder } from '../model-check.ts';
-import { extractTar } from '../tar.ts';
+
+/** A model folder is a few large weight files: entries may be big, but there are few of them. */
+const MODEL_ARCHIVE_LIMITS: Partial<ArchiveLimits> = { maxEntries: 10_000, maxEntryBytes: 32 * 1024 ** 3, maxTotalBytes: 64 * 1024 ** 3, maxArchiveBytes: 64 * 1024 ** 3 };
 
 /**
- * Validates a registered model: an uploaded tar is unpacked and its files stored under the model's prefix;
+ * Validates a registered model: an uploaded tar (or .tar.gz) is unpacked and its files stored under the model's prefix;
  * an S3-prefix model is downloaded. Structural checks (model-check.ts), then the trainer's own checks (validateModelFolder).
  */
 export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelValidationPayload>) {
@@ -23,12 +26,13 @@ export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelVali
     if (row.source === 'upload' && uploadKey) {
       const tarFile = join(work, 'upload.tar');
       await deps.storage.downloadFile(uploadKey, tarFile);
-      let files: string[];
       try {
-        files = await extractTar(tarFile, dir);
+        await extractArchive(tarFile, dir, { format: 'tar', limits: MODEL_ARCHIVE_LIMITS });
       } catch (err) {
-        return finish(deps, modelId, [`the upload is not a readable tar archive: ${(err as Error).message}`], null);
+        const why = err instanceof ArchiveError ? `${err.message} (${err.code})` : `the upload is not a readable tar archive: ${(err as Error).message}`;
+        return finish(deps, modelId, [why], null);
       }
+      const files = await listFiles(dir);
       // archives often wrap the folder in one top-level directory: accept that too
       const root = files.every((f) => f.includes('/')) && new Set(files.map((f) => f.split('/')[0])).size === 1 ? join(dir, files[0].split('/')[0]) : dir;
       const check = checkModelFolder(root);

@@ -51,7 +51,7 @@ export async function extractTar(archivePath: string, root: string, budget: Arch
       const { name, type, size } = entry.header;
       budget.countEntry(name);
       if (type === 'symlink' || type === 'link')
-        throw new ArchiveError('archive_link_entry', `archive entry '${name}' is a ${type === 'link' ? 'hard' : 'symbolic'} link; links are not accepted in datasets`, {
+        throw new ArchiveError('archive_link_entry', `archive entry '${name}' is a ${type === 'link' ? 'hard' : 'symbolic'} link; links are not accepted in uploaded archives`, {
           entry: name,
         });
       const target = safeEntryPath(root, name);

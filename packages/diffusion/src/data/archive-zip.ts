@@ -33,7 +33,7 @@ function listEntries(zip: ZipFile, budget: ArchiveBudget): Promise<{ entry: Entr
         budget.countEntry(name);
         const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
         if (mode === S_IFLNK)
-          throw new ArchiveError('archive_link_entry', `archive entry '${name}' is a symbolic link; links are not accepted in datasets`, { entry: name });
+          throw new ArchiveError('archive_link_entry', `archive entry '${name}' is a symbolic link; links are not accepted in uploaded archives`, { entry: name });
         if (mode !== 0 && mode !== S_IFREG && mode !== S_IFDIR)
           throw new ArchiveError('archive_unsupported_entry', `archive entry '${name}' is not a regular file or folder`, { entry: name });
         if (entry.isEncrypted())
