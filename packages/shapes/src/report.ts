@@ -12,10 +12,14 @@ export type Arm = (typeof ARMS)[number];
 export const PAIRS = ['B-A', 'D-C', 'X-A', 'C-A'] as const;
 export type Pair = (typeof PAIRS)[number];
 
-/** Per-sample rewards of each arm evaluated at guidance scale w; arms that were not run are left out. */
+/**
+ * Per-sample rewards of each arm evaluated at guidance scale w; arms that were not run are left out. `controls`
+ * holds each control adapter's own rewards when arm X is their per-sample mean (see `meanOfControls`).
+ */
 export interface GuidanceResults {
   w: number;
   arms: Partial<Record<Arm, Numbers>>;
+  controls?: Record<string, Numbers>;
 }
 
 export interface ArmSummary {
@@ -36,9 +40,15 @@ export interface DifferenceSummary {
   win_rate: number;
 }
 
+/** One control adapter alone in the negative branch, against A. */
+export interface ControlSummary extends Omit<DifferenceSummary, 'pair'> {
+  control: string;
+}
+
 export interface Report {
   arms: ArmSummary[];
   differences: DifferenceSummary[];
+  controls: ControlSummary[];
 }
 
 export interface ReportOptions {
@@ -50,8 +60,18 @@ export interface ReportOptions {
 
 /** Summaries per (w, arm) and paired differences per (w, pair) for every pair whose two arms are present. */
 export function buildReport(results: GuidanceResults[], options: ReportOptions = {}): Report {
-  const report: Report = { arms: [], differences: [] };
-  for (const { w, arms } of results) {
+  const report: Report = { arms: [], differences: [], controls: [] };
+  const summarise = (w: number, baseline: Numbers, better: Numbers, what: string) => {
+    if (better.length !== baseline.length) throw new ShapesError('INVALID_ARGUMENT', `${what} at w = ${w} must be paired (same length), got ${better.length} and ${baseline.length}`);
+    const diff = pairedDifferences(baseline, better);
+    return {
+      mean: mean(diff),
+      se: standardError(diff),
+      ci95: bootstrapMeanInterval(diff, { resamples: options.resamples ?? 2000, seed: options.seed ?? 0, level: 0.95 }),
+      win_rate: winRate(baseline, better),
+    };
+  };
+  for (const { w, arms, controls } of results) {
     if (!Number.isFinite(w)) throw new ShapesError('INVALID_ARGUMENT', `guidance scale w must be a finite number, got ${w}`);
     for (const name of Object.keys(arms)) {
       if (!(ARMS as readonly string[]).includes(name)) throw new ShapesError('INVALID_ARGUMENT', `unknown arm "${name}" at w = ${w}; arms are ${ARMS.join(', ')}`);
@@ -65,21 +85,29 @@ export function buildReport(results: GuidanceResults[], options: ReportOptions =
       const better = arms[first];
       const baseline = arms[second];
       if (!better || !baseline) continue;
-      if (better.length !== baseline.length) {
-        throw new ShapesError('INVALID_ARGUMENT', `arms ${first} and ${second} at w = ${w} must be paired (same length), got ${better.length} and ${baseline.length}`);
-      }
-      const diff = pairedDifferences(baseline, better);
-      report.differences.push({
-        w,
-        pair,
-        mean: mean(diff),
-        se: standardError(diff),
-        ci95: bootstrapMeanInterval(diff, { resamples: options.resamples ?? 2000, seed: options.seed ?? 0, level: 0.95 }),
-        win_rate: winRate(baseline, better),
-      });
+      report.differences.push({ w, pair, ...summarise(w, baseline, better, `arms ${first} and ${second}`) });
+    }
+    for (const [control, values] of Object.entries(controls ?? {})) {
+      if (!arms.A) throw new ShapesError('INVALID_ARGUMENT', `control "${control}" at w = ${w} needs arm A to compare against`);
+      report.controls.push({ w, control, ...summarise(w, arms.A, values, `control ${control} and arm A`) });
     }
   }
   return report;
+}
+
+/**
+ * Arm X as the per-sample mean of several control adapters' rewards. With a coin-flip control and its mirror (every
+ * label flipped) the label-specific direction each one learns cancels, leaving what a random-label adapter does on
+ * average — the question the control asks.
+ */
+export function meanOfControls(controls: Numbers[]): Float64Array {
+  if (!controls.length) throw new ShapesError('INVALID_ARGUMENT', 'meanOfControls needs at least one control');
+  const out = new Float64Array(controls[0].length);
+  for (const c of controls) {
+    if (c.length !== out.length) throw new ShapesError('INVALID_ARGUMENT', `controls must be paired (same length), got ${out.length} and ${c.length}`);
+    for (let i = 0; i < out.length; i++) out[i] += c[i] / controls.length;
+  }
+  return out;
 }
 
 function fmt(x: number, digits: number): string {
@@ -105,6 +133,12 @@ export function reportMarkdown(report: Report): string {
   lines.push('', '| w | pair | mean ± SE (paired) | bootstrap 95% | win rate |', '|---|---|---|---|---|');
   for (const d of report.differences) {
     lines.push(`| ${d.w} | ${d.pair} | ${fmt(d.mean, 4)} ± ${d.se.toFixed(4)} | [${fmt(d.ci95[0], 4)}, ${fmt(d.ci95[1], 4)}] | ${(100 * d.win_rate).toFixed(1)}% |`);
+  }
+  if (report.controls.length) {
+    lines.push('', 'Each control adapter alone (arm X is their per-sample mean):', '', '| w | control − A | mean ± SE (paired) | bootstrap 95% | win rate |', '|---|---|---|---|---|');
+    for (const c of report.controls) {
+      lines.push(`| ${c.w} | ${c.control} | ${fmt(c.mean, 4)} ± ${c.se.toFixed(4)} | [${fmt(c.ci95[0], 4)}, ${fmt(c.ci95[1], 4)}] | ${(100 * c.win_rate).toFixed(1)}% |`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -49,7 +49,7 @@ test('training source: fresh scenes with their prompt embedding, deterministic f
   assert.deepEqual(src.uncond, table.subarray(12 * E));
 });
 
-test('experiment --quick: trains NPO/DPO/control LoRAs, evaluates five arms at three scales, writes a well-formed report', { timeout: 900_000 }, async () => {
+test('experiment --quick: trains NPO/DPO/two control LoRAs, evaluates five arms at three scales, writes a well-formed report', { timeout: 900_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'npo-exp-'));
   try {
     const path = await runExperiment({ modelDir: TINY_SD, outDir: out, workDir: join(out, 'work'), quick: true });
@@ -65,6 +65,12 @@ test('experiment --quick: trains NPO/DPO/control LoRAs, evaluates five arms at t
       assert.ok(['B-A', 'D-C', 'X-A', 'C-A'].includes(d.pair));
       assert.ok(d.ci95[0] <= d.mean && d.mean <= d.ci95[1], JSON.stringify(d));
       assert.ok(d.win_rate >= 0 && d.win_rate <= 1);
+    }
+    assert.deepEqual(report.controls.map((c: { w: number; control: string }) => `${c.w}:${c.control}`), ['2.5:coin', '2.5:coin-mirrored', '4:coin', '4:coin-mirrored', '7:coin', '7:coin-mirrored']);
+    for (const w of [2.5, 4, 7]) {
+      const [coin, mirrored] = report.controls.filter((c: { w: number }) => c.w === w);
+      const xa = report.differences.find((d: { w: number; pair: string }) => d.w === w && d.pair === 'X-A');
+      assert.ok(Math.abs(xa.mean - (coin.mean + mirrored.mean) / 2) < 1e-12, 'X is the per-sample mean of the two controls');
     }
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /B-A/);
     assert.ok(existsSync(join(out, 'grid.png')));
@@ -89,6 +95,35 @@ test('pairs archive round trip: written by writePairsZip, read back with the rew
     assert.deepEqual(back.map((p) => p.prompt), [0, 5, 11]);
     for (const p of back) assert.ok(p.rewards[0] > p.rewards[1], 'the chosen image is the one the reward prefers');
     assert.ok(Math.abs(back[0].rewards[0] - pairs[0].rewards[1]) < 1e-9);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('coin and mirrored-coin archives pick the opposite winner of every pair, about half agreeing with the reward', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pairs-'));
+  try {
+    const rng = new Rng(5);
+    const pairs = Array.from({ length: 40 }, (_, i) => {
+      const p = i % 12;
+      const a = renderShape(sampleScene(rng, p));
+      const b = renderShape(sampleScene(rng, (p + 1) % 12));
+      return { prompt: p, images: [a, b] as [Float32Array, Float32Array], rewards: [reward(a, p), reward(b, p)] as [number, number] };
+    });
+    const read = async (labels: 'coin' | 'coin-mirrored') => {
+      const zip = join(dir, `${labels}.zip`);
+      await writePairsZip(zip, pairs, labels, 3);
+      return readPairsArchive(zip);
+    };
+    const coin = await read('coin');
+    const mirrored = await read('coin-mirrored');
+    let agree = 0;
+    for (let i = 0; i < pairs.length; i++) {
+      assert.deepEqual(coin[i].images[0], mirrored[i].images[1], `pair ${i}: the mirrored winner is the coin's loser`);
+      assert.deepEqual(coin[i].images[1], mirrored[i].images[0]);
+      if (coin[i].rewards[0] > coin[i].rewards[1]) agree++;
+    }
+    assert.ok(agree > 8 && agree < 32, `coin labels agree with the reward on ${agree} of 40 pairs`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapMeanInterval, buildReport, mean, pairedDifferences, reportMarkdown, Rng, ShapesError, standardError, winRate } from '../src/index.ts';
+import { bootstrapMeanInterval, buildReport, mean, meanOfControls, pairedDifferences, reportMarkdown, Rng, ShapesError, standardError, winRate } from '../src/index.ts';
 
 function arm(rng: Rng, base: Float64Array, shift: number, noise: number): Float64Array {
   return base.map((v) => v + shift + noise * rng.normal());
@@ -36,6 +36,25 @@ test('report: per-arm summaries and the paired differences whose arms are presen
   assert.match(md, /^\| w \| A \(n\) \| B \(n\) \| X \(n\) \|/);
   assert.match(md, new RegExp(`\\| 4 \\| B-A \\| \\+${ba.mean.toFixed(4)} ± ${ba.se.toFixed(4)} \\|`));
   assert.equal(md.split('\n').filter((l) => l.startsWith('| 7 |')).length, 2);
+});
+
+test('report: arm X as the mean of antithetic controls, each control also summarised against A', () => {
+  const rng = new Rng(2);
+  const base = rng.fillNormal(new Float64Array(200), -0.5, 0.3);
+  const A = arm(rng, base, 0, 0.005);
+  const effect = rng.fillNormal(new Float64Array(200), 0, 0.01);
+  const coin = A.map((v, i) => v - 0.004 + effect[i]);
+  const mirrored = A.map((v, i) => v + 0.004 - effect[i]);
+  const X = meanOfControls([coin, mirrored]);
+  X.forEach((x, i) => assert.ok(Math.abs(x - A[i]) < 1e-12));
+  const report = buildReport([{ w: 4, arms: { A, X }, controls: { coin, 'coin-mirrored': mirrored } }]);
+  assert.deepEqual(report.controls.map((c) => [c.w, c.control]), [[4, 'coin'], [4, 'coin-mirrored']]);
+  assert.equal(report.controls[0].mean, mean(pairedDifferences(A, coin)));
+  assert.ok(report.controls[0].mean < -0.002 && report.controls[1].mean > 0.002);
+  assert.ok(Math.abs(report.differences[0].mean) < 1e-12);
+  assert.match(reportMarkdown(report), /\| 4 \| coin-mirrored \| \+0\.00\d\d ± /);
+  assert.throws(() => meanOfControls([[1, 2], [1]]), (e: unknown) => e instanceof ShapesError && /paired/.test(e.message));
+  assert.throws(() => buildReport([{ w: 4, arms: { B: [1, 2] }, controls: { c: [1, 2] } }]), (e: unknown) => e instanceof ShapesError && /needs arm A/.test(e.message));
 });
 
 test('report refuses unpaired arms and unknown arm names', () => {

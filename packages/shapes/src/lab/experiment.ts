@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
 import { prepareForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
 import { writePngGrid } from '../image.ts';
-import { buildReport, reportMarkdown, type Arm, type GuidanceResults, type Report } from '../report.ts';
+import { buildReport, meanOfControls, reportMarkdown, type Arm, type GuidanceResults, type Report } from '../report.ts';
 import { rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
 import { readPairsArchive, samplePreferencePairs, writePairsZip, type PreferencePair } from './preferences.ts';
@@ -31,11 +31,18 @@ export function experimentSettings(quick: boolean) {
 const DATA_SEED = 1;
 const EVAL_SEED = 2024;
 const RANK = 8;
+/**
+ * The control arm is an antithetic pair: a coin-flip labelling and its mirror. One random labelling of these pairs
+ * still correlates with the reward by chance, and its adapter moves the negative branch along that chance direction
+ * (±0.004 between coin seeds here, see README); the mirror learns the opposite direction, so their mean measures
+ * what a random-label adapter does on average. report.controls keeps each one's own difference.
+ */
+const CONTROLS = ['coin', 'coin-mirrored'] as const;
 
 /**
  * Trains NPO, DPO and control LoRAs with the project's trainer on preferences sampled from tiny-sd, evaluates
- * arms A (plain CFG), B (NPO-CFG), C (DPO both branches), D (DPO + NPO), X (control LoRA in the negative branch)
- * on the same initial noise, and writes report.json, report.md and a grid PNG (A beside B). Returns report.json's path.
+ * arms A (plain CFG), B (NPO-CFG), C (DPO both branches), D (DPO + NPO), X (control LoRAs in the negative branch,
+ * see CONTROLS) on the same initial noise, and writes report.json, report.md and a grid PNG (A beside B). Returns report.json's path.
  */
 export async function runExperiment(o: ExperimentOptions): Promise<string> {
   const s = experimentSettings(o.quick);
@@ -54,9 +61,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     log(`kept ${pairs.length} pairs, dropped ${sampled.dropped} with |Δr| < 0.002`);
   }
   const rewardZip = join(o.outDir, 'preferences.zip');
-  const coinZip = join(o.outDir, 'preferences-coin.zip');
   await writePairsZip(rewardZip, pairs, 'reward');
-  await writePairsZip(coinZip, pairs, 'coin', DATA_SEED);
+  const controlZips = CONTROLS.map((labels) => ({ labels, zip: join(o.outDir, `preferences-${labels}.zip`) }));
+  for (const { labels, zip } of controlZips) await writePairsZip(zip, pairs, labels, DATA_SEED);
 
   const train = async (arm: string, zip: string, method: 'npo' | 'dpo'): Promise<LoraAdapter> => {
     const { preparedDir } = await prepareForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${arm}`) });
@@ -78,15 +85,15 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
   };
   const npo = await train('npo', rewardZip, 'npo');
   const dpo = await train('dpo', rewardZip, 'dpo');
-  const control = await train('control', coinZip, 'npo');
+  const controls: [string, LoraAdapter][] = [];
+  for (const { labels, zip } of controlZips) controls.push([labels, await train(`control-${labels}`, zip, 'npo')]);
 
   const use = (adapter: LoraAdapter, positiveScale: number, negativeScale: number): AdapterUse => ({ adapter, positiveScale, negativeScale });
-  const arms: Record<Arm, Partial<Record<Slot, AdapterUse>>> = {
+  const arms: Record<Exclude<Arm, 'X'>, Partial<Record<Slot, AdapterUse>>> = {
     A: {},
     B: { npo: use(npo, 0, 1) },
     C: { pos: use(dpo, 1, 1) },
     D: { pos: use(dpo, 1, 1), npo: use(npo, 0, 1) },
-    X: { npo: use(control, 0, 1) },
   };
   const prompts: number[] = [];
   const indices: number[] = [];
@@ -99,17 +106,22 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
   const results: GuidanceResults[] = [];
   const grids: Float32Array[][] = [];
   for (const w of s.guidances) {
-    const r: GuidanceResults = { w, arms: {} };
-    for (const arm of Object.keys(arms) as Arm[]) {
+    const r: GuidanceResults = { w, arms: {}, controls: {} };
+    for (const arm of Object.keys(arms) as (keyof typeof arms)[]) {
       log(`evaluating arm ${arm} at w = ${w} on ${prompts.length} samples`);
       const images = await sampler.sample(prompts, indices, EVAL_SEED, w, arms[arm], s.samplingSteps);
       r.arms[arm] = rewardBatch(images, prompts);
       if (w === s.guidances[s.guidances.length - 1] && (arm === 'A' || arm === 'B'))
         grids.push(PROMPTS.map((_, p) => images.slice(p * s.seedsPerPrompt * IMAGE_LENGTH, (p * s.seedsPerPrompt + 1) * IMAGE_LENGTH)));
     }
+    for (const [name, adapter] of controls) {
+      log(`evaluating control ${name} at w = ${w} on ${prompts.length} samples`);
+      r.controls![name] = rewardBatch(await sampler.sample(prompts, indices, EVAL_SEED, w, { npo: use(adapter, 0, 1) }, s.samplingSteps), prompts);
+    }
+    r.arms.X = meanOfControls(Object.values(r.controls!));
     results.push(r);
   }
-  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, pairs_from: o.pairsFrom ?? null, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
+  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, controls: CONTROLS, pairs_from: o.pairsFrom ?? null, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
   const reportPath = join(o.outDir, 'report.json');
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
   writeFileSync(join(o.outDir, 'report.md'), reportMarkdown(report));

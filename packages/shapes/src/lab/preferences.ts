@@ -47,20 +47,23 @@ export async function samplePreferencePairs(sampler: ShapesSampler, o: Preferenc
   return { pairs, dropped };
 }
 
+export type PairLabels = 'reward' | 'coin' | 'coin-mirrored';
+
 const png = (image: Float32Array) => sharp(Buffer.from(chwToRgbHwc(image)), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 3 } }).png().toBuffer();
 
 /**
  * Writes pairs as an upload-ready archive: `pairs.jsonl` ({prompt, chosen, rejected}) and the PNGs.
- * `labels`: 'reward' ranks by reward; 'coin' assigns winners by a seeded coin flip (the control arm's data).
+ * `labels`: 'reward' ranks by reward; 'coin' assigns winners by a seeded coin flip (the control arm's data);
+ * 'coin-mirrored' takes the same flips and picks the other image of every pair (the antithetic control).
  */
-export async function writePairsZip(path: string, pairs: PreferencePair[], labels: 'reward' | 'coin', seed = 0): Promise<void> {
+export async function writePairsZip(path: string, pairs: PreferencePair[], labels: PairLabels, seed = 0): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const zip = new yazl.ZipFile();
   const coin = new Rng(seed, 77);
   const lines: string[] = [];
   for (let i = 0; i < pairs.length; i++) {
     const { prompt, images, rewards } = pairs[i];
-    const firstWins = labels === 'reward' ? rewards[0] > rewards[1] : coin.float() < 0.5;
+    const firstWins = labels === 'reward' ? rewards[0] > rewards[1] : (coin.float() < 0.5) !== (labels === 'coin-mirrored');
     const names = [`images/${String(i).padStart(5, '0')}_a.png`, `images/${String(i).padStart(5, '0')}_b.png`];
     zip.addBuffer(await png(images[0]), names[0]);
     zip.addBuffer(await png(images[1]), names[1]);
