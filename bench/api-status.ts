@@ -1,5 +1,6 @@
 // Job status read latency (GET /v1/jobs/:id with auth, rate limiting and a Postgres read) at fixed request
-// rates, measured with autocannon against the API running as its own process on one core.
+// rates, measured with autocannon against the API running as its own process on one core. The baseline, in the
+// same run and process, is GET /healthz (no auth, no Redis, no Postgres): the floor of HTTP on this machine.
 // Prints one JSON line per rate. Usage: tsx bench/api-status.ts [rates, default 250,500,1000] [seconds, default 5]
 import autocannon from 'autocannon';
 import { startBenchServer } from './api-server.ts';
@@ -12,9 +13,12 @@ try {
   await autocannon({ url, headers: { authorization: `Bearer ${server.key}` }, duration: 2, connections: 10, overallRate: 200 }); // warm-up
   for (const rate of rates) {
     const r = await autocannon({ url, headers: { authorization: `Bearer ${server.key}` }, duration: seconds, connections: 20, overallRate: rate });
+    const floor = await autocannon({ url: `${server.base}/healthz`, duration: seconds, connections: 20, overallRate: rate });
     console.log(JSON.stringify({
       bench: 'api-status', target_rps: rate, achieved_rps: Math.round(r.requests.average), p50_ms: r.latency.p50, p90_ms: r.latency.p90, p99_ms: r.latency.p99,
       max_ms: r.latency.max, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, seconds, one_core: true,
+      healthz_p50_ms: floor.latency.p50, healthz_p99_ms: floor.latency.p99,
+      p50_ratio_vs_healthz: +(r.latency.p50 / Math.max(floor.latency.p50, 1)).toFixed(2), p99_ratio_vs_healthz: +(r.latency.p99 / Math.max(floor.latency.p99, 1)).toFixed(2),
     }));
   }
 } finally {
