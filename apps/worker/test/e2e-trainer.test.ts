@@ -96,6 +96,9 @@ test('key → upload → validation → job on tiny-sd → checkpoints → downl
   assert.equal(job.progress.step, 6);
   const states = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'state').map((e: { data: { state: string } }) => e.data.state);
   assert.deepEqual(states, ['queued', 'preparing', 'compiling', 'training', 'succeeded']);
+  const prepared = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'prepared');
+  assert.deepEqual(prepared.map((e: { data: unknown }) => e.data), [{ pairs: 12, source: 'encoded' }]);
+  assert.ok((await ctx.storage.list('prepared/')).some((k) => k.endsWith('/manifest.json')), 'the prepared shards are published to S3');
   const cps = (await get(`/v1/jobs/${created.id}/checkpoints`)).data;
   assert.deepEqual(cps.map((c: { step: number; final: boolean }) => [c.step, c.final]), [[2, false], [4, false], [6, true]]);
   const metrics = (await get(`/v1/jobs/${created.id}/metrics`)).data;
@@ -159,6 +162,18 @@ test('kill -9 of the worker mid-training: it resumes from the last checkpoint an
   assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(16));
   const cps = (await get(`/v1/jobs/${id}/checkpoints`)).data;
   assert.deepEqual(cps.map((c: { step: number }) => c.step), [4, 8, 12, 16]);
+});
+
+test('a worker on an empty disk trains from the shards another worker published to S3', { timeout: LONG }, async () => {
+  worker.kill('SIGKILL');
+  await new Promise((r) => worker.once('exit', r));
+  env = { ...env, DATA_DIR: mkdtempSync(join(tmpdir(), 'npo-e2e-fresh-disk-')) };
+  worker = start('apps/worker/src/main.ts');
+  const { id } = await createJob({ steps: 2, checkpoint_every: 2 });
+  const job = await until(id, ['succeeded', 'failed']);
+  assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+  const prepared = (await get(`/v1/jobs/${id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'prepared');
+  assert.deepEqual(prepared.map((e: { data: unknown }) => e.data), [{ pairs: 12, source: 's3' }]);
 });
 
 // Restarting the shared Redis disturbs everyone using it: opt in with NPO_E2E_RESTART_REDIS=1.
