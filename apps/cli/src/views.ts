@@ -23,11 +23,26 @@ export const modelTable = (list: Model[]) => table([
   ...list.map((m) => [m.id, m.name, m.source, m.status, m.builtin ? 'yes' : 'no', m.created_at]),
 ]);
 
-export const progressText = (j: Job) => `${j.progress.step}/${j.progress.total_steps} (${j.progress.percent}%)`;
+/** While preparing with a known size, encoded pairs; otherwise training steps. */
+export function progressOf(j: Job): { done: number; total: number | null; unit: 'pairs' | 'steps'; percent: number | null; eta_seconds: number | null } {
+  const p = j.progress.preparation;
+  if (j.state === 'preparing' && p) return { done: p.pairs_done, total: p.pairs_total, unit: 'pairs', percent: p.percent, eta_seconds: p.eta_seconds };
+  return { done: j.progress.step, total: j.progress.total_steps, unit: 'steps', percent: j.progress.percent, eta_seconds: j.progress.eta_seconds };
+}
+
+export const progressText = (j: Job) => {
+  const p = progressOf(j);
+  return `${p.done}/${p.total ?? '?'} ${p.unit}${p.percent === null ? '' : ` (${p.percent}%)`}`;
+};
+
+const etaText = (j: Job) => {
+  const eta = progressOf(j).eta_seconds;
+  return eta === null ? null : seconds(eta);
+};
 
 export const jobDetail = (j: Job) => fields([
   ['id', j.id], ['state', j.state], ['method', j.method], ['model', j.model], ['dataset', j.dataset],
-  ['progress', progressText(j)], ['eta', j.progress.eta_seconds === null ? null : seconds(j.progress.eta_seconds)],
+  ['progress', progressText(j)], ['eta', etaText(j)],
   ['loss', j.metrics ? fixed(j.metrics.loss, 4) : null], ['implicit acc', j.metrics ? fixed(j.metrics.implicit_acc, 3) : null],
   ['error', j.error ? `${j.error.code}: ${j.error.message}` : null], ['final adapter', j.final_adapter],
   ['hyperparameters', keyValues(j.hyperparameters)], ['metadata', Object.keys(j.metadata).length ? j.metadata : null],

@@ -90,7 +90,7 @@ test('jobs create: flags and --hp become hyperparameters; the same idempotency k
   const got = await cli(server, ['jobs', 'get', id]);
   assert.equal(got.code, 0);
   assert.match(got.stdout, new RegExp(`^id:\\s+${id}$`, 'm'));
-  assert.match(got.stdout, /^progress:\s+\d+\/2000 \(/m);
+  assert.match(got.stdout, /^progress:\s+\d+\/(2000 steps|\d+ pairs) \(/m);
 
   const cancel = await cli(server, ['jobs', 'cancel', id]);
   assert.equal(cancel.code, 0, cancel.stderr);
@@ -126,7 +126,7 @@ test('a short job: events --follow streams until it succeeds, wait prints plain 
 
   const wait = await cli(server, ['jobs', 'wait', job.id]);
   assert.equal(wait.code, 0, wait.stderr);
-  assert.match(wait.stdout, /^succeeded: step 3\/3 \(100%\), ETA 0 s, loss 0\.\d{4}, implicit acc 0\.500$/m);
+  assert.match(wait.stdout, /^succeeded: 3\/3 steps \(100%\), ETA 0 s, loss 0\.\d{4}, implicit acc 0\.500$/m);
 
   const out = join(scratch, 'final.safetensors');
   const dl = await cli(server, ['jobs', 'download', job.id, '-o', out]);

@@ -1,4 +1,4 @@
-import { TERMINAL_STATES, type JobState } from '@npo/contracts';
+import { TERMINAL_STATES, type JobState, type Preparation } from '@npo/contracts';
 import { recordJobEvent } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import type { StepMetrics } from './trainer-api.ts';
@@ -32,6 +32,11 @@ export class JobRecord {
       data: { state, finished_at: new Date(), ...extra },
     });
     if (res.count === 1) await this.event('state', { state, ...(extra.error_code ? { error: { code: extra.error_code, message: extra.error_message } } : {}) });
+  }
+
+  /** The preparing phase's progress on the job row (the API's `progress.preparation`). */
+  async preparation(p: NonNullable<Preparation>): Promise<void> {
+    await this.deps.db.job.update({ where: { id: this.jobId }, data: { preparation: p } });
   }
 
   /** Records one step. Metrics are keyed (job, step): a step replayed after a resume is not stored twice. Returns the job state. */

@@ -98,6 +98,7 @@ test('key → upload → validation → job on tiny-sd → checkpoints → downl
   assert.deepEqual(states, ['queued', 'preparing', 'compiling', 'training', 'succeeded']);
   const prepared = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'prepared');
   assert.deepEqual(prepared.map((e: { data: unknown }) => e.data), [{ pairs: 12, source: 'encoded' }]);
+  assert.deepEqual(job.progress.preparation, { pairs_done: 12, pairs_total: 12, percent: 100, eta_seconds: 0, source: 'encoded' });
   assert.ok((await ctx.storage.list('prepared/')).some((k) => k.endsWith('/manifest.json')), 'the prepared shards are published to S3');
   const cps = (await get(`/v1/jobs/${created.id}/checkpoints`)).data;
   assert.deepEqual(cps.map((c: { step: number; final: boolean }) => [c.step, c.final]), [[2, false], [4, false], [6, true]]);
@@ -174,6 +175,7 @@ test('a worker on an empty disk trains from the shards another worker published 
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
   const prepared = (await get(`/v1/jobs/${id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'prepared');
   assert.deepEqual(prepared.map((e: { data: unknown }) => e.data), [{ pairs: 12, source: 's3' }]);
+  assert.equal(job.progress.preparation.source, 's3');
 });
 
 // Restarting the shared Redis disturbs everyone using it: opt in with NPO_E2E_RESTART_REDIS=1.

@@ -18,6 +18,8 @@ export interface PrepareForModelOptions {
   batchPairs?: number;
   executionProvider?: ExecutionProvider;
   signal?: AbortSignal;
+  /** Pairs the dataset holds, when known (a validation report's count), for progress percentages. */
+  pairsTotal?: number;
   onProgress?: (p: PrepareProgress) => void;
 }
 
@@ -62,6 +64,7 @@ export async function prepareForModel(o: PrepareForModelOptions): Promise<{ prep
     uncondEmbedding: uncond,
     latentShape,
     embedShape,
+    pairsTotal: o.pairsTotal,
     onProgress: o.onProgress,
     signal: o.signal,
   });

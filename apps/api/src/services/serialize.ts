@@ -35,6 +35,7 @@ export function jobToApi(r: Row): Job {
       total_steps: r.total_steps,
       percent: r.total_steps ? Math.round((10000 * r.step) / r.total_steps) / 100 : 0,
       eta_seconds: r.state === 'succeeded' ? 0 : eta,
+      preparation: (r.preparation as Job['progress']['preparation']) ?? null,
     },
     metrics,
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,

@@ -4,7 +4,7 @@ import { number, type Command, type Context } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { println } from '../io.ts';
 import { fixed, seconds } from '../format.ts';
-import { jobDetail, progressText } from '../views.ts';
+import { jobDetail, progressOf, progressText } from '../views.ts';
 import { jobPath } from './jobs.ts';
 
 export const jobWaitCommand: Command = {
@@ -32,20 +32,22 @@ export const jobWaitCommand: Command = {
 
 interface View { update: (job: Job) => void; stop: () => void }
 
-const payload = (j: Job) => ({ state: j.state, remaining: seconds(j.progress.eta_seconds), loss: fixed(j.metrics?.loss, 4), acc: fixed(j.metrics?.implicit_acc, 3) });
+const payload = (j: Job) => ({ state: j.state, unit: progressOf(j).unit, remaining: seconds(progressOf(j).eta_seconds), loss: fixed(j.metrics?.loss, 4), acc: fixed(j.metrics?.implicit_acc, 3) });
 
 /** A terminal: one redrawn bar with the API's percent, ETA, loss and implicit accuracy. */
 function barView(ctx: Context): View {
   const bar = new cliProgress.SingleBar({
-    format: '{state} [{bar}] {percentage}% | {value}/{total} steps | ETA {remaining} | loss {loss} | implicit acc {acc}',
+    format: '{state} [{bar}] {percentage}% | {value}/{total} {unit} | ETA {remaining} | loss {loss} | implicit acc {acc}',
     stream: ctx.io.stdout, hideCursor: true, clearOnComplete: false,
   }, cliProgress.Presets.shades_classic);
   let started = false;
   return {
     update(j) {
-      if (!started) { bar.start(Math.max(1, j.progress.total_steps), j.progress.step, payload(j)); started = true; }
-      bar.setTotal(Math.max(1, j.progress.total_steps));
-      bar.update(j.progress.step, payload(j));
+      const p = progressOf(j);
+      const total = Math.max(1, p.total ?? p.done);
+      if (!started) { bar.start(total, p.done, payload(j)); started = true; }
+      bar.setTotal(total);
+      bar.update(p.done, payload(j));
     },
     stop: () => { if (started) bar.stop(); },
   };
@@ -54,17 +56,18 @@ function barView(ctx: Context): View {
 /** A pipe or a log: a line when the state changes or progress moves by a tenth, so logs stay short. */
 function lineView(ctx: Context): View {
   let lastState = '';
-  let lastStep = -1;
+  let lastDone = -1;
   return {
     update(j) {
       if (ctx.json) return; // --json prints only the final job
-      const tenth = Math.max(1, Math.floor(j.progress.total_steps / 10));
-      if (j.state === lastState && j.progress.step - lastStep < tenth && !TERMINAL_STATES.includes(j.state)) return;
-      if (j.state === lastState && j.progress.step === lastStep) return;
+      const { done, total } = progressOf(j);
+      const tenth = Math.max(1, Math.floor((total ?? 0) / 10));
+      if (j.state === lastState && done - lastDone < tenth && !TERMINAL_STATES.includes(j.state)) return;
+      if (j.state === lastState && done === lastDone) return;
       const p = payload(j);
-      println(ctx.io.stdout, `${j.state}: step ${progressText(j)}, ETA ${p.remaining}, loss ${p.loss}, implicit acc ${p.acc}`);
+      println(ctx.io.stdout, `${j.state}: ${progressText(j)}, ETA ${p.remaining}, loss ${p.loss}, implicit acc ${p.acc}`);
       lastState = j.state;
-      lastStep = j.progress.step;
+      lastDone = done;
     },
     stop: () => {},
   };

@@ -9,7 +9,8 @@ import type { CancelRegistry } from '../cancellation.ts';
 import type { TrainHyperparameters, CheckpointWritten } from '../trainer-api.ts';
 import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
-import { fetchPrepared, preparedCacheKey, publishPrepared } from '../prepared-cache.ts';
+import { fetchPrepared, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
+import { PreparationProgress } from '../preparation-progress.ts';
 
 // Errors the trainer raises for input that a retry cannot fix (its error classes' stable codes): fail at once.
 const BAD_INPUT_CODES = new Set(['bad_input', 'invalid_hyperparameters', 'invalid_model', 'invalid_checkpoint', 'training_diverged']);
@@ -45,7 +46,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     const fingerprint = (model.info as { fingerprint?: string } | null)?.fingerprint;
     const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, fingerprint);
-    const prepared = await prepareData(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, modelId: model.id, fingerprint, modelDir, resolution: hp.resolution, work, signal });
+    const prepared = await prepareData(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, fingerprint, modelDir, resolution: hp.resolution, work, signal });
 
     // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
     const latest = await deps.db.checkpoint.findFirst({ where: { job_id: jobId }, orderBy: { step: 'desc' } });
@@ -119,24 +120,32 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 /**
  * The prepared shards for (dataset, model, resolution): this disk's copy, another worker's from S3, or encoded here
  * (then published to S3 for the others; a failed upload costs only the reuse, so it does not fail the job).
+ * Encoding reports pairs done, percent and ETA on the job row at most once a second.
  */
 async function prepareData(
   deps: WorkerDeps, rec: JobRecord,
-  o: { datasetId: string; datasetKey: string; datasetFormat: string; modelId: string; fingerprint?: string; modelDir: string; resolution: number; work: string; signal: AbortSignal },
+  o: { datasetId: string; datasetKey: string; datasetFormat: string; pairsTotal?: number; modelId: string; fingerprint?: string; modelDir: string; resolution: number; work: string; signal: AbortSignal },
 ): Promise<{ preparedDir: string }> {
   const key = preparedCacheKey({ datasetId: o.datasetId, modelId: o.modelId, modelFingerprint: o.fingerprint, resolution: o.resolution });
   const preparedDir = join(deps.config.dataDir, 'cache', 'prepared', key);
+  const done = async (pairs: number, source: 'encoded' | PreparedSource) => {
+    await rec.preparation({ pairs_done: pairs, pairs_total: pairs, percent: 100, eta_seconds: 0, source });
+    await rec.event('prepared', { pairs, source });
+  };
   const found = await fetchPrepared(deps.storage, key, preparedDir);
   if (found) {
-    await rec.event('prepared', { pairs: found.manifest.total_pairs, source: found.source });
+    await done(found.manifest.total_pairs, found.source);
     return { preparedDir };
   }
   const datasetFile = join(o.work, 'dataset', `data.${o.datasetFormat}`);
   await deps.storage.downloadFile(o.datasetKey, datasetFile);
+  const progress = new PreparationProgress(rec, o.pairsTotal);
   const prepared = await deps.trainer.prepareForModel({
     modelDir: o.modelDir, datasetFile, resolution: o.resolution, outDir: preparedDir, workDir: join(o.work, 'prepare'), signal: o.signal,
+    pairsTotal: o.pairsTotal, onProgress: (p) => progress.report(p.pairs_done, p.pairs_total),
   });
-  await rec.event('prepared', { pairs: prepared.pairs, source: 'encoded' });
+  await progress.flushed();
+  await done(prepared.pairs, 'encoded');
   await publishPrepared(deps.storage, key, preparedDir).catch((err) => rec.event('prepared_upload_failed', { message: (err as Error).message }));
   return { preparedDir };
 }

@@ -47,11 +47,27 @@ export const CreateJob = Type.Object(
 );
 export type CreateJob = Static<typeof CreateJob>;
 
+/** The preparing phase (images → latents, prompts → embeddings): null until it starts. */
+export const Preparation = Type.Union([
+  Type.Object({
+    pairs_done: Type.Integer(),
+    pairs_total: Type.Union([Type.Integer(), Type.Null()]),
+    percent: Type.Union([Type.Number(), Type.Null()]),
+    eta_seconds: Type.Union([Type.Number(), Type.Null()]),
+    source: Type.Union([Type.Literal('encoding'), Type.Literal('encoded'), Type.Literal('local'), Type.Literal('s3')], {
+      description: 'encoding (in progress) or encoded here; local or s3: reused shards prepared earlier',
+    }),
+  }),
+  Type.Null(),
+]);
+export type Preparation = Static<typeof Preparation>;
+
 export const Progress = Type.Object({
   step: Type.Integer(),
   total_steps: Type.Integer(),
   percent: Type.Number(),
   eta_seconds: Type.Union([Type.Number(), Type.Null()]),
+  preparation: Preparation,
 });
 
 export const LatestMetrics = Type.Union([

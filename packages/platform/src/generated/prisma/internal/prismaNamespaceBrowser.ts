@@ -144,6 +144,7 @@ export const JobScalarFieldEnum = {
   step: 'step',
   total_steps: 'total_steps',
   latest_metrics: 'latest_metrics',
+  preparation: 'preparation',
   error_code: 'error_code',
   error_message: 'error_message',
   final_adapter_key: 'final_adapter_key',

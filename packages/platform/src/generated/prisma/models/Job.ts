@@ -96,6 +96,7 @@ export type JobCountAggregateOutputType = {
   step: number
   total_steps: number
   latest_metrics: number
+  preparation: number
   error_code: number
   error_message: number
   final_adapter_key: number
@@ -179,6 +180,7 @@ export type JobCountAggregateInputType = {
   step?: true
   total_steps?: true
   latest_metrics?: true
+  preparation?: true
   error_code?: true
   error_message?: true
   final_adapter_key?: true
@@ -291,6 +293,7 @@ export type JobGroupByOutputType = {
   step: number
   total_steps: number
   latest_metrics: runtime.JsonValue | null
+  preparation: runtime.JsonValue | null
   error_code: string | null
   error_message: string | null
   final_adapter_key: string | null
@@ -339,6 +342,7 @@ export type JobWhereInput = {
   step?: Prisma.IntFilter<"Job"> | number
   total_steps?: Prisma.IntFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableFilter<"Job">
+  preparation?: Prisma.JsonNullableFilter<"Job">
   error_code?: Prisma.StringNullableFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -364,6 +368,7 @@ export type JobOrderByWithRelationInput = {
   step?: Prisma.SortOrder
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrderInput | Prisma.SortOrder
+  preparation?: Prisma.SortOrderInput | Prisma.SortOrder
   error_code?: Prisma.SortOrderInput | Prisma.SortOrder
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -393,6 +398,7 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   step?: Prisma.IntFilter<"Job"> | number
   total_steps?: Prisma.IntFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableFilter<"Job">
+  preparation?: Prisma.JsonNullableFilter<"Job">
   error_code?: Prisma.StringNullableFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -418,6 +424,7 @@ export type JobOrderByWithAggregationInput = {
   step?: Prisma.SortOrder
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrderInput | Prisma.SortOrder
+  preparation?: Prisma.SortOrderInput | Prisma.SortOrder
   error_code?: Prisma.SortOrderInput | Prisma.SortOrder
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -451,6 +458,7 @@ export type JobScalarWhereWithAggregatesInput = {
   step?: Prisma.IntWithAggregatesFilter<"Job"> | number
   total_steps?: Prisma.IntWithAggregatesFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableWithAggregatesFilter<"Job">
+  preparation?: Prisma.JsonNullableWithAggregatesFilter<"Job">
   error_code?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
@@ -476,6 +484,7 @@ export type JobCreateInput = {
   step?: number
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -501,6 +510,7 @@ export type JobUncheckedCreateInput = {
   step?: number
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -526,6 +536,7 @@ export type JobUpdateInput = {
   step?: Prisma.IntFieldUpdateOperationsInput | number
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -551,6 +562,7 @@ export type JobUncheckedUpdateInput = {
   step?: Prisma.IntFieldUpdateOperationsInput | number
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -576,6 +588,7 @@ export type JobCreateManyInput = {
   step?: number
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -601,6 +614,7 @@ export type JobUpdateManyMutationInput = {
   step?: Prisma.IntFieldUpdateOperationsInput | number
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -626,6 +640,7 @@ export type JobUncheckedUpdateManyInput = {
   step?: Prisma.IntFieldUpdateOperationsInput | number
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -656,6 +671,7 @@ export type JobCountOrderByAggregateInput = {
   step?: Prisma.SortOrder
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrder
+  preparation?: Prisma.SortOrder
   error_code?: Prisma.SortOrder
   error_message?: Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrder
@@ -747,6 +763,7 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   step?: boolean
   total_steps?: boolean
   latest_metrics?: boolean
+  preparation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -772,6 +789,7 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   step?: boolean
   total_steps?: boolean
   latest_metrics?: boolean
+  preparation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -797,6 +815,7 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   step?: boolean
   total_steps?: boolean
   latest_metrics?: boolean
+  preparation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -822,6 +841,7 @@ export type JobSelectScalar = {
   step?: boolean
   total_steps?: boolean
   latest_metrics?: boolean
+  preparation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -833,7 +853,7 @@ export type JobSelectScalar = {
   updated_at?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
 
 export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Job"
@@ -852,6 +872,7 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     step: number
     total_steps: number
     latest_metrics: runtime.JsonValue | null
+    preparation: runtime.JsonValue | null
     error_code: string | null
     error_message: string | null
     final_adapter_key: string | null
@@ -1297,6 +1318,7 @@ export interface JobFieldRefs {
   readonly step: Prisma.FieldRef<"Job", 'Int'>
   readonly total_steps: Prisma.FieldRef<"Job", 'Int'>
   readonly latest_metrics: Prisma.FieldRef<"Job", 'Json'>
+  readonly preparation: Prisma.FieldRef<"Job", 'Json'>
   readonly error_code: Prisma.FieldRef<"Job", 'String'>
   readonly error_message: Prisma.FieldRef<"Job", 'String'>
   readonly final_adapter_key: Prisma.FieldRef<"Job", 'String'>
