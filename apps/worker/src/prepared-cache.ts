@@ -24,7 +24,7 @@ export async function fetchPrepared(storage: Storage, key: string, dir: string):
   if (local) return { manifest: local, source: 'local' };
   await rm(join(dir, MANIFEST_FILE), { force: true }); // damaged: prepare again (the resumable shards are re-checked)
   const prefix = preparedPrefix(key);
-  if (!(await storage.head(`${prefix}/${MANIFEST_FILE}`))) return null;
+  if (!(await isPublished(storage, key))) return null;
   const tmp = `${dir}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -38,6 +38,10 @@ export async function fetchPrepared(storage: Storage, key: string, dir: string):
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+export async function isPublished(storage: Storage, key: string): Promise<boolean> {
+  return (await storage.head(`${preparedPrefix(key)}/${MANIFEST_FILE}`)) !== null;
 }
 
 /** Uploads the shards and the unconditional embedding of a complete `dir`, then its manifest. */

@@ -1,12 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Channels } from '@npo/contracts';
+import { Channels, newId } from '@npo/contracts';
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/worker.ts';
 import { scriptedTrainer, refuseDatasets } from './fixtures/scripted-trainer.ts';
 import { seedJob, waitFor } from './helpers.ts';
+import { isPublished, preparedCacheKey, preparedPrefix } from '../src/prepared-cache.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,4 +100,24 @@ test('kill -9 of the worker mid-training: the stalled job resumes from its last 
   } finally {
     second.kill('SIGKILL');
   }
+});
+
+test('prepared shards: published to S3 after encoding, reused from this disk next time, and published again if S3 lost them', async () => {
+  if (!worker) await startInProcess();
+  const first = await seedJob(ctx, { steps: 2 });
+  await waitFor('first job', async () => (await job(first.id)).state === 'succeeded');
+  const key = preparedCacheKey({ datasetId: first.dataset, modelId: first.model, resolution: 8 });
+  assert.ok(await isPublished(ctx.storage, key));
+  const preparation = (await job(first.id)).preparation;
+  assert.deepEqual(preparation, { pairs_done: 4, pairs_total: 4, percent: 100, eta_seconds: 0, source: 'encoded' });
+
+  await ctx.storage.deletePrefix(preparedPrefix(key));
+  const row = await job(first.id);
+  const second = newId('job');
+  await ctx.db.job.create({ data: { id: second, tenant_id: first.tenant, model_id: first.model, dataset_id: first.dataset, method: 'npo', hyperparameters: row.hyperparameters as object, state: 'queued', total_steps: 2 } });
+  await ctx.queues.train.add('train', { jobId: second }, { jobId: second });
+  await waitFor('second job', async () => (await job(second)).state === 'succeeded');
+  const prepared = await ctx.db.jobEvent.findMany({ where: { job_id: second, type: 'prepared' } });
+  assert.deepEqual(prepared.map((e) => e.data), [{ pairs: 4, source: 'local' }]);
+  assert.ok(await isPublished(ctx.storage, key), 'the local copy was uploaded again');
 });

@@ -9,7 +9,7 @@ import type { CancelRegistry } from '../cancellation.ts';
 import type { TrainHyperparameters, CheckpointWritten } from '../trainer-api.ts';
 import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
-import { fetchPrepared, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
+import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
 
 // Errors the trainer raises for input that a retry cannot fix (its error classes' stable codes): fail at once.
@@ -132,9 +132,12 @@ async function prepareData(
     await rec.preparation({ pairs_done: pairs, pairs_total: pairs, percent: 100, eta_seconds: 0, source });
     await rec.event('prepared', { pairs, source });
   };
+  const publish = () => publishPrepared(deps.storage, key, preparedDir).catch((err) => rec.event('prepared_upload_failed', { message: (err as Error).message }));
   const found = await fetchPrepared(deps.storage, key, preparedDir);
   if (found) {
     await done(found.manifest.total_pairs, found.source);
+    // an earlier upload from this disk may have failed: the others should still get it
+    if (found.source === 'local' && !(await isPublished(deps.storage, key).catch(() => true))) await publish();
     return { preparedDir };
   }
   const datasetFile = join(o.work, 'dataset', `data.${o.datasetFormat}`);
@@ -146,7 +149,7 @@ async function prepareData(
   });
   await progress.flushed();
   await done(prepared.pairs, 'encoded');
-  await publishPrepared(deps.storage, key, preparedDir).catch((err) => rec.event('prepared_upload_failed', { message: (err as Error).message }));
+  await publish();
   return { preparedDir };
 }
 
