@@ -189,3 +189,21 @@ test('Redis restarted mid-job: the job still finishes and nothing accepted is lo
   const metrics = (await get(`/v1/jobs/${id}/metrics`)).data;
   assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(12));
 });
+
+// Restarting the shared Postgres disturbs everyone using it: opt in with NPO_E2E_RESTART_POSTGRES=1.
+test('Postgres restarted mid-job: the job still finishes and no step is lost or stored twice', { skip: !process.env.NPO_E2E_RESTART_POSTGRES && 'set NPO_E2E_RESTART_POSTGRES=1', timeout: LONG }, async () => {
+  const { id } = await createJob({ steps: 40, checkpoint_every: 4 });
+  await waitFor('training', async () => (await getJob(id)).progress.step >= 6, LONG, 100);
+  execFileSync('bash', ['-c', 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart']);
+  const job = await waitFor(`job ${id} to end`, async () => {
+    try {
+      const j = await getJob(id);
+      return ['succeeded', 'failed'].includes(j.state) && j;
+    } catch {
+      return false; // the API answers 5xx while Postgres is down
+    }
+  }, LONG, 500);
+  assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+  const metrics = (await get(`/v1/jobs/${id}/metrics?limit=200`)).data;
+  assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(40));
+});
