@@ -115,6 +115,9 @@ function fmt(x: number, digits: number): string {
   return x > 0 ? `+${s}` : s;
 }
 
+const differenceCells = (d: Omit<DifferenceSummary, 'pair'>) =>
+  `${fmt(d.mean, 4)} ± ${d.se.toFixed(4)} | [${fmt(d.ci95[0], 4)}, ${fmt(d.ci95[1], 4)}] | ${(100 * d.win_rate).toFixed(1)}%`;
+
 /** Two Markdown tables: mean reward ± SE per arm and w, then the paired differences. */
 export function reportMarkdown(report: Report): string {
   const ws = [...new Set(report.arms.map((a) => a.w))];
@@ -132,12 +135,12 @@ export function reportMarkdown(report: Report): string {
   }
   lines.push('', '| w | pair | mean ± SE (paired) | bootstrap 95% | win rate |', '|---|---|---|---|---|');
   for (const d of report.differences) {
-    lines.push(`| ${d.w} | ${d.pair} | ${fmt(d.mean, 4)} ± ${d.se.toFixed(4)} | [${fmt(d.ci95[0], 4)}, ${fmt(d.ci95[1], 4)}] | ${(100 * d.win_rate).toFixed(1)}% |`);
+    lines.push(`| ${d.w} | ${d.pair} | ${differenceCells(d)} |`);
   }
   if (report.controls.length) {
     lines.push('', 'Each control adapter alone (arm X is their per-sample mean):', '', '| w | control − A | mean ± SE (paired) | bootstrap 95% | win rate |', '|---|---|---|---|---|');
     for (const c of report.controls) {
-      lines.push(`| ${c.w} | ${c.control} | ${fmt(c.mean, 4)} ± ${c.se.toFixed(4)} | [${fmt(c.ci95[0], 4)}, ${fmt(c.ci95[1], 4)}] | ${(100 * c.win_rate).toFixed(1)}% |`);
+      lines.push(`| ${c.w} | ${c.control} | ${differenceCells(c)} |`);
     }
   }
   return lines.join('\n') + '\n';
