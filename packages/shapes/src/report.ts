@@ -110,6 +110,31 @@ export function meanOfControls(controls: Numbers[]): Float64Array {
   return out;
 }
 
+export interface Criterion {
+  criterion: string;
+  value: number | null;
+  pass: boolean;
+}
+
+/**
+ * MINIATURE.md's pass criteria on a report: B − A ≥ +0.015 at w = 4 and ≥ +0.025 at w = 7, each with its 95%
+ * interval above 0, and |X − A| ≤ 0.003 at every w. A difference the report lacks fails with value null.
+ */
+export function miniatureCriteria(report: Report): Criterion[] {
+  const find = (pair: Pair, w: number) => report.differences.find((d) => d.pair === pair && d.w === w);
+  const gain = (w: number, min: number): Criterion => {
+    const d = find('B-A', w);
+    return { criterion: `B − A ≥ +${min} at w = ${w}, 95% interval above 0`, value: d?.mean ?? null, pass: !!d && d.mean >= min && d.ci95[0] > 0 };
+  };
+  const xs = report.differences.filter((d) => d.pair === 'X-A');
+  const worst = xs.length ? xs.reduce((a, b) => (Math.abs(b.mean) > Math.abs(a.mean) ? b : a)) : undefined;
+  return [
+    gain(4, 0.015),
+    gain(7, 0.025),
+    { criterion: '|X − A| ≤ 0.003 at every w', value: worst?.mean ?? null, pass: !!worst && xs.every((d) => Math.abs(d.mean) <= 0.003) },
+  ];
+}
+
 function fmt(x: number, digits: number): string {
   const s = x.toFixed(digits);
   return x > 0 ? `+${s}` : s;
@@ -118,8 +143,8 @@ function fmt(x: number, digits: number): string {
 const differenceCells = (d: Omit<DifferenceSummary, 'pair'>) =>
   `${fmt(d.mean, 4)} ± ${d.se.toFixed(4)} | [${fmt(d.ci95[0], 4)}, ${fmt(d.ci95[1], 4)}] | ${(100 * d.win_rate).toFixed(1)}%`;
 
-/** Two Markdown tables: mean reward ± SE per arm and w, then the paired differences. */
-export function reportMarkdown(report: Report): string {
+/** Markdown tables: mean reward ± SE per arm and w, the paired differences, each control, and `criteria` if given. */
+export function reportMarkdown(report: Report & { criteria?: Criterion[] }): string {
   const ws = [...new Set(report.arms.map((a) => a.w))];
   const arms = ARMS.filter((arm) => report.arms.some((a) => a.arm === arm));
   const lines = [
@@ -142,6 +167,10 @@ export function reportMarkdown(report: Report): string {
     for (const c of report.controls) {
       lines.push(`| ${c.w} | ${c.control} | ${differenceCells(c)} |`);
     }
+  }
+  if (report.criteria?.length) {
+    lines.push('', '| MINIATURE.md criterion | measured | |', '|---|---|---|');
+    for (const c of report.criteria) lines.push(`| ${c.criterion} | ${c.value === null ? '–' : fmt(c.value, 4)} | ${c.pass ? 'pass' : 'FAIL'} |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -72,6 +72,8 @@ test('experiment --quick: trains NPO/DPO/two control LoRAs, evaluates five arms 
       const xa = report.differences.find((d: { w: number; pair: string }) => d.w === w && d.pair === 'X-A');
       assert.ok(Math.abs(xa.mean - (coin.mean + mirrored.mean) / 2) < 1e-12, 'X is the per-sample mean of the two controls');
     }
+    assert.equal(report.criteria.length, 3);
+    for (const c of report.criteria) assert.ok(typeof c.pass === 'boolean' && typeof c.criterion === 'string', JSON.stringify(c));
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /B-A/);
     assert.ok(existsSync(join(out, 'grid.png')));
     assert.ok(existsSync(join(out, 'preferences.zip')));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapMeanInterval, buildReport, mean, meanOfControls, pairedDifferences, reportMarkdown, Rng, ShapesError, standardError, winRate } from '../src/index.ts';
+import { bootstrapMeanInterval, buildReport, mean, meanOfControls, miniatureCriteria, pairedDifferences, reportMarkdown, Rng, ShapesError, standardError, winRate } from '../src/index.ts';
 
 function arm(rng: Rng, base: Float64Array, shift: number, noise: number): Float64Array {
   return base.map((v) => v + shift + noise * rng.normal());
@@ -55,6 +55,22 @@ test('report: arm X as the mean of antithetic controls, each control also summar
   assert.match(reportMarkdown(report), /\| 4 \| coin-mirrored \| \+0\.00\d\d ± /);
   assert.throws(() => meanOfControls([[1, 2], [1]]), (e: unknown) => e instanceof ShapesError && /paired/.test(e.message));
   assert.throws(() => buildReport([{ w: 4, arms: { B: [1, 2] }, controls: { c: [1, 2] } }]), (e: unknown) => e instanceof ShapesError && /needs arm A/.test(e.message));
+});
+
+test("MINIATURE's criteria: B − A thresholds with intervals above 0, |X − A| ≤ 0.003 at every w; missing pairs fail", () => {
+  const rng = new Rng(3);
+  const base = rng.fillNormal(new Float64Array(384), -0.5, 0.3);
+  const A = arm(rng, base, 0, 0.005);
+  const at = (w: number, gain: number, x: number) => ({ w, arms: { A, B: arm(rng, base, gain, 0.01), X: arm(rng, base, x, 0.002) } });
+  const passing = buildReport([at(4, 0.02, 0.001), at(7, 0.03, -0.002)]);
+  assert.deepEqual(miniatureCriteria(passing).map((c) => c.pass), [true, true, true]);
+  const weak = buildReport([at(4, 0.012, 0.001), at(7, 0.03, -0.005)]);
+  const c = miniatureCriteria(weak);
+  assert.deepEqual(c.map((k) => k.pass), [false, true, false]);
+  assert.ok(Math.abs(c[2].value! + 0.005) < 0.001, 'the X − A value shown is the worst one');
+  assert.deepEqual(miniatureCriteria(buildReport([at(4, 0.02, 0)])).map((k) => [k.pass, k.value === null]), [[true, false], [false, true], [true, false]]);
+  const md = reportMarkdown({ ...weak, criteria: c });
+  assert.match(md, /\| B − A ≥ \+0\.015 at w = 4, 95% interval above 0 \| \+0\.01\d\d \| FAIL \|/);
 });
 
 test('report refuses unpaired arms and unknown arm names', () => {

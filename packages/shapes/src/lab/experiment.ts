@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
 import { prepareForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
 import { writePngGrid } from '../image.ts';
-import { buildReport, meanOfControls, reportMarkdown, type Arm, type GuidanceResults, type Report } from '../report.ts';
+import { buildReport, meanOfControls, miniatureCriteria, reportMarkdown, type Arm, type Criterion, type GuidanceResults, type Report } from '../report.ts';
 import { rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
 import { readPairsArchive, samplePreferencePairs, writePairsZip, type PreferencePair } from './preferences.ts';
@@ -121,7 +121,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     r.arms.X = meanOfControls(Object.values(r.controls!));
     results.push(r);
   }
-  const report: Report & { settings: unknown } = { ...buildReport(results), settings: { ...s, controls: CONTROLS, pairs_from: o.pairsFrom ?? null, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
+  const built = buildReport(results);
+  const report: Report & { criteria: Criterion[]; settings: unknown } = { ...built, criteria: miniatureCriteria(built), settings: { ...s, controls: CONTROLS, pairs_from: o.pairsFrom ?? null, rank: RANK, beta: 2000, lr: 5e-4, data_seed: DATA_SEED, eval_seed: EVAL_SEED, pairs: pairs.length } };
   const reportPath = join(o.outDir, 'report.json');
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
   writeFileSync(join(o.outDir, 'report.md'), reportMarkdown(report));
