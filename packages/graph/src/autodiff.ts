@@ -72,9 +72,9 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
 
   for (let i = onPath.length - 1; i >= 0; i--) {
     const node = onPath[i];
+    if (NO_GRADIENT.has(node.op)) continue;
     const dy = node.outputs.map(total);
     if (dy.every((d) => d === null)) continue;
-    if (NO_GRADIENT.has(node.op)) continue;
     const rule = GRAD_RULES[node.op];
     if (!rule) throw new GradientError(`no gradient rule for op ${node.op} (node '${node.name}'); add one to rules.ts or declare it in NO_GRADIENT`);
     const needs = node.inputs.map((v) => !!v && forward.has(v.name) && isFloat(v.dtype));

@@ -67,10 +67,13 @@ export function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
 /** float32 → IEEE half bits, round to nearest even (as torch's .half()), with subnormals, overflow to ±inf and NaN. */
 export function floatToHalf(x: number): number {
-  const f32 = new Float32Array([x]);
-  const bits = new Uint32Array(f32.buffer)[0];
+  f32Scratch[0] = x;
+  const bits = u32Scratch[0];
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   const mant = bits & 0x7fffff;

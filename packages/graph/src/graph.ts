@@ -15,8 +15,6 @@ export interface ExternalLocation {
   length: number;
 }
 
-export type ValueKind = 'input' | 'initializer' | 'node';
-
 export class Value {
   /** Known element values for small int64 constants (shapes, axes), so shape inference can read them. */
   constValues?: number[];
@@ -25,8 +23,6 @@ export class Value {
     readonly name: string,
     readonly dtype: DType,
     readonly shape: readonly number[],
-    readonly kind: ValueKind,
-    readonly producer: Node | null = null,
   ) {}
   get rank(): number {
     return this.shape.length;
@@ -115,7 +111,7 @@ export class Graph {
   }
 
   input(name: string, dtype: DType, shape: number[]): Value {
-    const v = new Value(this, this.claim(name), dtype, [...shape], 'input');
+    const v = new Value(this, this.claim(name), dtype, [...shape]);
     this.inputs.push(v);
     return v;
   }
@@ -123,7 +119,7 @@ export class Graph {
   /** A frozen tensor stored with the model (inline, or in the side file when large). */
   initializer(name: string, data: HostTensor): Value {
     if (data.data.length !== numel(data.shape)) throw new Error(`initializer '${name}': data does not match shape [${data.shape}]`);
-    const v = new Value(this, this.claim(name), data.dtype, [...data.shape], 'initializer');
+    const v = new Value(this, this.claim(name), data.dtype, [...data.shape]);
     this.initializers.set(v.name, { value: v, data });
     return v;
   }
@@ -132,7 +128,7 @@ export class Graph {
   externalInitializer(name: string, dtype: DType, shape: number[], location: ExternalLocation): Value {
     const expected = numel(shape) * DTYPES[dtype].bytes;
     if (location.length !== expected) throw new Error(`external initializer '${name}': ${location.length} bytes, shape [${shape}] ${dtype} needs ${expected}`);
-    const v = new Value(this, this.claim(name), dtype, [...shape], 'initializer');
+    const v = new Value(this, this.claim(name), dtype, [...shape]);
     this.initializers.set(v.name, { value: v, external: location });
     return v;
   }
@@ -175,21 +171,18 @@ export class Graph {
       const operands = inputs.map((v) => (v ? v.toString() : '∅')).join(', ');
       throw new ShapeError(`${op}${options.name ? ` '${options.name}'` : ''}: ${(e as Error).message} (inputs: ${operands})`);
     }
-    const nodeName = this.uniqueName(options.name ?? op);
-    const node: Node = { op, name: nodeName, domain: options.domain ?? '', inputs, outputs: [], attrs };
-    node.outputs = infos.map((info, k) =>
-      new Value(this, infos.length === 1 ? this.uniqueName(`${options.name ?? op}_out`) : this.uniqueName(`${options.name ?? op}_out${k}`), info.dtype, info.shape, 'node', node),
-    );
-    this.nodes.push(node);
-    return node.outputs;
+    const base = options.name ?? op;
+    const name = this.uniqueName(base);
+    const outputs = infos.map((info, k) => new Value(this, this.uniqueName(infos.length === 1 ? `${base}_out` : `${base}_out${k}`), info.dtype, info.shape));
+    this.nodes.push({ op, name, domain: options.domain ?? '', inputs, outputs, attrs });
+    return outputs;
   }
 
   /** Exposes `value` as graph output `name` (through an Identity node, so the name is exactly the one asked for). */
   output(name: string, value: Value): Value {
-    const node: Node = { op: 'Identity', name: this.uniqueName(`output_${name}`), domain: '', inputs: [value], outputs: [], attrs: {} };
-    const out = new Value(this, this.claim(name), value.dtype, value.shape, 'node', node);
-    node.outputs = [out];
-    this.nodes.push(node);
+    const nodeName = this.uniqueName(`output_${name}`);
+    const out = new Value(this, this.claim(name), value.dtype, value.shape);
+    this.nodes.push({ op: 'Identity', name: nodeName, domain: '', inputs: [value], outputs: [out], attrs: {} });
     this.outputs.push({ name, value: out });
     return out;
   }

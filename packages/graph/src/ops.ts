@@ -1,4 +1,4 @@
-import { DTYPES, type DType } from './dtype.ts';
+import { DTYPES, numel, type DType } from './dtype.ts';
 import { Value, type Attrs, type Graph } from './graph.ts';
 import { normAxis } from './shapes.ts';
 
@@ -134,7 +134,7 @@ export function groupNorm(x: Value, groups: number, weight: Value | null, bias: 
   const g = x.graph;
   const [n, c, ...spatial] = x.shape;
   if (c % groups) throw new Error(`groupNorm: ${c} channels are not divisible into ${groups} groups (value ${x.name})`);
-  const perGroup = (c / groups) * spatial.reduce((a, b) => a * b, 1);
+  const perGroup = (c / groups) * numel(spatial);
   const grouped = reshape(x, [n, groups, perGroup]);
   const normed = layerNorm(grouped, full(g, [perGroup], 1), null, 2, epsilon);
   let y = reshape(normed, [...x.shape]);
@@ -145,7 +145,7 @@ export function groupNorm(x: Value, groups: number, weight: Value | null, bias: 
 }
 
 export function reshape(x: Value, shape: number[]): Value {
-  const total = x.shape.reduce((a, b) => a * b, 1);
+  const total = numel(x.shape);
   const known = shape.reduce((a, b) => (b === -1 ? a : a * b), 1);
   const resolved = shape.map((d) => (d === -1 ? total / known : d));
   if (resolved.length === x.rank && resolved.every((d, i) => d === x.shape[i])) return x;
@@ -234,6 +234,6 @@ export function linear(x: Value, weight: Value, bias: Value | null = null): Valu
   if (x.shape[x.rank - 1] !== inF) throw new Error(`linear: ${x} has ${x.shape[x.rank - 1]} features, weight ${weight} expects ${inF}`);
   if (x.rank === 2) return gemm(x, weight, bias, { transB: true });
   const lead = x.shape.slice(0, -1);
-  const flat = reshape(x, [lead.reduce((a, b) => a * b, 1), inF]);
+  const flat = reshape(x, [numel(lead), inF]);
   return reshape(gemm(flat, weight, bias, { transB: true }), [...lead, outF]);
 }

@@ -190,12 +190,6 @@ export class Rng {
     return out;
   }
 
-  /** Fills `out` with uniform draws in [lo, hi) (each one `uniform(lo, hi)`). */
-  fillUniform<T extends Float32Array | Float64Array>(out: T, lo = 0, hi = 1): T {
-    for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * this.float();
-    return out;
-  }
-
   /** Fisher–Yates shuffle in place (j = int(i + 1) for i from the end down). */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

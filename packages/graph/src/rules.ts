@@ -5,7 +5,7 @@ import {
   add, and, cast, concat, convTranspose, conv, cos, div, equal, exp, expand, full, gemm, greater, less, log, matmul, mul, neg,
   not, pad, pow, reduceMean, reduceSum, reshape, sigmoid, sign, sin, slice, sub, transpose, unsqueeze, where,
 } from './ops.ts';
-import { normAxis } from './shapes.ts';
+import { convOutput, convParams, normAxis, sliceBounds } from './shapes.ts';
 
 /** Ops whose outputs are piecewise constant or not floats: no gradient flows through them. */
 export const NO_GRADIENT = new Set([
@@ -127,17 +127,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const x = c.x[0]!;
     const starts = c.x[1]!.constValues!;
     const ends = c.x[2]!.constValues!;
-    const axes = c.x[3]?.constValues ?? starts.map((_, i) => i);
     const steps = c.x[4]?.constValues ?? starts.map(() => 1);
     if (steps.some((s) => s !== 1)) throw new GradientError(`Slice '${c.node.name}': gradients of strided slices are not supported`);
     const pads = Array(2 * x.rank).fill(0);
-    axes.forEach((a0, i) => {
-      const a = normAxis(a0, x.rank);
-      const dim = x.shape[a];
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
-      pads[a] = clamp(starts[i]);
-      pads[a + x.rank] = dim - clamp(ends[i]);
-    });
+    for (const { axis, start, end } of sliceBounds(x.shape, starts, ends, c.x[3]?.constValues)) {
+      pads[axis] = start;
+      pads[axis + x.rank] = x.shape[axis] - end;
+    }
     return [pad(dy0(c), pads)];
   },
   Pad: (c) => {
@@ -183,18 +179,12 @@ function minMax(c: GradContext, wins: typeof greater): (Value | null)[] {
 function convGrad(c: GradContext): (Value | null)[] {
   const [x, w] = c.x;
   const d = dy0(c);
-  const sp = x!.rank - 2;
-  const strides = (c.attrs.strides as number[]) ?? Array(sp).fill(1);
-  const dil = (c.attrs.dilations as number[]) ?? Array(sp).fill(1);
-  const pads = (c.attrs.pads as number[]) ?? Array(2 * sp).fill(0);
-  const group = (c.attrs.group as number) ?? 1;
+  const { strides, dilations: dil, pads, group } = convParams(c.attrs, x!.rank - 2);
   let dx: Value | null = null;
   if (c.needs[0]) {
     // ConvTranspose maps the output back onto the input grid; output_padding recovers rows the stride dropped.
-    const outPad = x!.shape.slice(2).map((h, i) => {
-      const o = d.shape[i + 2];
-      return h - (strides[i] * (o - 1) + dil[i] * (w!.shape[i + 2] - 1) + 1 - pads[i] - pads[i + sp]);
-    });
+    const natural = convOutput(d.shape, w!.shape, c.attrs, true);
+    const outPad = x!.shape.slice(2).map((h, i) => h - natural[i + 2]);
     dx = convTranspose(d, w!, { strides, pads, dilations: dil, group, output_padding: outPad.some((p) => p) ? outPad : undefined });
   }
   let dw: Value | null = null;

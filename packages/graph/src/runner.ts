@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { DType, HostTensor } from './dtype.ts';
+import { DTYPES, type DType, type HostTensor } from './dtype.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -19,17 +19,14 @@ export class ExecutionProviderError extends Error {
   }
 }
 
-const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
-  float32: 'float32', float16: 'float16', float64: 'float64', int64: 'int64', int32: 'int32', int8: 'int8', uint8: 'uint8', bool: 'bool',
-};
-
+// onnxruntime spells every DType the same way ('float32', 'int64', 'bool', …).
 function toOrt(t: HostTensor): ort.Tensor {
-  return new ort.Tensor(ORT_TYPE[t.dtype]!, t.data as never, t.shape);
+  return new ort.Tensor(t.dtype, t.data as never, t.shape);
 }
 
 function fromOrt(t: ort.Tensor): HostTensor {
-  const dtype = (Object.keys(ORT_TYPE) as DType[]).find((d) => ORT_TYPE[d] === t.type);
-  if (!dtype) throw new Error(`unsupported output type ${t.type}`);
+  if (!Object.hasOwn(DTYPES, t.type)) throw new Error(`unsupported output type ${t.type}`);
+  const dtype = t.type as DType;
   const data = t.data as HostTensor['data'];
   return { dtype, shape: [...t.dims], data: dtype === 'bool' ? new Uint8Array(data as unknown as ArrayLike<number>) : data };
 }

@@ -93,7 +93,9 @@ export class SafetensorsFile {
 
   read(name: string): HostTensor {
     const e = this.entry(name);
-    const buf = Buffer.alloc(e.length);
+    // A fresh ArrayBuffer, so the typed array starts aligned (a Buffer may be an offset into a shared pool).
+    const aligned = new ArrayBuffer(e.length);
+    const buf = new Uint8Array(aligned);
     const fd = openSync(this.path, 'r');
     try {
       let done = 0;
@@ -106,9 +108,6 @@ export class SafetensorsFile {
       closeSync(fd);
     }
     const info = DTYPES[e.dtype];
-    // Copy into a fresh, aligned buffer: Buffer.alloc may hand out an offset into a shared pool.
-    const aligned = new ArrayBuffer(e.length);
-    new Uint8Array(aligned).set(buf);
     return { dtype: e.dtype, shape: [...e.shape], data: new info.array(aligned, 0, e.length / info.bytes) };
   }
 

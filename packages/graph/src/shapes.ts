@@ -1,4 +1,4 @@
-import { isFloat, type DType } from './dtype.ts';
+import { DTYPES, isFloat, numel, type DType } from './dtype.ts';
 import type { Attrs, Value } from './graph.ts';
 
 type Info = { dtype: DType; shape: number[] };
@@ -30,6 +30,16 @@ export function normAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) fail(`axis ${axis} is out of range for rank ${rank}`);
   return a;
+}
+
+/** Each sliced axis, normalized, with its start and end clamped into [0, dim] as ONNX Slice does. */
+export function sliceBounds(shape: readonly number[], starts: number[], ends: number[], axes?: number[]): { axis: number; start: number; end: number }[] {
+  return (axes ?? starts.map((_, i) => i)).map((a0, i) => {
+    const axis = normAxis(a0, shape.length);
+    const dim = shape[axis];
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
+    return { axis, start: clamp(starts[i]), end: clamp(ends[i]) };
+  });
 }
 
 function constOf(v: Value | null, what: string): number[] {
@@ -71,12 +81,19 @@ function matmulShape(a: readonly number[], b: readonly number[]): number[] {
   return [...broadcastShapes(a.slice(0, -2), b.slice(0, -2)), m, n];
 }
 
-function convOutput(x: readonly number[], w: readonly number[], attrs: Attrs, transpose: boolean): number[] {
+/** A Conv/ConvTranspose node's strides, dilations, pads and group, with ONNX's defaults filled in. */
+export function convParams(attrs: Attrs, spatial: number): { strides: number[]; dilations: number[]; pads: number[]; group: number } {
+  return {
+    strides: (attrs.strides as number[]) ?? Array(spatial).fill(1),
+    dilations: (attrs.dilations as number[]) ?? Array(spatial).fill(1),
+    pads: (attrs.pads as number[]) ?? Array(2 * spatial).fill(0),
+    group: (attrs.group as number) ?? 1,
+  };
+}
+
+export function convOutput(x: readonly number[], w: readonly number[], attrs: Attrs, transpose: boolean): number[] {
   const spatial = x.length - 2;
-  const strides = (attrs.strides as number[]) ?? Array(spatial).fill(1);
-  const dil = (attrs.dilations as number[]) ?? Array(spatial).fill(1);
-  const pads = (attrs.pads as number[]) ?? Array(2 * spatial).fill(0);
-  const group = (attrs.group as number) ?? 1;
+  const { strides, dilations: dil, pads, group } = convParams(attrs, spatial);
   const out = [x[0]];
   if (!transpose) {
     if (x[1] !== w[1] * group) fail(`input has ${x[1]} channels, weight expects ${w[1]} × group ${group}`);
@@ -166,8 +183,8 @@ export const SHAPE_RULES: Record<string, Rule> = {
   Reshape: ([x, s]) => {
     const shape = constOf(s, 'shape');
     if (shape.some((d) => d <= 0)) fail(`give Reshape a fully static shape (got [${shape}])`);
-    const a = x!.shape.reduce((p, q) => p * q, 1);
-    const b = shape.reduce((p, q) => p * q, 1);
+    const a = numel(x!.shape);
+    const b = numel(shape);
     if (a !== b) fail(`cannot reshape ${a} elements to [${shape}]`);
     return [{ dtype: x!.dtype, shape }];
   },
@@ -195,18 +212,12 @@ export const SHAPE_RULES: Record<string, Rule> = {
   Slice: ([x, starts, ends, axes, steps]) => {
     const st = constOf(starts, 'starts');
     const en = constOf(ends, 'ends');
-    const ax = axes ? constOf(axes, 'axes') : st.map((_, i) => i);
+    const ax = axes ? constOf(axes, 'axes') : undefined;
     const sp = steps ? constOf(steps, 'steps') : st.map(() => 1);
+    const bounds = sliceBounds(x!.shape, st, en, ax);
+    if (bounds.some((_, i) => sp[i] <= 0)) fail('only positive slice steps are supported');
     const shape = [...x!.shape];
-    ax.forEach((a0, i) => {
-      const a = normAxis(a0, x!.rank);
-      const dim = x!.shape[a];
-      if (sp[i] <= 0) fail('only positive slice steps are supported');
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
-      const s = clamp(st[i]);
-      const e = clamp(en[i]);
-      shape[a] = Math.max(0, Math.ceil((e - s) / sp[i]));
-    });
+    bounds.forEach(({ axis, start, end }, i) => (shape[axis] = Math.max(0, Math.ceil((end - start) / sp[i]))));
     return [{ dtype: x!.dtype, shape }];
   },
   Gather: ([x, idx], attrs) => {
@@ -259,9 +270,8 @@ export const SHAPE_RULES: Record<string, Rule> = {
   },
 };
 
-const ONNX_TO_DTYPE: Record<number, DType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-export function dtypeOfOnnx(code: number): DType {
-  const d = ONNX_TO_DTYPE[code];
+function dtypeOfOnnx(code: number): DType {
+  const d = (Object.keys(DTYPES) as DType[]).find((k) => DTYPES[k].onnx === code);
   if (!d) fail(`unsupported ONNX element type ${code}`);
   return d;
 }

@@ -6,23 +6,22 @@ import { Graph, type Value } from '../src/graph.ts';
 import * as o from '../src/ops.ts';
 import { adamw, clipGradNorm } from '../src/optim.ts';
 import { seededNormal } from '../src/testing/gradcheck.ts';
+import { normal } from './helpers.ts';
 
 export const NET = { n: 2, cin: 4, c: 8, h: 6, w: 6, rank: 2, alpha: 2, groups: 2 } as const;
-
-const t = (shape: number[], seed: number, scale: number): HostTensor => ({ dtype: 'float32', shape, data: seededNormal(shape.reduce((a, b) => a * b, 1), seed, scale) });
 
 /** Frozen weights: become initializers. */
 export function frozenWeights(): Record<string, HostTensor> {
   const { cin, c } = NET;
   return {
-    'conv_in.weight': t([c, cin, 3, 3], 1, 0.25),
-    'conv_in.bias': t([c], 2, 0.1),
+    'conv_in.weight': normal([c, cin, 3, 3], 1, 0.25),
+    'conv_in.bias': normal([c], 2, 0.1),
     'norm.weight': { dtype: 'float32', shape: [c], data: seededNormal(c, 3, 0.1).map((x) => 1 + x) },
-    'norm.bias': t([c], 4, 0.1),
-    'to_q.weight': t([c, c], 5, 0.35),
-    'to_k.weight': t([c, c], 6, 0.35),
-    'to_v.weight': t([c, c], 7, 0.35),
-    'to_out.weight': t([c, c], 8, 0.35),
+    'norm.bias': normal([c], 4, 0.1),
+    'to_q.weight': normal([c, c], 5, 0.35),
+    'to_k.weight': normal([c, c], 6, 0.35),
+    'to_v.weight': normal([c, c], 7, 0.35),
+    'to_out.weight': normal([c, c], 8, 0.35),
   };
 }
 
@@ -31,11 +30,11 @@ export function trainableInit(seedShift = 0, bScale = 0.05): Record<string, Host
   const { cin, c, rank } = NET;
   const out: Record<string, HostTensor> = {};
   ['to_q', 'to_v', 'to_out'].forEach((m, i) => {
-    out[`${m}.lora_A.weight`] = t([rank, c], 20 + i + seedShift, 0.3);
-    out[`${m}.lora_B.weight`] = t([c, rank], 30 + i + seedShift, bScale);
+    out[`${m}.lora_A.weight`] = normal([rank, c], 20 + i + seedShift, 0.3);
+    out[`${m}.lora_B.weight`] = normal([c, rank], 30 + i + seedShift, bScale);
   });
-  out['conv_out.weight'] = t([cin, c, 1, 1], 40 + seedShift, 0.3);
-  out['conv_out.bias'] = t([cin], 41 + seedShift, 0.1);
+  out['conv_out.weight'] = normal([cin, c, 1, 1], 40 + seedShift, 0.3);
+  out['conv_out.bias'] = normal([cin], 41 + seedShift, 0.1);
   return out;
 }
 

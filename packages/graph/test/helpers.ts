@@ -1,4 +1,4 @@
-import type { HostTensor } from '../src/dtype.ts';
+import { numel, type HostTensor } from '../src/dtype.ts';
 import type { Graph } from '../src/graph.ts';
 import { Session } from '../src/runner.ts';
 import { serialize } from '../src/serialize.ts';
@@ -15,7 +15,7 @@ export async function runOnce(g: Graph, feeds: Record<string, HostTensor>, optim
 }
 
 export const f32 = (shape: number[], data: Float32Array | number[]): HostTensor => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
-export const normal = (shape: number[], seed: number, scale = 1): HostTensor => f32(shape, seededNormal(shape.reduce((a, b) => a * b, 1), seed, scale));
+export const normal = (shape: number[], seed: number, scale = 1): HostTensor => f32(shape, seededNormal(numel(shape), seed, scale));
 
 /** Input transforms that keep finite differences away from kinks and domain edges. */
 export const positive = (x: number) => 0.5 + Math.abs(x);

@@ -1,7 +1,7 @@
 // AdamW, SGD and clipGradNorm graphs against float64 JS reimplementations of torch.optim / torch.nn.utils.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostTensor } from '../src/dtype.ts';
+import { numel, type HostTensor } from '../src/dtype.ts';
 import { Graph } from '../src/graph.ts';
 import { adamw, clipGradNorm, sgd, type SgdOptions } from '../src/optim.ts';
 import { Session } from '../src/runner.ts';
@@ -10,7 +10,6 @@ import { seededNormal } from '../src/testing/gradcheck.ts';
 import { f32, maxAbsDiff, runOnce } from './helpers.ts';
 
 const shapes = [[3, 4], [5], [2, 2, 2]];
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** torch.optim.AdamW, single-tensor path, in float64. */
 function adamwRef(p: number[], g: number[], m: number[], v: number[], step: number, lr: number, b1: number, b2: number, eps: number, wd: number) {
@@ -55,13 +54,13 @@ async function runSteps(
   out.params.forEach((p, i) => g.output(`out_p${i}`, p));
   out.state.forEach((list, k) => list.forEach((v, i) => g.output(`out_s${k}_${i}`, v)));
   const sess = await Session.create(serialize(g), { threads: 1 });
-  let params: HostTensor[] = shapes.map((s, i) => f32(s, seededNormal(size(s), 10 + i)));
-  let state: HostTensor[][] = st.map(() => shapes.map((s) => f32(s, new Float32Array(size(s)))));
+  let params: HostTensor[] = shapes.map((s, i) => f32(s, seededNormal(numel(s), 10 + i)));
+  let state: HostTensor[][] = st.map(() => shapes.map((s) => f32(s, new Float32Array(numel(s)))));
   const refP = params.map((t) => [...t.data] as number[]);
-  const refS = st.map(() => shapes.map((s) => new Array(size(s)).fill(0)));
+  const refS = st.map(() => shapes.map((s) => new Array(numel(s)).fill(0)));
   let worst = 0;
   for (let k = 1; k <= steps; k++) {
-    const grads = shapes.map((s, i) => f32(s, seededNormal(size(s), 100 * k + i, 0.5)));
+    const grads = shapes.map((s, i) => f32(s, seededNormal(numel(s), 100 * k + i, 0.5)));
     const feeds: Record<string, HostTensor> = { step: f32([], [k]), lr: f32([], [lrAt(k)]) };
     shapes.forEach((_, i) => {
       feeds[`p${i}`] = params[i];
@@ -142,7 +141,7 @@ for (const scale of [0.05, 3])
     const out = clipGradNorm(ins, 1.0);
     out.grads.forEach((v, i) => g.output(`c${i}`, v));
     g.output('norm', out.norm);
-    const feeds = Object.fromEntries(shapes.map((s, i) => [`g${i}`, f32(s, seededNormal(size(s), 40 + i, scale))]));
+    const feeds = Object.fromEntries(shapes.map((s, i) => [`g${i}`, f32(s, seededNormal(numel(s), 40 + i, scale))]));
     const res = await runOnce(g, feeds);
     const all = shapes.flatMap((_, i) => [...feeds[`g${i}`].data] as number[]);
     const norm = Math.sqrt(all.reduce((a, x) => a + x * x, 0));
