@@ -11,7 +11,6 @@ import {
   MANIFEST_VERSION,
   UNCOND_FILE,
   sha256File,
-  shardFileName,
   tryReadManifest,
   writeJsonAtomic,
   writeShard,

@@ -125,8 +125,15 @@ export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetada
   });
 }
 
+/** A targeted module's path and Linear sizes, as graph builders need them. */
+export interface LoraModuleSpec {
+  path: string;
+  in: number;
+  out: number;
+}
+
 /** Module paths and Linear sizes of an adapter, as graph builders need them. */
-export function moduleSpecs(adapter: LoraAdapter): { path: string; in: number; out: number }[] {
+export function moduleSpecs(adapter: LoraAdapter): LoraModuleSpec[] {
   return [...adapter.modules.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, { A, B }]) => ({ path, in: A.shape[1], out: B.shape[0] }));
 }
 

@@ -1,4 +1,5 @@
-import { add, conv, groupNorm, layerNorm, linear, mul, type Graph, type Value } from '@npo/graph';
+import { add, conv, groupNorm, layerNorm, linear, matmul, mul, reshape, softmax, transpose, type Graph, type Value } from '@npo/graph';
+import { loraKey, type LoraModuleSpec } from '../lora/adapter.ts';
 import type { WeightSource } from './weights.ts';
 
 /** One LoRA adapter as graph values: per targeted module path, A [r, in] and B [out, r]. */
@@ -18,6 +19,17 @@ export interface ModelContext {
   adapters: LoraValues[];
 }
 
+/** Graph inputs for an adapter's A [rank, in] and B [out, rank] per module, named `name(loraKey(path, part))`. */
+export function loraInputs(g: Graph, modules: LoraModuleSpec[], rank: number, name = (key: string) => key): LoraValues['modules'] {
+  const out: LoraValues['modules'] = new Map();
+  for (const m of modules)
+    out.set(m.path, {
+      A: g.input(name(loraKey(m.path, 'A')), 'float32', [rank, m.in]),
+      B: g.input(name(loraKey(m.path, 'B')), 'float32', [m.out, rank]),
+    });
+  return out;
+}
+
 export const param = (ctx: ModelContext, name: string, shape?: number[]) => ctx.weights.param(ctx.g, name, shape);
 
 export function optionalParam(ctx: ModelContext, name: string): Value | null {
@@ -32,7 +44,7 @@ export function linearAt(ctx: ModelContext, path: string, x: Value): Value {
       const m = adapter.modules.get(path);
       if (!m) continue;
       const delta = linear(linear(x, m.A), m.B);
-      y = add(y, typeof adapter.scale === 'number' && adapter.scale === 1 ? delta : mul(delta, adapter.scale));
+      y = add(y, adapter.scale === 1 ? delta : mul(delta, adapter.scale));
     }
     return y;
   });
@@ -53,4 +65,20 @@ export function groupNormAt(ctx: ModelContext, path: string, x: Value, groups: n
 
 export function layerNormAt(ctx: ModelContext, path: string, x: Value, eps = 1e-5): Value {
   return ctx.g.module(path, () => layerNorm(x, param(ctx, `${path}.weight`), param(ctx, `${path}.bias`), -1, eps));
+}
+
+/**
+ * Scaled dot-product attention over `heads` heads of projected q [B, N, C] and k, v [B, M, C]:
+ * softmax(q·kᵀ/√d + mask)·v per head, heads merged back to [B, N, C].
+ */
+export function multiHeadAttention(q: Value, k: Value, v: Value, heads: number, mask: Value | null = null): Value {
+  const [b, n, c] = q.shape;
+  const m = k.shape[1];
+  const d = c / heads;
+  const qh = transpose(reshape(q, [b, n, heads, d]), [0, 2, 1, 3]);
+  const kh = transpose(reshape(k, [b, m, heads, d]), [0, 2, 3, 1]);
+  const vh = transpose(reshape(v, [b, m, heads, d]), [0, 2, 1, 3]);
+  const scores = mul(matmul(qh, kh), 1 / Math.sqrt(d));
+  const probs = softmax(mask ? add(scores, mask) : scores, -1);
+  return reshape(transpose(matmul(probs, vh), [0, 2, 1, 3]), [b, n, c]);
 }

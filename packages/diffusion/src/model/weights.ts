@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cast, SafetensorsFile, type Graph, type HostTensor, type Value } from '@npo/graph';
 
 /** How a model's weights enter a graph. */
@@ -93,6 +93,13 @@ export class WeightSource {
     cache.set(name, v);
     return v;
   }
+}
+
+/** The first of `files` (a model folder's weight files, in order of preference) present in `dir`. */
+export function findWeightsFile(dir: string, files: readonly string[]): string {
+  const found = files.map((f) => join(dir, f)).find(existsSync);
+  if (!found) throw new WeightError(`${dir} has none of ${files.join(', ')}: convert .bin checkpoints to safetensors first`);
+  return found;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { cast, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
-import type { LoraConfig } from '../lora/adapter.ts';
-import { loraKey } from '../lora/adapter.ts';
-import type { LoraValues } from '../model/context.ts';
+import type { LoraConfig, LoraModuleSpec } from '../lora/adapter.ts';
+import { loraInputs, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
@@ -10,7 +9,7 @@ import { appendTrainingUpdate } from './training-update.ts';
 
 export interface PreferenceStepSpec {
   unet: { config: UNetConfig; weights: WeightSource };
-  lora: { config: LoraConfig; modules: { path: string; in: number; out: number }[] };
+  lora: { config: LoraConfig; modules: LoraModuleSpec[] };
   pairs: number;
   /** [C, H, W] of one latent (or pixel image for pixel-space models). */
   latentShape: number[];
@@ -49,16 +48,9 @@ export interface StepGraph {
 export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   const g = new Graph();
   const P = spec.pairs;
-  const paramNames: string[] = [];
-  const params: Value[] = [];
-  const modules = new Map<string, { A: Value; B: Value }>();
-  for (const m of spec.lora.modules) {
-    const A = g.input(loraKey(m.path, 'A'), 'float32', [spec.lora.config.rank, m.in]);
-    const B = g.input(loraKey(m.path, 'B'), 'float32', [m.out, spec.lora.config.rank]);
-    modules.set(m.path, { A, B });
-    params.push(A, B);
-    paramNames.push(A.name, B.name);
-  }
+  const modules = loraInputs(g, spec.lora.modules, spec.lora.config.rank);
+  const params = [...modules.values()].flatMap(({ A, B }) => [A, B]);
+  const paramNames = params.map((p) => p.name);
   let noisy: Value, t: Value, embeds: Value, target: Value;
   if ((spec.batch ?? 'pairs') === 'pairs') {
     const chosen = g.input('chosen', 'float32', [P, ...spec.latentShape]);

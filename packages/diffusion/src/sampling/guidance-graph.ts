@@ -1,6 +1,6 @@
-import { Graph, reshape, type Value } from '@npo/graph';
-import { loraKey } from '../lora/adapter.ts';
-import type { LoraValues } from '../model/context.ts';
+import { Graph, reshape } from '@npo/graph';
+import type { LoraModuleSpec } from '../lora/adapter.ts';
+import { loraInputs, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
@@ -9,7 +9,7 @@ import { unetForward } from '../unet/unet.ts';
 export interface AdapterSlot {
   name: string;
   rank: number;
-  modules: { path: string; in: number; out: number }[];
+  modules: LoraModuleSpec[];
 }
 
 export const slotTensorName = (slot: string, key: string) => `${slot}:${key}`;
@@ -25,12 +25,7 @@ export function buildGuidanceGraph(unet: { config: UNetConfig; weights: WeightSo
   const timesteps = g.input('timesteps', 'float32', [batch]);
   const embeds = g.input('embeds', 'float32', [batch, ...embedShape]);
   const adapters: LoraValues[] = slots.map((slot) => {
-    const modules = new Map<string, { A: Value; B: Value }>();
-    for (const m of slot.modules)
-      modules.set(m.path, {
-        A: g.input(slotTensorName(slot.name, loraKey(m.path, 'A')), 'float32', [slot.rank, m.in]),
-        B: g.input(slotTensorName(slot.name, loraKey(m.path, 'B')), 'float32', [m.out, slot.rank]),
-      });
+    const modules = loraInputs(g, slot.modules, slot.rank, (key) => slotTensorName(slot.name, key));
     const scale = reshape(g.input(slotScaleName(slot.name), 'float32', [batch]), [batch, 1, 1]);
     return { modules, scale };
   });

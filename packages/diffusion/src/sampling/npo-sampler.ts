@@ -1,4 +1,4 @@
-import { hostTensor, type HostTensor, type Session } from '@npo/graph';
+import { hostTensor, numel, type HostTensor, type Session } from '@npo/graph';
 import { loraKey, type LoraAdapter } from '../lora/adapter.ts';
 import { alphasCumprod, type SchedulerConfig } from '../schedule/noise-schedule.ts';
 import { ddimStep } from './ddim.ts';
@@ -78,8 +78,8 @@ export class GuidedSampler {
 
   async sample(o: GuidedSampleOptions, uses: Record<string, AdapterUse | undefined> = {}): Promise<{ latents: Float32Array; trace: TraceStep[] }> {
     const B = this.batch;
-    const per = this.latentShape.reduce((a, b) => a * b, 1);
-    const perEmb = this.embedShape.reduce((a, b) => a * b, 1);
+    const per = numel(this.latentShape);
+    const perEmb = numel(this.embedShape);
     if (o.latents.length !== B * per) throw new Error(`latents: expected ${B}×[${this.latentShape}]`);
     if (o.cond.length !== B * perEmb || o.uncond.length !== B * perEmb) throw new Error(`embeddings: expected ${B}×[${this.embedShape}]`);
     const timesteps = inferenceTimesteps(this.scheduler, o.steps);

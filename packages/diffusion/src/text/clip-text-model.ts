@@ -1,8 +1,7 @@
 import {
-  add, argmax, cast, concat, equal, gather, gelu, matmul, mul, quickGelu, reshape, slice, softmax, transpose, unsqueeze, where,
-  and, type Graph, type Value,
+  add, argmax, cast, concat, equal, gather, gelu, quickGelu, reshape, slice, unsqueeze, where, and, type Graph, type Value,
 } from '@npo/graph';
-import { layerNormAt, linearAt, param, type ModelContext } from '../model/context.ts';
+import { layerNormAt, linearAt, multiHeadAttention, param, type ModelContext } from '../model/context.ts';
 import type { ClipTextConfig } from './clip-config.ts';
 
 /** torch.finfo(float32).min: what transformers adds for masked keys (finite, so no row ever turns into NaN). */
@@ -40,14 +39,10 @@ function additiveMask(g: Graph, s: number, attentionMask: Value | null): Value {
 /** CLIPAttention (eager): heads of D/heads, softmax(q·kᵀ/√d + mask)·v, out_proj. */
 function selfAttention(ctx: ModelContext, path: string, x: Value, mask: Value, heads: number): Value {
   return ctx.g.module(path, () => {
-    const [b, s, dModel] = x.shape;
-    const d = dModel / heads;
-    const q = transpose(reshape(linearAt(ctx, `${path}.q_proj`, x), [b, s, heads, d]), [0, 2, 1, 3]);
-    const k = transpose(reshape(linearAt(ctx, `${path}.k_proj`, x), [b, s, heads, d]), [0, 2, 3, 1]);
-    const v = transpose(reshape(linearAt(ctx, `${path}.v_proj`, x), [b, s, heads, d]), [0, 2, 1, 3]);
-    const probs = softmax(add(mul(matmul(q, k), 1 / Math.sqrt(d)), mask), -1);
-    const out = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [b, s, dModel]);
-    return linearAt(ctx, `${path}.out_proj`, out);
+    const q = linearAt(ctx, `${path}.q_proj`, x);
+    const k = linearAt(ctx, `${path}.k_proj`, x);
+    const v = linearAt(ctx, `${path}.v_proj`, x);
+    return linearAt(ctx, `${path}.out_proj`, multiHeadAttention(q, k, v, heads, mask));
   });
 }
 

@@ -168,7 +168,7 @@ export function readTokenizerFolder(dir: string): TokenizerFiles {
   } else if (hasJson) {
     model = parseTokenizerJson(readJson(dir, 'tokenizer.json'));
   } else {
-    const missing = hasVocab ? 'merges.txt' : hasMerges ? 'vocab.json' : 'vocab.json';
+    const missing = hasVocab ? 'merges.txt' : 'vocab.json';
     throw new TokenizerError(
       'tokenizer_file_missing',
       `${dir} is not a CLIP tokenizer folder: it needs vocab.json + merges.txt or a tokenizer.json (${missing} is missing)`,

@@ -1,12 +1,11 @@
-import { add, gelu, matmul, mul, pad, reshape, resizeNearest, silu, softmax, split, transpose, unsqueeze, type Value } from '@npo/graph';
-import { conv2dAt, groupNormAt, layerNormAt, linearAt, optionalParam, type ModelContext } from '../model/context.ts';
+import { add, gelu, mul, pad, reshape, resizeNearest, silu, split, transpose, unsqueeze, type Value } from '@npo/graph';
+import { conv2dAt, groupNormAt, layerNormAt, linearAt, multiHeadAttention, optionalParam, type ModelContext } from '../model/context.ts';
 
-/** diffusers ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1). */
-export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Value, groups: number, eps: number): Value {
+/** diffusers ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1); `temb` null: no time embedding (the VAE's). */
+export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Value | null, groups: number, eps: number): Value {
   return ctx.g.module(path, () => {
     let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, eps)));
-    const t = linearAt(ctx, `${path}.time_emb_proj`, silu(temb));
-    h = add(h, unsqueeze(t, [2, 3]));
+    if (temb) h = add(h, unsqueeze(linearAt(ctx, `${path}.time_emb_proj`, silu(temb)), [2, 3]));
     h = conv2dAt(ctx, `${path}.conv2`, silu(groupNormAt(ctx, `${path}.norm2`, h, groups, eps)));
     const shortcut = optionalParam(ctx, `${path}.conv_shortcut.weight`) ? conv2dAt(ctx, `${path}.conv_shortcut`, x, 1, 0) : x;
     return add(shortcut, h);
@@ -20,15 +19,7 @@ export function attention(ctx: ModelContext, path: string, x: Value, context: Va
     const q = linearAt(ctx, `${path}.to_q`, x);
     const k = linearAt(ctx, `${path}.to_k`, kv);
     const v = linearAt(ctx, `${path}.to_v`, kv);
-    const [b, n, c] = q.shape;
-    const m = k.shape[1];
-    const d = c / heads;
-    const qh = transpose(reshape(q, [b, n, heads, d]), [0, 2, 1, 3]);
-    const kh = transpose(reshape(k, [b, m, heads, d]), [0, 2, 3, 1]);
-    const vh = transpose(reshape(v, [b, m, heads, d]), [0, 2, 1, 3]);
-    const probs = softmax(mul(matmul(qh, kh), 1 / Math.sqrt(d)), -1);
-    const out = reshape(transpose(matmul(probs, vh), [0, 2, 1, 3]), [b, n, c]);
-    return linearAt(ctx, `${path}.to_out.0`, out);
+    return linearAt(ctx, `${path}.to_out.0`, multiHeadAttention(q, k, v, heads));
   });
 }
 

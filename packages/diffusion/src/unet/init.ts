@@ -1,4 +1,4 @@
-import { hostTensor, Rng, type HostTensor } from '@npo/graph';
+import { hostTensor, numel, Rng, type HostTensor } from '@npo/graph';
 import type { UNetConfig } from './config.ts';
 import { unetParameterShapes } from './parameters.ts';
 
@@ -18,7 +18,7 @@ export function initUNetWeights(cfg: UNetConfig, seed: number): Record<string, H
     else {
       const module = name.replace(/\.(weight|bias)$/, '');
       const w = shapes.get(`${module}.weight`)!;
-      const fanIn = w.slice(1).reduce((a, b) => a * b, 1);
+      const fanIn = numel(w.slice(1));
       const bound = 1 / Math.sqrt(fanIn);
       const rng = new Rng(seed, stream++);
       for (let i = 0; i < data.length; i++) data[i] = (2 * rng.float() - 1) * bound;

@@ -1,17 +1,13 @@
-import { add, linear, matmul, mul, reshape, silu, softmax, transpose, type Value } from '@npo/graph';
-import { conv2dAt, groupNormAt, linearAt, optionalParam, param, type ModelContext } from '../model/context.ts';
+import { add, linear, matmul, mul, reshape, softmax, transpose, type Value } from '@npo/graph';
+import { groupNormAt, linearAt, optionalParam, param, type ModelContext } from '../model/context.ts';
+import { resnetBlock } from '../unet/blocks.ts';
 
 /** Every GroupNorm of diffusers' VAE encoder and decoder uses this epsilon (resnets, attention, conv_norm_out). */
 export const VAE_NORM_EPS = 1e-6;
 
 /** diffusers ResnetBlock2D without a time embedding: shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x)))))). */
 export function vaeResnet(ctx: ModelContext, path: string, x: Value, groups: number): Value {
-  return ctx.g.module(path, () => {
-    let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, VAE_NORM_EPS)));
-    h = conv2dAt(ctx, `${path}.conv2`, silu(groupNormAt(ctx, `${path}.norm2`, h, groups, VAE_NORM_EPS)));
-    const shortcut = optionalParam(ctx, `${path}.conv_shortcut.weight`) ? conv2dAt(ctx, `${path}.conv_shortcut`, x, 1, 0) : x;
-    return add(shortcut, h);
-  });
+  return resnetBlock(ctx, path, x, null, groups, VAE_NORM_EPS);
 }
 
 /** A Linear that also accepts the [out, in, 1, 1] kernels some converted checkpoints store for these projections. */

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph, hostTensor, type ExecutionProvider, type Session } from '@npo/graph';
 import { ArtifactDir } from '../model/artifacts.ts';
-import { WeightError, type WeightSource } from '../model/weights.ts';
+import { findWeightsFile, type WeightSource } from '../model/weights.ts';
 import { downscale, vaeDecode, vaeEncode } from './autoencoder.ts';
 import { parseVaeConfig, type VaeConfig } from './config.ts';
 import { withLegacyAttentionNames } from './legacy-names.ts';
@@ -21,9 +21,7 @@ export interface VaeOptions {
 const WEIGHT_FILES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors'];
 
 export function vaeWeightsPath(vaeDir: string): string {
-  const found = WEIGHT_FILES.map((f) => join(vaeDir, f)).find(existsSync);
-  if (!found) throw new WeightError(`${vaeDir} has none of ${WEIGHT_FILES.join(', ')}: convert .bin checkpoints to safetensors first`);
-  return found;
+  return findWeightsFile(vaeDir, WEIGHT_FILES);
 }
 
 /** The config and weights of a diffusers AutoencoderKL folder, legacy attention names mapped to current ones. */

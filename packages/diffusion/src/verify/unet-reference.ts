@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, type HostTensor } from '@npo/graph';
+import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, toFloat32, type HostTensor } from '@npo/graph';
 import { adapterFeeds, loadLora, moduleSpecs } from '../lora/adapter.ts';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { buildPreferenceStep } from '../objectives/preference-step.ts';
@@ -31,7 +31,7 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
     const [b, ...latent] = io.sample.shape;
     const g = buildGuidanceGraph(unet, b, latent, io.encoder_hidden_states.shape.slice(1), []);
     const { session } = await artifacts.compile(g, 'forward');
-    const t = hostTensor('float32', [b], Float32Array.from(io.timesteps.data as BigInt64Array, Number));
+    const t = hostTensor('float32', [b], toFloat32(io.timesteps));
     const res = await session.run({ sample: io.sample, timesteps: t, embeds: io.encoder_hidden_states });
     out.push(compareAbs('unet.forward', res.model_output, io.out, 1e-4));
   }
