@@ -20,8 +20,3 @@ export function quantiseImage(values: Float32Array | Float64Array, out: Uint8Arr
   for (let i = 0; i < values.length; i++) out[i] = quantiseValue(values[i]);
   return out;
 }
-
-export function dequantiseImage(bytes: Uint8Array, out: Float32Array = new Float32Array(bytes.length)): Float32Array {
-  for (let i = 0; i < bytes.length; i++) out[i] = dequantiseValue(bytes[i]);
-  return out;
-}

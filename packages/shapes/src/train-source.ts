@@ -1,4 +1,4 @@
-import type { Rng } from '@npo/graph';
+import { numel, type Rng } from '@npo/graph';
 import { CHANNELS, IMAGE_SIZE, PROMPTS, sampleBatch } from './world.ts';
 
 export interface ShapesSourceOptions {
@@ -12,7 +12,7 @@ export interface ShapesSourceOptions {
  * each sample picks a prompt uniformly and renders it at a random position and size (`sampleBatch`).
  */
 export function createTrainingSource(o: ShapesSourceOptions) {
-  const E = o.embedShape.reduce((a, b) => a * b, 1);
+  const E = numel(o.embedShape);
   const P = PROMPTS.length;
   if (o.embeddings.length !== (P + 1) * E) throw new Error(`shapes source: embeddings must be [${P + 1}, ${o.embedShape}]`);
   return {

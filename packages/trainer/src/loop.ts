@@ -84,7 +84,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
       const feeds = {
         ...params,
         ...optimizer,
-        ...program.batch(rng, step + 1),
+        ...program.batch(rng),
         step: hostTensor('float32', [], [step + 1]),
         lr: hostTensor('float32', [], [lr]),
       };

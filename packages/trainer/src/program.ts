@@ -12,7 +12,7 @@ export interface StepProgram {
   paramNames: string[];
   initialParams(): Record<string, HostTensor>;
   /** Data and noise feeds of one step, drawn from `rng` and the program's data stream. */
-  batch(rng: Rng, step: number): Record<string, HostTensor>;
+  batch(rng: Rng): Record<string, HostTensor>;
   dataState(): unknown;
   setDataState(state: unknown): void;
   writeParams(path: string, params: Record<string, HostTensor>, step: number): void;

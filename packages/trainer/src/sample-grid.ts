@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import {
   ArtifactDir, buildGuidanceGraph, GuidedSampler, loadLora, moduleSpecs, TextEncoder, Vae, type AdapterSlot,
 } from '@npo/diffusion';
-import { Rng, type ExecutionProvider } from '@npo/graph';
+import { numel, Rng, type ExecutionProvider } from '@npo/graph';
 import { loadModelFolder } from './model-folder.ts';
 
 export interface SampleGridOptions {
@@ -53,7 +53,7 @@ export async function renderSampleGrid(o: SampleGridOptions): Promise<{ file: st
   const sampler = new GuidedSampler(unet, model.scheduler, B, latentShape, embedShape, [slot]);
   const vae = model.pixelSpace ? null : await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: B, resolution: S * 8, ...session });
   const side = model.pixelSpace ? S : S * 8;
-  const L = latentShape.reduce((a, b) => a * b, 1);
+  const L = numel(latentShape);
   const E = embedShape[0] * embedShape[1];
   const rows: Uint8Array[][] = [];
   for (let p = 0; p < prompts.length; p++) {

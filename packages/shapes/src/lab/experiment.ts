@@ -65,8 +65,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
   const controlZips = CONTROLS.map((labels) => ({ labels, zip: join(o.outDir, `preferences-${labels}.zip`) }));
   for (const { labels, zip } of controlZips) await writePairsZip(zip, pairs, labels, DATA_SEED);
 
-  const train = async (arm: string, zip: string, method: 'npo' | 'dpo'): Promise<LoraAdapter> => {
-    const { preparedDir } = await prepareForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${arm}`) });
+  // Each archive is prepared once: NPO and DPO train on the same prepared reward-labelled pairs.
+  const prepare = async (name: string, zip: string) =>
+    (await prepareForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${name}`) })).preparedDir;
+  const train = async (arm: string, preparedDir: string, method: 'npo' | 'dpo'): Promise<LoraAdapter> => {
     log(`training the ${arm} LoRA (${method}, ${s.loraSteps} steps × ${s.batchPairs} pairs)`);
     let last: StepMetrics | undefined;
     const r = await trainAdapter({
@@ -83,10 +85,11 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     log(`${arm}: final loss ${last?.loss.toFixed(4)}, implicit accuracy ${last?.implicit_acc.toFixed(3)}`);
     return loadLora(r.finalAdapter!);
   };
-  const npo = await train('npo', rewardZip, 'npo');
-  const dpo = await train('dpo', rewardZip, 'dpo');
+  const rewardPrepared = await prepare('reward', rewardZip);
+  const npo = await train('npo', rewardPrepared, 'npo');
+  const dpo = await train('dpo', rewardPrepared, 'dpo');
   const controls: [string, LoraAdapter][] = [];
-  for (const { labels, zip } of controlZips) controls.push([labels, await train(`control-${labels}`, zip, 'npo')]);
+  for (const { labels, zip } of controlZips) controls.push([labels, await train(`control-${labels}`, await prepare(labels, zip), 'npo')]);
 
   const use = (adapter: LoraAdapter, positiveScale: number, negativeScale: number): AdapterUse => ({ adapter, positiveScale, negativeScale });
   const arms: Record<Exclude<Arm, 'X'>, Partial<Record<Slot, AdapterUse>>> = {

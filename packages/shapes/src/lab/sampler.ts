@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import {
-  ArtifactDir, buildGuidanceGraph, GuidedSampler, initLora, moduleSpecs, parseSchedulerConfig, parseUNetConfig, DEFAULT_TARGETS,
-  type AdapterSlot, type AdapterUse,
+  ArtifactDir, buildGuidanceGraph, GuidedSampler, initLora, moduleSpecs, DEFAULT_TARGETS, type AdapterSlot, type AdapterUse,
 } from '@npo/diffusion';
 import { Rng } from '@npo/graph';
-import { readFileSync } from 'node:fs';
+import { loadModelFolder } from '@npo/trainer';
 import { CHANNELS, IMAGE_LENGTH, IMAGE_SIZE, PROMPTS } from '../world.ts';
 import { promptEmbeddings } from './tiny-sd.ts';
 
@@ -36,11 +35,10 @@ export class ShapesSampler {
   ) {}
 
   static async create(modelDir: string, o: ShapesSamplerOptions): Promise<ShapesSampler> {
-    const config = parseUNetConfig(JSON.parse(readFileSync(join(modelDir, 'unet/config.json'), 'utf8')));
-    const scheduler = parseSchedulerConfig(JSON.parse(readFileSync(join(modelDir, 'scheduler/scheduler_config.json'), 'utf8')));
+    const { unetConfig: config, unetWeights, scheduler } = loadModelFolder(modelDir);
     const { table, embedShape } = await promptEmbeddings(modelDir, join(o.workDir, 'text'));
     const artifacts = new ArtifactDir(o.workDir);
-    const weights = artifacts.weights(join(modelDir, 'unet/diffusion_pytorch_model.safetensors'), 'unet.safetensors');
+    const weights = artifacts.weights(unetWeights, 'unet.safetensors');
     const modules = moduleSpecs(initLora(weights, { rank: o.rank, alpha: o.rank, targets: DEFAULT_TARGETS }, 0));
     const slots: AdapterSlot[] = SLOTS.map((name) => ({ name, rank: o.rank, modules }));
     const graph = buildGuidanceGraph({ config, weights }, 2 * o.batch, SAMPLE_SHAPE, embedShape, slots);

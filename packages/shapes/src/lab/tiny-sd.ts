@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextEncoder, writeTokenizerFolder } from '@npo/diffusion';
-import { Rng, writeSafetensors, type HostTensor } from '@npo/graph';
+import { numel, Rng, writeSafetensors, type HostTensor } from '@npo/graph';
 import { latestCheckpoint, runTraining, type StepMetrics } from '@npo/trainer';
 import { PROMPTS } from '../world.ts';
 
@@ -69,10 +69,9 @@ export function writeTextParts(dir: string, seed: number): void {
   writeFileSync(join(dir, 'text_encoder/config.json'), JSON.stringify(config, null, 2));
   let stream = 0;
   const normal = (shape: number[], std: number): HostTensor => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return { dtype: 'float32', shape, data: new Rng(seed, stream++).fillNormal(new Float32Array(n), 0, std) };
+    return { dtype: 'float32', shape, data: new Rng(seed, stream++).fillNormal(new Float32Array(numel(shape)), 0, std) };
   };
-  const fill = (shape: number[], v: number): HostTensor => ({ dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(v) });
+  const fill = (shape: number[], v: number): HostTensor => ({ dtype: 'float32', shape, data: new Float32Array(numel(shape)).fill(v) });
   const D = TEXT_HIDDEN;
   // Token embeddings at unit scale so words, not positions, dominate each prompt's embedding.
   const w: Record<string, HostTensor> = {

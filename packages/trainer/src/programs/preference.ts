@@ -3,13 +3,12 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   adapterFeeds, ArtifactDir, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
-  DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod,
+  ShardReader, DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
-import { hostTensor, saveModel, type HostTensor, type Rng } from '@npo/graph';
+import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
 import type { TrainHyperparameters } from '../hyperparameters.ts';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
-import { openPairStream } from '../pair-stream.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
 
 /** Serializable description of a preference (NPO/DPO) LoRA run, handed to the training worker. */
@@ -29,7 +28,8 @@ const COMPILER_VERSION = 1;
 export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<StepProgram> {
   const model = loadModelFolder(spec.modelDir);
   const hp = spec.hp;
-  const stream = openPairStream(spec.preparedDir, hp.seed, hp.batch_pairs);
+  const reader = new ShardReader(spec.preparedDir, { batchSize: hp.batch_pairs, seed: hp.seed });
+  const { latent_shape: latentShape, embed_shape: embedShape } = reader.manifest;
   // Only names and shapes are read here; the compiled step reads the weights through its own hard link.
   const baseWeights = WeightSource.fromSafetensors(model.unetWeights);
   const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: spec.targets ?? DEFAULT_TARGETS };
@@ -42,7 +42,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({
       v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P,
-      latent: stream.latentShape, embed: stream.embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
+      latent: latentShape, embed: embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
       schedule: model.scheduler,
     }))
     .digest('hex');
@@ -54,8 +54,8 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       unet: { config: model.unetConfig, weights },
       lora: { config: loraConfig, modules },
       pairs: P,
-      latentShape: stream.latentShape,
-      embedShape: stream.embedShape,
+      latentShape,
+      embedShape,
       method: spec.method,
       beta: hp.beta,
       alphasCumprod: acp,
@@ -67,7 +67,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     writeFileSync(join(dir, 'complete'), new Date().toISOString());
   }
   const baseSha = await sha256File(model.unetWeights);
-  const latentSize = stream.latentShape.reduce((a, b) => a * b, 1);
+  const latentSize = numel(latentShape);
   const T = model.scheduler.num_train_timesteps;
 
   return {
@@ -76,20 +76,20 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     paramNames: modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]),
     initialParams: () => adapterFeeds(init),
     batch(rng: Rng): Record<string, HostTensor> {
-      const b = stream.next();
-      dropPrompts(b.embeds, stream.uncond, P, hp.prompt_dropout, rng);
+      const b = reader.nextBatch();
+      dropPrompts(b.embeds, reader.uncond, P, hp.prompt_dropout, rng);
       const timesteps = drawTimesteps(rng, P, T);
       const noise = rng.fillNormal(new Float32Array(P * latentSize));
       return {
-        chosen: hostTensor('float32', [P, ...stream.latentShape], b.chosen),
-        rejected: hostTensor('float32', [P, ...stream.latentShape], b.rejected),
-        noise: hostTensor('float32', [P, ...stream.latentShape], noise),
+        chosen: hostTensor('float32', [P, ...latentShape], b.chosen),
+        rejected: hostTensor('float32', [P, ...latentShape], b.rejected),
+        noise: hostTensor('float32', [P, ...latentShape], noise),
         timesteps: hostTensor('int64', [P], timesteps),
-        embeds: hostTensor('float32', [P, ...stream.embedShape], b.embeds),
+        embeds: hostTensor('float32', [P, ...embedShape], b.embeds),
       };
     },
-    dataState: () => stream.getState(),
-    setDataState: (s) => stream.setState(s),
+    dataState: () => reader.getState(),
+    setDataState: (s) => reader.setState(s as ShardReaderState),
     writeParams(path, params, step) {
       const adapter: LoraAdapter = { config: loraConfig, modules: new Map(modules.map((m) => [m.path, { A: params[loraKey(m.path, 'A')], B: params[loraKey(m.path, 'B')] }])) };
       saveLora(path, adapter, { method: spec.method, baseModelSha256: baseSha, step, extra: { beta: String(hp.beta) } });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
-import { hostTensor, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
+import { hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
 import type { TrainHyperparameters } from '../hyperparameters.ts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
@@ -44,19 +44,17 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
   const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
   const modelPath = join(dir, 'pretrain.onnx');
   let paramNames: string[];
-  const build = () =>
-    buildPretrainStep({
+  if (!existsSync(join(dir, 'complete'))) {
+    mkdirSync(dir, { recursive: true });
+    const built = buildPretrainStep({
       config, batch: N, sampleShape: source.sampleShape, embedShape: source.embedShape, alphasCumprod: alphasCumprod(scheduler),
       prediction: scheduler.prediction_type, maxGradNorm: spec.hp.max_grad_norm, adamw,
     });
-  if (!existsSync(join(dir, 'complete'))) {
-    mkdirSync(dir, { recursive: true });
-    const built = build();
     paramNames = built.paramNames;
     saveModel(built.graph, modelPath);
     writeFileSync(join(dir, 'complete'), JSON.stringify(paramNames));
   } else paramNames = JSON.parse(readFileSync(join(dir, 'complete'), 'utf8'));
-  const per = source.sampleShape.reduce((a, b) => a * b, 1);
+  const per = numel(source.sampleShape);
   const T = scheduler.num_train_timesteps;
   return {
     modelPath,
