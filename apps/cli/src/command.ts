@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { ApiClient } from './client.ts';
-import type { Io } from './io.ts';
+import { println, type Io } from './io.ts';
 import { UsageError } from './errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -72,7 +72,12 @@ export function oneOf<T extends string>(ctx: Context, name: string, allowed: rea
   return v as T | undefined;
 }
 
-/** The `--limit`/`--cursor` options of a list, and the hint that prints the next page's command. */
+/** The `--limit`/`--cursor` options of a list. */
 export const PAGE_OPTIONS: Options = { limit: { type: 'string' }, cursor: { type: 'string' } };
 export const pageQuery = (ctx: Context) => ({ limit: integer(ctx, 'limit', 1), cursor: str(ctx, 'cursor') });
-export const nextPageHint = (ctx: Context, cursor: string | null) => (cursor ? `\nmore: npo ${ctx.name} --cursor ${cursor}` : '');
+
+/** A page of a list: its JSON, or `render`ed with the command for the next page (`none` when it is empty). */
+export function printPage<T>(ctx: Context, page: { data: T[]; next_cursor: string | null }, render: (items: T[]) => string, none: string): void {
+  const more = page.next_cursor ? `\nmore: npo ${ctx.name} --cursor ${page.next_cursor}` : '';
+  println(ctx.io.stdout, ctx.json ? JSON.stringify(page, null, 2) : page.data.length ? render(page.data) + more : none);
+}

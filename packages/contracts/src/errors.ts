@@ -57,11 +57,6 @@ export class RateLimitedError extends ApiError {
     super(429, 'rate_limited', message, details);
   }
 }
-export class ServiceUnavailableError extends ApiError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super(503, 'service_unavailable', message, details);
-  }
-}
 
 /** Error codes a job can end with (`job.error.code`). */
 export const JobErrorCodes = {

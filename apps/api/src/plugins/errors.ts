@@ -15,7 +15,6 @@ export function fieldOf(issue: AjvIssue, part: string): string {
 function describe(issue: AjvIssue, field: string): string {
   if (issue.keyword === 'required') return `${field} is required`;
   if (issue.keyword === 'additionalProperties') return `${field} is not a known field`;
-  if (issue.keyword === 'anyOf' && Array.isArray((issue.params as { allowed?: unknown[] })?.allowed)) return `${field} must be one of ${(issue.params as { allowed: unknown[] }).allowed.join(', ')}`;
   return `${field} ${issue.message ?? 'is invalid'}`;
 }
 
@@ -23,7 +22,6 @@ const BY_FASTIFY_CODE: Record<string, { status: number; code: string; message?: 
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', message: 'the JSON body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_PARTS_LIMIT: { status: 413, code: 'payload_too_large' },

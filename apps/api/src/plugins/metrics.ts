@@ -12,10 +12,7 @@ export async function createMetrics(deps: AppDeps): Promise<Metrics> {
   new Gauge({
     name: 'npo_queue_depth', help: 'BullMQ jobs waiting or delayed, by queue', labelNames: ['queue'], registers: [registry],
     async collect() {
-      for (const q of deps.queues.all()) {
-        const c = await q.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
-        this.set({ queue: q.name }, (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0));
-      }
+      for (const q of deps.queues.all()) this.set({ queue: q.name }, await q.getJobCountByTypes('waiting', 'delayed', 'prioritized'));
     },
   });
   new Gauge({

@@ -32,10 +32,15 @@ export async function createDataset(deps: { db: Db; storage: Storage; queues: Qu
   return datasetToApi(row);
 }
 
-export async function getDataset(db: Db, tenantId: string, id: string) {
+/** Another tenant's dataset is indistinguishable from a missing one. */
+export async function findDataset(db: Db, tenantId: string, id: string) {
   const row = await db.dataset.findFirst({ where: { id, tenant_id: tenantId } });
   if (!row) throw new NotFoundError('dataset', id);
-  return datasetToApi(row);
+  return row;
+}
+
+export async function getDataset(db: Db, tenantId: string, id: string) {
+  return datasetToApi(await findDataset(db, tenantId, id));
 }
 
 export async function listDatasets(db: Db, tenantId: string, q: { cursor?: string; limit?: number; status?: string }) {
@@ -45,13 +50,11 @@ export async function listDatasets(db: Db, tenantId: string, q: { cursor?: strin
     orderBy: { id: 'desc' },
     take: limit + 1,
   });
-  const p = page(rows, limit);
-  return { data: p.items.map(datasetToApi), next_cursor: p.next_cursor };
+  return page(rows, limit, datasetToApi);
 }
 
 export async function deleteDataset(deps: { db: Db; storage: Storage }, tenantId: string, id: string): Promise<void> {
-  const row = await deps.db.dataset.findFirst({ where: { id, tenant_id: tenantId } });
-  if (!row) throw new NotFoundError('dataset', id);
+  await findDataset(deps.db, tenantId, id);
   const busy = await deps.db.job.findFirst({ where: { dataset_id: id, state: { in: ['queued', 'cancelling', ...RUNNING_STATES] } }, select: { id: true } });
   if (busy) throw new ConflictError(`dataset ${id} is used by job ${busy.id}; cancel it or wait for it to finish`, 'dataset_in_use', { job: busy.id });
   await deps.db.dataset.delete({ where: { id } });

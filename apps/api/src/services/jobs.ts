@@ -5,8 +5,9 @@ import {
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
 import { jobToApi } from './serialize.ts';
-import { cursorWhere, page } from './pagination.ts';
+import { cursorWhere, eventCursorWhere, page } from './pagination.ts';
 import { findVisibleModel } from './models.ts';
+import { findDataset } from './datasets.ts';
 
 export interface JobDeps { db: Db; queues: Queues; bus: EventBus; queuePrefix: string }
 
@@ -17,20 +18,22 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** A job trains only on a model and a dataset that passed validation. */
+function requireReady(kind: 'model' | 'dataset', row: { id: string; status: string }): void {
+  if (row.status !== 'ready') throw new ConflictError(`${kind} ${row.id} is ${row.status}, not ready`, `${kind}_${row.status === 'invalid' ? 'invalid' : 'not_ready'}`, { [kind]: row.id, status: row.status });
+}
+
+/** The route's header schema has already checked the Idempotency-Key (1 to 255 characters). */
 export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob, idempotencyKey?: string): Promise<{ job: ReturnType<typeof jobToApi>; created: boolean }> {
-  if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
-    throw new ValidationError('Idempotency-Key must be 1 to 255 characters', { field: 'headers.idempotency-key' });
-  }
   const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
   if (idempotencyKey) {
-    const prior = await deps.db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: idempotencyKey } } });
-    if (prior) return replay(prior, requestHash, idempotencyKey);
+    const replayed = await replayPrior(deps.db, tenantId, idempotencyKey, requestHash);
+    if (replayed) return replayed;
   }
   const model = await findVisibleModel(deps.db, tenantId, body.model);
-  if (model.status !== 'ready') throw new ConflictError(`model ${model.id} is ${model.status}, not ready`, model.status === 'invalid' ? 'model_invalid' : 'model_not_ready', { model: model.id, status: model.status });
-  const dataset = await deps.db.dataset.findFirst({ where: { id: body.dataset, tenant_id: tenantId } });
-  if (!dataset) throw new NotFoundError('dataset', body.dataset);
-  if (dataset.status !== 'ready') throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, not ready`, dataset.status === 'invalid' ? 'dataset_invalid' : 'dataset_not_ready', { dataset: dataset.id, status: dataset.status });
+  requireReady('model', model);
+  const dataset = await findDataset(deps.db, tenantId, body.dataset);
+  requireReady('dataset', dataset);
   const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
   const shape = { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 };
   const hp = resolveHyperparameters(body.hyperparameters ?? {}, body.method, shape);
@@ -50,8 +53,8 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   } catch (err) {
     // a concurrent request with the same Idempotency-Key won the insert
     if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-      const prior = await deps.db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: idempotencyKey } } });
-      if (prior) return replay(prior, requestHash, idempotencyKey);
+      const replayed = await replayPrior(deps.db, tenantId, idempotencyKey, requestHash);
+      if (replayed) return replayed;
     }
     throw err;
   }
@@ -61,7 +64,10 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   return { job: jobToApi(row), created: true };
 }
 
-function replay(prior: { request_hash: string | null } & Record<string, any>, requestHash: string, key: string) {
+/** The job an earlier request with this Idempotency-Key made (409 if that request's body differed), or null. */
+async function replayPrior(db: Db, tenantId: string, key: string, requestHash: string) {
+  const prior = await db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: key } } });
+  if (!prior) return null;
   if (prior.request_hash !== requestHash) {
     throw new ConflictError(`Idempotency-Key "${key}" was already used with a different request body`, 'idempotency_conflict', { job: prior.id });
   }
@@ -93,8 +99,7 @@ export async function listJobs(db: Db, tenantId: string, q: { cursor?: string; l
     orderBy: { id: 'desc' },
     take: limit + 1,
   });
-  const p = page(rows, limit);
-  return { data: p.items.map(jobToApi), next_cursor: p.next_cursor };
+  return page(rows, limit, jobToApi);
 }
 
 /**
@@ -121,15 +126,8 @@ export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
 export async function listEvents(db: Db, tenantId: string, id: string, q: { cursor?: string; limit?: number }) {
   await findJob(db, tenantId, id);
   const limit = q.limit ?? 100;
-  let after: bigint | undefined;
-  if (q.cursor) {
-    const raw = Buffer.from(q.cursor, 'base64url').toString('utf8');
-    if (!/^\d{1,18}$/.test(raw)) throw new ValidationError('cursor is not a cursor this API returned', { field: 'querystring.cursor' }, 'invalid_cursor');
-    after = BigInt(raw);
-  }
-  const rows = await db.jobEvent.findMany({ where: { job_id: id, ...(after !== undefined ? { id: { gt: after } } : {}) }, orderBy: { id: 'asc' }, take: limit + 1 });
-  const items = rows.slice(0, limit).map(eventToApi);
-  return { data: items, next_cursor: rows.length > limit ? Buffer.from(items[items.length - 1].id).toString('base64url') : null };
+  const rows = await db.jobEvent.findMany({ where: { job_id: id, ...eventCursorWhere(q.cursor) }, orderBy: { id: 'asc' }, take: limit + 1 });
+  return page(rows, limit, eventToApi);
 }
 
 export function eventToApi(e: { id: bigint; type: string; data: unknown; created_at: Date }) {

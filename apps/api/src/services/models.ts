@@ -55,6 +55,5 @@ export async function getModel(db: Db, tenantId: string, id: string) {
 export async function listModels(db: Db, tenantId: string, q: { cursor?: string; limit?: number }) {
   const limit = q.limit ?? 50;
   const rows = await db.model.findMany({ where: { AND: [visibleTo(tenantId), cursorWhere(q.cursor)] }, orderBy: { id: 'desc' }, take: limit + 1 });
-  const p = page(rows, limit);
-  return { data: p.items.map(modelToApi), next_cursor: p.next_cursor };
+  return page(rows, limit, modelToApi);
 }

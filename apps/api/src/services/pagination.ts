@@ -1,15 +1,25 @@
 import { decodeCursor, encodeCursor, ValidationError } from '@npo/contracts';
 
-// Keyset pagination over time-sortable ids, newest first: the cursor is the last id of the previous page.
+// Keyset pagination: the cursor is the last id of the previous page. Resources page newest first over
+// time-sortable ids; job events page oldest first over their bigint ids.
+const invalidCursor = () => new ValidationError('cursor is not a cursor this API returned', { field: 'querystring.cursor' }, 'invalid_cursor');
+
 export function cursorWhere(cursor: string | undefined): { id?: { lt: string } } {
   if (!cursor) return {};
   const id = decodeCursor(cursor);
-  if (!id) throw new ValidationError('cursor is not a cursor this API returned', { field: 'querystring.cursor' }, 'invalid_cursor');
+  if (!id) throw invalidCursor();
   return { id: { lt: id } };
 }
 
+export function eventCursorWhere(cursor: string | undefined): { id?: { gt: bigint } } {
+  if (!cursor) return {};
+  const id = decodeCursor(cursor);
+  if (!id || !/^\d{1,18}$/.test(id)) throw invalidCursor();
+  return { id: { gt: BigInt(id) } };
+}
+
 /** Fetch limit + 1 rows; the extra one only says whether there is a next page. */
-export function page<T extends { id: string }>(rows: T[], limit: number): { items: T[]; next_cursor: string | null } {
+export function page<T extends { id: string | bigint }, U>(rows: T[], limit: number, toApi: (row: T) => U): { data: U[]; next_cursor: string | null } {
   const items = rows.slice(0, limit);
-  return { items, next_cursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
+  return { data: items.map((r) => toApi(r)), next_cursor: rows.length > limit ? encodeCursor(String(items[items.length - 1].id)) : null };
 }

@@ -1,9 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Channels, TERMINAL_STATES, type JobState } from '@npo/contracts';
+import { Channels, TERMINAL_STATES, type JobEvent as Ev, type JobState } from '@npo/contracts';
 import type { Db, EventBus } from '@npo/platform';
 import { eventsSince } from './jobs.ts';
-
-type Ev = { id: string; type: string; data: Record<string, unknown>; created_at: string };
 
 /**
  * Live job events as Server-Sent Events. Subscribe to Redis first, then replay from Postgres (the durable

@@ -26,14 +26,11 @@ export async function storeUpload(storage: Storage, key: string, cleanupPrefix: 
   file.on('error', (err) => counter.destroy(err));
   try {
     await storage.uploadStream(key, file.pipe(counter));
+    if (file.truncated) throw tooLarge();
   } catch (err) {
     await storage.deletePrefix(cleanupPrefix).catch(() => {});
     if (file.truncated || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
     throw err;
-  }
-  if (file.truncated) {
-    await storage.deletePrefix(cleanupPrefix).catch(() => {});
-    throw tooLarge();
   }
   return counter.bytes;
 }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Dataset } from '@npo/contracts';
 import { DatasetStatus } from '@npo/contracts';
-import { PAGE_OPTIONS, nextPageHint, oneOf, pageQuery, str, type Command } from '../command.ts';
+import { PAGE_OPTIONS, oneOf, pageQuery, printPage, str, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { println } from '../io.ts';
 import { bytes } from '../format.ts';
@@ -50,8 +50,7 @@ export const datasetCommands: Command[] = [
     options: { status: { type: 'string' }, ...PAGE_OPTIONS },
     async run(ctx) {
       const page = await ctx.client.get<{ data: Dataset[]; next_cursor: string | null }>('/v1/datasets', { ...pageQuery(ctx), status: oneOf(ctx, 'status', STATUSES) });
-      if (ctx.json) println(ctx.io.stdout, JSON.stringify(page, null, 2));
-      else println(ctx.io.stdout, page.data.length ? datasetTable(page.data) + nextPageHint(ctx, page.next_cursor) : 'no datasets');
+      printPage(ctx, page, datasetTable, 'no datasets');
       return 0;
     },
   },

@@ -3,13 +3,12 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Checkpoint } from '@npo/contracts';
 import { integer, str, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { bytes } from '../format.ts';
 import { println } from '../io.ts';
 import { jobPath } from './jobs.ts';
-
-interface Checkpoint { step: number; final: boolean; files: string[]; created_at: string }
 
 export const jobDownloadCommand: Command = {
   resource: 'jobs', action: 'download', synopsis: 'jobs download <id> [--step N] [-o FILE]', args: ['id'],

@@ -1,5 +1,5 @@
 import { TERMINAL_STATES, type JobEvent, type JobState } from '@npo/contracts';
-import { PAGE_OPTIONS, nextPageHint, pageQuery, type Command, type Context } from '../command.ts';
+import { PAGE_OPTIONS, pageQuery, printPage, type Command, type Context } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { println } from '../io.ts';
 import { readSse } from '../sse.ts';
@@ -17,8 +17,7 @@ export const jobEventsCommand: Command = {
     const print = (e: JobEvent) => println(ctx.io.stdout, ctx.json ? JSON.stringify(e) : eventLine(e));
     if (ctx.values.follow) return follow(ctx, print);
     const page = await ctx.client.get<{ data: JobEvent[]; next_cursor: string | null }>(`${jobPath(ctx.args[0])}/events`, pageQuery(ctx));
-    if (ctx.json) println(ctx.io.stdout, JSON.stringify(page, null, 2));
-    else println(ctx.io.stdout, page.data.length ? page.data.map(eventLine).join('\n') + nextPageHint(ctx, page.next_cursor) : 'no events');
+    printPage(ctx, page, (events) => events.map(eventLine).join('\n'), 'no events');
     return 0;
   },
 };

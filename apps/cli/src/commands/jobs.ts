@@ -1,5 +1,5 @@
 import { JOB_STATES, type Job, type CreateJob } from '@npo/contracts';
-import { PAGE_OPTIONS, integer, nextPageHint, number, oneOf, pageQuery, required, str, type Command } from '../command.ts';
+import { PAGE_OPTIONS, integer, number, oneOf, pageQuery, printPage, required, str, type Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { parseHpPairs } from '../hyperparameters.ts';
 import { println } from '../io.ts';
@@ -55,8 +55,7 @@ export const jobCommands: Command[] = [
     async run(ctx) {
       const query = { ...pageQuery(ctx), state: oneOf(ctx, 'state', JOB_STATES), model: str(ctx, 'model'), dataset: str(ctx, 'dataset') };
       const page = await ctx.client.get<{ data: Job[]; next_cursor: string | null }>('/v1/jobs', query);
-      if (ctx.json) println(ctx.io.stdout, JSON.stringify(page, null, 2));
-      else println(ctx.io.stdout, page.data.length ? jobTable(page.data) + nextPageHint(ctx, page.next_cursor) : 'no jobs');
+      printPage(ctx, page, jobTable, 'no jobs');
       return 0;
     },
   },

@@ -1,5 +1,5 @@
 import type { Model } from '@npo/contracts';
-import { PAGE_OPTIONS, nextPageHint, pageQuery, type Command } from '../command.ts';
+import { PAGE_OPTIONS, pageQuery, printPage, type Command } from '../command.ts';
 import { println } from '../io.ts';
 import { modelDetail, modelTable } from '../views.ts';
 
@@ -9,8 +9,7 @@ export const modelCommands: Command[] = [
     options: { ...PAGE_OPTIONS },
     async run(ctx) {
       const page = await ctx.client.get<{ data: Model[]; next_cursor: string | null }>('/v1/models', pageQuery(ctx));
-      if (ctx.json) println(ctx.io.stdout, JSON.stringify(page, null, 2));
-      else println(ctx.io.stdout, page.data.length ? modelTable(page.data) + nextPageHint(ctx, page.next_cursor) : 'no models');
+      printPage(ctx, page, modelTable, 'no models');
       return 0;
     },
   },

@@ -122,6 +122,7 @@ export const Checkpoint = Type.Object({
   files: Type.Array(Type.String()),
   created_at: Timestamp,
 });
+export type Checkpoint = Static<typeof Checkpoint>;
 export const CheckpointList = Type.Object({ data: Type.Array(Checkpoint) });
 
 export const Sample = Type.Object({ id: Type.String(), kind: Type.String(), url: Type.String(), created_at: Timestamp });
