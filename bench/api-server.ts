@@ -1,13 +1,12 @@
 // Shared by the API benches: a fresh schema/prefix, the API as its own process (src/server.ts, pinned to one
 // core with taskset when available), and a key and a job to read.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createApiKey } from '@npo/platform';
+import { createApiKey, REPO_ROOT } from '@npo/platform';
 import { newId } from '@npo/contracts';
 import { createTestContext, type TestContext } from '../packages/platform/src/testing.ts';
 
 export interface BenchServer { ctx: TestContext; base: string; key: string; jobId: string; pid: number; child: ChildProcess; close: () => Promise<void> }
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const hasTaskset = (() => { try { execFileSync('taskset', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 export async function startBenchServer(name: string, env: Record<string, string> = {}): Promise<BenchServer> {
@@ -15,8 +14,8 @@ export async function startBenchServer(name: string, env: Record<string, string>
   const port = 20000 + Math.floor(Math.random() * 20000);
   const args = ['--import', 'tsx', 'apps/api/src/server.ts'];
   const child = hasTaskset
-    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...ctx.env, PORT: String(port) }, stdio: 'ignore' })
-    : spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...ctx.env, PORT: String(port) }, stdio: 'ignore' });
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...ctx.env, PORT: String(port) }, stdio: 'ignore' })
+    : spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...ctx.env, PORT: String(port) }, stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* starting */ }

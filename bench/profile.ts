@@ -4,7 +4,7 @@
  * Prints the bench line for these options; with --ops, also the top op types by total time (onnxruntime's
  * profiler, timed steps only) to stderr. Run bench/run.ts <workload> --prepare-only first.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { hostTensor, type HostTensor } from '@npo/graph';
@@ -56,7 +56,6 @@ for (let i = 0; i < warmup + steps; i++) {
 }
 if (flags.has('--ops')) {
   session.endProfiling();
-  const { readdirSync } = await import('node:fs');
   const file = readdirSync(p.dir).filter((f) => f.startsWith('ort_profile')).sort().pop();
   if (!file) throw new Error(`no onnxruntime profile was written to ${p.dir}`);
   const all: { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }[] = JSON.parse(readFileSync(join(p.dir, file), 'utf8'));

@@ -6,15 +6,14 @@
 // samples plain CFG (A) vs NPO-CFG (B) from the same noise, scored by the shapes-world reward. The last line printed
 // is the path of the side-by-side PNG.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, openAsBlob, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openAsBlob } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { loadLora } from '@npo/diffusion';
+import { loadLora, sha256File } from '@npo/diffusion';
 import { SafetensorsFile } from '@npo/graph';
 import { createApiKey, createDb, createLogger, loadConfig, setupServices, REPO_ROOT } from '@npo/platform';
 import { IMAGE_LENGTH, PROMPTS, rewardBatch, writePngGrid } from '@npo/shapes';
@@ -104,7 +103,7 @@ try {
   await pipeline(Readable.fromWeb(res.body as never), createWriteStream(adapterPath));
   const meta = SafetensorsFile.open(adapterPath).metadata;
   log(`downloaded the adapter to ${adapterPath} (method ${meta.method}, rank ${meta.rank}, step ${meta.step})`);
-  const unetSha = createHash('sha256').update(readFileSync(join(MODEL_DIR, 'unet/diffusion_pytorch_model.safetensors'))).digest('hex');
+  const unetSha = await sha256File(join(MODEL_DIR, 'unet/diffusion_pytorch_model.safetensors'));
   if (meta.base_model_sha256 && meta.base_model_sha256 !== unetSha) log('warning: the adapter was trained on another version of the tiny-sd UNet than the one in models/');
   finished = true;
   stopChildren();

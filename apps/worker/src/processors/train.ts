@@ -83,7 +83,6 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       },
       onStep: async (m) => {
         if ((await rec.step(m)) === 'cancelling') controller.abort();
-        await job.updateProgress({ step: m.step, total_steps: m.total_steps }).catch(() => {});
       },
       onCheckpoint,
     });
