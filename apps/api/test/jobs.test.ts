@@ -132,6 +132,21 @@ test('SSE streams the job events live and ends at a terminal state', async () =>
   assert.ok(ids[0] < ids[1]);
 });
 
+test('SSE without Last-Event-ID replays every stored event of a long finished job, past one replay page', async () => {
+  if (!t.app.server.listening) await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
+  await t.ctx.db.jobEvent.createMany({ data: Array.from({ length: 2500 }, (_, i) => ({ job_id: job.id, type: 'step', data: { step: i + 1 } })) });
+  await t.ctx.db.job.update({ where: { id: job.id }, data: { state: 'succeeded' } });
+  await t.ctx.db.jobEvent.create({ data: { job_id: job.id, type: 'state', data: { state: 'succeeded' } } });
+  const res = await fetch(`${base}/v1/jobs/${job.id}/events`, { headers: { ...bearer(t.keyA), accept: 'text/event-stream' } });
+  const text = await res.text(); // the stream ends by itself after the terminal event
+  const types = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+  assert.equal(types.length, 2502, 'queued, 2500 steps, succeeded');
+  assert.deepEqual([types[0], types[1], types[2500], types[2501]], ['state', 'step', 'step', 'state']);
+  assert.match(text, /"state":"succeeded"/);
+});
+
 test('another tenant gets 404 for every job route', async () => {
   const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
   for (const [method, url] of [['GET', ''], ['POST', '/cancel'], ['GET', '/events'], ['GET', '/metrics'], ['GET', '/checkpoints'], ['GET', '/samples'], ['GET', '/checkpoints/0/download']] as const) {

@@ -134,8 +134,9 @@ export function eventToApi(e: { id: bigint; type: string; data: unknown; created
   return { id: String(e.id), type: e.type, data: (e.data ?? {}) as Record<string, unknown>, created_at: e.created_at.toISOString() };
 }
 
-export async function eventsSince(db: Db, jobId: string, afterId: bigint) {
-  const rows = await db.jobEvent.findMany({ where: { job_id: jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take: 1000 });
+/** One page (at most `limit`) of a job's stored events after `afterId`, oldest first. */
+export async function eventsSince(db: Db, jobId: string, afterId: bigint, limit = 1000) {
+  const rows = await db.jobEvent.findMany({ where: { job_id: jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take: limit });
   return rows.map(eventToApi);
 }
 

@@ -8,6 +8,8 @@ import { eventsSince } from './jobs.ts';
  * record) after Last-Event-ID, so nothing falls between the two; ids dedupe the overlap. The stream ends
  * after the event that puts the job in a terminal state.
  */
+const REPLAY_PAGE = 1000;
+
 export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix: string }, request: FastifyRequest, reply: FastifyReply, jobId: string) {
   const lastHeader = request.headers['last-event-id'];
   let last = BigInt(/^\d+$/.test(String(lastHeader ?? '')) ? String(lastHeader) : '0');
@@ -37,6 +39,14 @@ export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix
     raw.write(`id: ${ev.id}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
     if (ev.type === 'state' && TERMINAL_STATES.includes(ev.data.state as JobState)) void finish();
   };
+  // a long job stores one event per step: replay page by page (send moves `last`) until the store is drained
+  const replayStored = async () => {
+    for (;;) {
+      const page = await eventsSince(deps.db, jobId, last, REPLAY_PAGE);
+      for (const ev of page) send(ev);
+      if (page.length < REPLAY_PAGE || closed) return;
+    }
+  };
   unsubscribe = await deps.bus.subscribe(Channels.jobEvents(deps.queuePrefix, jobId), (msg) => {
     if (replaying) buffered.push(msg as Ev);
     else send(msg as Ev);
@@ -46,13 +56,13 @@ export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix
     return;
   }
 
-  for (const ev of await eventsSince(deps.db, jobId, last)) send(ev);
+  await replayStored();
   replaying = false;
   for (const ev of buffered.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))) send(ev);
   // a job already finished before we subscribed: its terminal event was replayed above and ended the stream
   const job = await deps.db.job.findUnique({ where: { id: jobId }, select: { state: true } });
   if (job && TERMINAL_STATES.includes(job.state as JobState)) {
-    for (const ev of await eventsSince(deps.db, jobId, last)) send(ev);
+    await replayStored();
     await finish();
   }
 }
