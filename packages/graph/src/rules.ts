@@ -132,7 +132,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const pads = Array(2 * x.rank).fill(0);
     for (const { axis, start, end } of sliceBounds(x.shape, starts, ends, c.x[3]?.constValues)) {
       pads[axis] = start;
-      pads[axis + x.rank] = x.shape[axis] - end;
+      pads[axis + x.rank] = x.shape[axis] - Math.max(start, end); // an empty slice (end before start) still pads back to dim
     }
     return [pad(dy0(c), pads)];
   },

@@ -35,6 +35,10 @@ test('chunk along axis 0, all outputs used', async () => {
   await assertGradients({ inputs: [{ name: 'x', shape: [4, 3] }], build: (g, [x]) => { const [a, b] = o.chunk(x, 2, 0); return o.mul(a, b); } });
 });
 
+test('an empty slice (end before start) beside a used one: its gradient pads back to the full input', async () => {
+  await assertGradients({ inputs: [{ name: 'x', shape: [3, 5] }], build: (g, [x]) => o.concat([o.slice(x, [1], [4], [2]), o.slice(x, [1], [0], [2])], 1) });
+});
+
 test('slice on several axes with negative starts and clamped ends', async () => {
   await assertGradients({ inputs: [{ name: 'x', shape: [4, 5, 6] }], build: (g, [x]) => o.slice(x, [0, 2, 1], [1, -4, -3], [3, 100, 5]) });
 });
