@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
+import { SafetensorsFile } from '@npo/graph';
 
 // Structural validation of a diffusers-layout model folder: required parts present, configs parse, weights
 // present and readable (safetensors headers only), and the UNet's config agrees with its weights. The
