@@ -10,9 +10,9 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-# onnxruntime-node's install script downloads CUDA binaries from outside the npm registry: skip it unless a
-# GPU image asks for them (ONNXRUNTIME_NODE_INSTALL=cuda12).
-export ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL:-skip}
+# onnxruntime-node's install script downloads CUDA binaries from outside the npm registry: always skipped. GPU
+# workers get the CUDA provider from the npm registry instead (scripts/setup-gpu.sh, below).
+export ONNXRUNTIME_NODE_INSTALL=skip
 stamp=node_modules/.npo-install-stamp
 if [ ! -d node_modules ]; then
   echo "setup: installing npm packages (npm ci)"
@@ -25,5 +25,6 @@ elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+if [ "${EXECUTION_PROVIDER:-cpu}" = cuda ]; then bash scripts/setup-gpu.sh; fi
 if [ -f scripts/prisma-generate.sh ]; then bash scripts/prisma-generate.sh; fi
 if [ "${NPO_SKIP_SERVICES:-}" != 1 ]; then bash scripts/services.sh; fi

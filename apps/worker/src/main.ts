@@ -1,4 +1,5 @@
 // Worker entry point: validate config, run the shared start-up setup, consume the queues until signalled.
+import { assertExecutionProviderAvailable } from '@npo/graph';
 import { onShutdown, startProcessServices } from '@npo/platform';
 import { startWorker } from './worker.ts';
 import { realTrainer } from './trainer-api.ts';
@@ -7,6 +8,13 @@ import { validateDataset } from './dataset-api.ts';
 async function main() {
   const services = await startProcessServices('npo-worker');
   const { config, logger } = services;
+  // A GPU worker that cannot load its provider must not take jobs (and must never train on CPU instead).
+  try {
+    assertExecutionProviderAvailable(config.executionProvider);
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
   const running = await startWorker({ ...services, trainer: realTrainer, validateDataset });
   logger.info({ concurrency: config.workerConcurrency, provider: config.executionProvider, builtinModels: config.builtinModelsDir }, 'worker started');
   onShutdown(async () => {

@@ -7,5 +7,7 @@ export * from './autodiff.ts';
 export { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 export * from './optim.ts';
 export * from './serialize.ts';
+export * from './execution-provider.ts';
 export * from './runner.ts';
+export * from './cuda/cuda-provider.ts';
 export * from './rng.ts';

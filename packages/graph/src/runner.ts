@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { DTYPES, type DType, type HostTensor } from './dtype.ts';
-
-export type ExecutionProvider = 'cpu' | 'cuda';
+import { describeCudaProviderProblems, findCudaProviderProblems } from './cuda/cuda-provider.ts';
+import { ExecutionProviderError, type ExecutionProvider } from './execution-provider.ts';
 
 export interface SessionOptions {
   executionProvider?: ExecutionProvider;
@@ -9,14 +9,6 @@ export interface SessionOptions {
   threads?: number;
   /** 'all' may fuse x·sigmoid(x) and MatMuls into contrib ops; fine in float32. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-}
-
-export class ExecutionProviderError extends Error {
-  readonly code = 'execution_provider_unavailable';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExecutionProviderError';
-  }
 }
 
 // onnxruntime spells every DType the same way ('float32', 'int64', 'bool', …).
@@ -52,13 +44,15 @@ export class Session {
       const s = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return new Session(s, provider);
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
-      if (provider === 'cuda' && /cuda|provider|libonnxruntime_providers|\.so/i.test(msg))
-        throw new ExecutionProviderError(
-          `the CUDA execution provider could not be loaded (${msg.split('\n')[0]}). onnxruntime-node installs its CUDA ` +
-            'binaries only when asked: reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node` on a ' +
-            'machine with CUDA 12 and cuDNN 9 libraries on the loader path, or set EXECUTION_PROVIDER=cpu.',
-        );
+      if (provider === 'cuda') {
+        // onnxruntime-node says only "Failed to load shared library" (the library's name goes to its log), so
+        // find out here which library is missing and where the loader looked.
+        const problems = findCudaProviderProblems();
+        if (problems.length) throw new ExecutionProviderError(describeCudaProviderProblems(problems));
+        const msg = (e as Error).message ?? String(e);
+        if (/cuda|provider|shared library|\.so/i.test(msg))
+          throw new ExecutionProviderError(`the CUDA execution provider failed to start: ${msg.split('\n')[0]} (no fallback to CPU)`);
+      }
       throw e;
     }
   }
