@@ -46,7 +46,7 @@ test('missing, unknown and wrongly typed fields name the field', async () => {
 
 test('out-of-range, NaN and Infinity hyperparameters are rejected by field', async () => {
   const cases: [string, unknown][] = [
-    ['steps', 0], ['steps', 100001], ['steps', 1.5], ['batch_pairs', 0], ['learning_rate', 0], ['learning_rate', -1e-5], ['learning_rate', 2],
+    ['steps', 0], ['steps', 100001], ['steps', 1.5], ['batch_pairs', 0], ['gradient_accumulation_steps', 0], ['gradient_accumulation_steps', 1025], ['gradient_accumulation_steps', 2.5], ['learning_rate', 0], ['learning_rate', -1e-5], ['learning_rate', 2],
     ['beta', 0], ['lora_rank', 0], ['lora_rank', 1000], ['warmup_steps', -1], ['lr_schedule', 'linear'], ['max_grad_norm', 0],
     ['resolution', 30], ['resolution', 8192], ['checkpoint_every', 0], ['seed', -1], ['steps', 'NaN'], ['learning_rate', 'Infinity'],
   ];

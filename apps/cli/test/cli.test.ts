@@ -65,7 +65,7 @@ test('models list shows the built-in tiny-sd', async () => {
 
 test('jobs create: flags and --hp become hyperparameters; the same idempotency key gives the same job; cancel; list --state', async () => {
   const args = ['jobs', 'create', '--model', 'tiny-sd', '--dataset', datasetId, '--method', 'dpo', '--steps', '2000', '--lr', '2e-5', '--beta', '3000',
-    '--rank', '4', '--hp', 'warmup_steps=0', '--hp', 'lr_schedule=cosine', '--idempotency-key', 'cli-test-1'];
+    '--rank', '4', '--pairs', '2', '--accumulate', '8', '--hp', 'warmup_steps=0', '--hp', 'lr_schedule=cosine', '--idempotency-key', 'cli-test-1'];
   const first = await cli(server, args);
   assert.equal(first.code, 0, first.stderr);
   const id = /^created job (job_\S+): queued$/m.exec(first.stdout)?.[1];
@@ -80,6 +80,8 @@ test('jobs create: flags and --hp become hyperparameters; the same idempotency k
   assert.equal(json.hyperparameters.learning_rate, 2e-5);
   assert.equal(json.hyperparameters.beta, 3000);
   assert.equal(json.hyperparameters.lora_rank, 4);
+  assert.equal(json.hyperparameters.batch_pairs, 2);
+  assert.equal(json.hyperparameters.gradient_accumulation_steps, 8);
   assert.equal(json.hyperparameters.warmup_steps, 0);
   assert.equal(json.hyperparameters.lr_schedule, 'cosine');
 

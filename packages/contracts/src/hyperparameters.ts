@@ -1,7 +1,8 @@
 import type { JobMethod } from './schemas/jobs.ts';
 
 // Training hyperparameters and their defaults (DESIGN.md §1, for real SD-class models):
-//   steps 400, batch_pairs 16, learning_rate 1e-5 (AdamW, constant schedule after warm-up),
+//   steps 400, batch_pairs 16, gradient_accumulation_steps 1 (optimizer steps use the mean gradient of
+//   batch_pairs × gradient_accumulation_steps pairs), learning_rate 1e-5 (AdamW, constant schedule after warm-up),
 //   beta 1000 for NPO (the NPO reference runs on SD1.5) and 5000 for DPO (the SD1.5 Diffusion-DPO default),
 //   lora_rank 8, lora_alpha 8 (alpha = rank), warmup_steps 10, max_grad_norm 1.0, checkpoint_every 50, seed 0,
 //   resolution = the model's sample_size × 8 for latent models (a VAE downsamples by 8), or its sample_size for
@@ -9,6 +10,7 @@ import type { JobMethod } from './schemas/jobs.ts';
 export interface Hyperparameters {
   steps: number;
   batch_pairs: number;
+  gradient_accumulation_steps: number;
   learning_rate: number;
   beta: number;
   lora_rank: number;
@@ -24,6 +26,7 @@ export interface Hyperparameters {
 export const HYPERPARAMETER_DEFAULTS = {
   steps: 400,
   batch_pairs: 16,
+  gradient_accumulation_steps: 1,
   learning_rate: 1e-5,
   lora_rank: 8,
   lora_alpha: 8,
@@ -65,6 +68,7 @@ export function resolveHyperparameters(
   return {
     steps: given.steps ?? HYPERPARAMETER_DEFAULTS.steps,
     batch_pairs: given.batch_pairs ?? HYPERPARAMETER_DEFAULTS.batch_pairs,
+    gradient_accumulation_steps: given.gradient_accumulation_steps ?? HYPERPARAMETER_DEFAULTS.gradient_accumulation_steps,
     learning_rate: given.learning_rate ?? HYPERPARAMETER_DEFAULTS.learning_rate,
     beta: given.beta ?? BETA_DEFAULTS[method],
     lora_rank,

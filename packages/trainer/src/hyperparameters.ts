@@ -24,6 +24,7 @@ export class HyperparameterError extends Error {
 const RANGES: Partial<Record<keyof TrainHyperparameters, [number, number, boolean]>> = {
   steps: [1, 1_000_000, true],
   batch_pairs: [1, 4096, true],
+  gradient_accumulation_steps: [1, 4096, true],
   learning_rate: [0, 1, false],
   beta: [0, 1e7, false],
   lora_rank: [1, 1024, true],

@@ -2,7 +2,7 @@ import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } fro
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { TrainHyperparameters } from './hyperparameters.ts';
 import { learningRate } from './lr-schedule.ts';
-import { adamStateName as stateName, updatedName as updated } from '@npo/diffusion';
+import { adamStateName as stateName, gradSumName, updatedName as updated } from '@npo/diffusion';
 import type { StepProgram } from './program.ts';
 
 export interface StepMetrics {
@@ -36,11 +36,17 @@ export interface LoopOptions {
 }
 
 /**
- * The training loop: one session.run per step, parameters and AdamW state fed back each time,
- * checkpoints (params + optimizer state + step + RNG and data positions) every N steps and at the end.
+ * The training loop: one session.run per step (or, with gradient accumulation, one `accumulate` run per
+ * micro-batch and one `apply` run), parameters and AdamW state fed back each time, checkpoints (params +
+ * optimizer state + step + RNG and data positions) every N optimizer steps and at the end.
  */
 export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ steps: number; stopped: boolean; params: Record<string, HostTensor> }> {
-  const session = await Session.create(program.modelPath, { executionProvider: o.executionProvider, threads: o.threads });
+  const sessionOptions = { executionProvider: o.executionProvider, threads: o.threads };
+  const session = await Session.create(program.modelPath, sessionOptions);
+  const applySession = program.apply ? await Session.create(program.apply.path, sessionOptions).catch(async (e) => {
+    await session.release();
+    throw e;
+  }) : null;
   let params: Record<string, HostTensor>;
   let optimizer: Record<string, HostTensor>;
   let rng = new Rng(o.hp.seed, 1);
@@ -63,7 +69,28 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
     }
   }
   const total = o.hp.steps;
-  const outputs = [...program.paramNames.flatMap((n) => [updated(n), updated(stateName(n, 'm')), updated(stateName(n, 'v'))]), ...program.metricOutputs];
+  const updates = program.paramNames.flatMap((n) => [updated(n), updated(stateName(n, 'm')), updated(stateName(n, 'v'))]);
+  const outputs = [...updates, ...program.metricOutputs];
+  // With accumulation the micro-batch graph reports the batch metrics and the apply graph the (mean) gradient norm.
+  const microMetrics = program.metricOutputs.filter((n) => n !== 'grad_norm');
+  const sumOutputs = program.paramNames.map((n) => updated(gradSumName(n)));
+  const stepInputs = (lr: number) => ({ step: hostTensor('float32', [], [step + 1]), lr: hostTensor('float32', [], [lr]) });
+  /** One optimizer step over `apply.microSteps` micro-batches: the update's outputs and the mean of the batch metrics. */
+  const accumulatedStep = async (lr: number): Promise<Record<string, HostTensor>> => {
+    const micro = program.apply!.microSteps;
+    let sums: Record<string, HostTensor> = {};
+    for (const n of program.paramNames) sums[gradSumName(n)] = hostTensor('float32', params[n].shape);
+    const metricSums: Record<string, number> = Object.fromEntries(microMetrics.map((n) => [n, 0]));
+    for (let k = 0; k < micro; k++) {
+      const r = await session.run({ ...params, ...sums, ...program.batch(rng) }, [...sumOutputs, ...microMetrics]);
+      sums = {};
+      for (const n of program.paramNames) sums[gradSumName(n)] = r[updated(gradSumName(n))];
+      for (const n of microMetrics) if (r[n].data.length === 1) metricSums[n] += Number(r[n].data[0]);
+    }
+    const res = await applySession!.run({ ...params, ...optimizer, ...sums, ...stepInputs(lr) }, [...updates, 'grad_norm']);
+    for (const n of microMetrics) res[n] = hostTensor('float32', [], [metricSums[n] / micro]);
+    return res;
+  };
   const checkpoint = (final: boolean) => {
     const { dir, files } = writeCheckpoint(
       o.checkpointRoot,
@@ -81,14 +108,9 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
       }
       const t0 = performance.now();
       const lr = learningRate(step + 1, o.hp.learning_rate, o.hp.warmup_steps, total, o.hp.lr_schedule);
-      const feeds = {
-        ...params,
-        ...optimizer,
-        ...program.batch(rng),
-        step: hostTensor('float32', [], [step + 1]),
-        lr: hostTensor('float32', [], [lr]),
-      };
-      const res = await session.run(feeds, outputs);
+      const res = applySession
+        ? await accumulatedStep(lr)
+        : await session.run({ ...params, ...optimizer, ...program.batch(rng), ...stepInputs(lr) }, outputs);
       step++;
       for (const n of program.paramNames) {
         params[n] = res[updated(n)];
@@ -104,6 +126,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
     if (!stopped) checkpoint(true);
   } finally {
     await session.release();
+    await applySession?.release();
   }
   return { steps: step, stopped, params };
 }

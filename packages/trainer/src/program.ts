@@ -5,8 +5,13 @@ import type { HostTensor, Rng } from '@npo/graph';
  * compiled step, its trainable tensors, the feeds of each step, and how parameters are saved.
  */
 export interface StepProgram {
-  /** Path of the compiled step graph (.onnx). */
+  /** Path of the compiled step graph (.onnx); with `apply` set, the `accumulate` graph of one micro-batch. */
   modelPath: string;
+  /**
+   * Gradient accumulation: `modelPath` adds each micro-batch's gradient to `grad_sum.*`, and this graph turns
+   * the sums of `microSteps` micro-batches into one clipped AdamW update. Absent: one graph per step.
+   */
+  apply?: { path: string; microSteps: number };
   /** Identifies the compiled step and its settings; a checkpoint from another fingerprint is refused. */
   fingerprint: string;
   paramNames: string[];

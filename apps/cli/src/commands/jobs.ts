@@ -10,11 +10,11 @@ const jobPath = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
 export const jobCommands: Command[] = [
   {
     resource: 'jobs', action: 'create',
-    synopsis: 'jobs create --model M --dataset ID [--method npo|dpo] [--steps N] [--lr X] [--beta X] [--rank N] [--idempotency-key K] [--hp key=value ...]',
+    synopsis: 'jobs create --model M --dataset ID [--method npo|dpo] [--steps N] [--lr X] [--beta X] [--rank N] [--pairs N] [--accumulate N] [--idempotency-key K] [--hp key=value ...]',
     summary: 'start a training job (npo by default); the same --idempotency-key twice gives the same job', args: [],
     options: {
       model: { type: 'string' }, dataset: { type: 'string' }, method: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-      beta: { type: 'string' }, rank: { type: 'string' }, 'idempotency-key': { type: 'string' }, hp: { type: 'string', multiple: true },
+      beta: { type: 'string' }, rank: { type: 'string' }, pairs: { type: 'string' }, accumulate: { type: 'string' }, 'idempotency-key': { type: 'string' }, hp: { type: 'string', multiple: true },
     },
     async run(ctx) {
       let hyperparameters: Record<string, unknown>;
@@ -24,7 +24,10 @@ export const jobCommands: Command[] = [
         throw new UsageError((err as Error).message, ctx.usage);
       }
       // the named flags win over the same keys given with --hp
-      const named = { steps: integer(ctx, 'steps', 1), learning_rate: number(ctx, 'lr'), beta: number(ctx, 'beta'), lora_rank: integer(ctx, 'rank', 1) };
+      const named = {
+        steps: integer(ctx, 'steps', 1), learning_rate: number(ctx, 'lr'), beta: number(ctx, 'beta'), lora_rank: integer(ctx, 'rank', 1),
+        batch_pairs: integer(ctx, 'pairs', 1), gradient_accumulation_steps: integer(ctx, 'accumulate', 1),
+      };
       for (const [k, v] of Object.entries(named)) if (v !== undefined) hyperparameters[k] = v;
       const body: CreateJob = {
         model: required(ctx, 'model'), dataset: required(ctx, 'dataset'), method: oneOf(ctx, 'method', ['npo', 'dpo'] as const) ?? 'npo',

@@ -19,7 +19,8 @@ export const JobStateSchema = Type.Union([
 export const HyperparametersInput = Type.Object(
   {
     steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'optimizer steps (default 400)' })),
-    batch_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'preference pairs per step (default 16)' })),
+    batch_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'preference pairs per micro-batch (default 16)' })),
+    gradient_accumulation_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'micro-batches per optimizer step: each step uses the mean gradient of batch_pairs × gradient_accumulation_steps pairs (default 1)' })),
     learning_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'AdamW learning rate (default 1e-5)' })),
     beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'DPO β in the β/2 form (default 1000 for npo, 5000 for dpo)' })),
     lora_rank: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'LoRA rank (default 8)' })),

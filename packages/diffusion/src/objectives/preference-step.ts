@@ -5,7 +5,7 @@ import type { WeightSource } from '../model/weights.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
 import { assembleModelBatch, preferenceLoss, type PreferenceMethod } from './preference.ts';
-import { appendTrainingUpdate } from './training-update.ts';
+import { appendGradientSums, appendTrainingUpdate } from './training-update.ts';
 
 export interface PreferenceStepSpec {
   unet: { config: UNetConfig; weights: WeightSource };
@@ -32,6 +32,11 @@ export interface PreferenceStepSpec {
   objective?: 'preference' | 'mse_mean';
   /** Build forward + loss + gradients only (no optimizer update). */
   optimizer?: boolean;
+  /**
+   * 'step' (default): clip + AdamW in the same graph. 'accumulate': no update; `grad_sum.<key>` in, the sum plus
+   * this batch's gradient out as `new.grad_sum.<key>` (the `apply` graph of buildApplyUpdate does the update).
+   */
+  update?: 'step' | 'accumulate';
 }
 
 export interface StepGraph {
@@ -87,7 +92,8 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   const objective = spec.objective === 'mse_mean' ? reduceMean(L.modelLosses) : L.loss;
   const grads = grad(objective, params);
   if (spec.emitGradients) grads.forEach((d, i) => g.output(`grad.${paramNames[i]}`, d));
-  appendTrainingUpdate(g, paramNames, params, grads, spec.maxGradNorm, (spec.optimizer ?? true) ? spec.adamw : null);
+  if (spec.update === 'accumulate') appendGradientSums(g, paramNames, params, grads);
+  else appendTrainingUpdate(g, paramNames, params, grads, spec.maxGradNorm, (spec.optimizer ?? true) ? spec.adamw : null);
   return { graph: g, paramNames };
 }
 export { adamStateName, updatedName } from './training-update.ts';

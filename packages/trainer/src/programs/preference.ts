@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  adapterFeeds, ArtifactDir, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
+  adapterFeeds, ArtifactDir, buildApplyUpdate, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
   ShardReader, DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
@@ -38,16 +38,20 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const prediction = model.scheduler.prediction_type;
   const acp = alphasCumprod(model.scheduler);
   const P = hp.batch_pairs;
+  const K = hp.gradient_accumulation_steps ?? 1;
   const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: hp.weight_decay };
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({
-      v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P,
+      v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P, ...(K > 1 ? { K } : {}),
       latent: latentShape, embed: embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
       schedule: model.scheduler,
     }))
     .digest('hex');
   const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
-  const modelPath = join(dir, 'step.onnx');
+  // One graph per step, or (K > 1) an `accumulate` graph per micro-batch and an `apply` graph per step.
+  const modelPath = join(dir, K > 1 ? 'accumulate.onnx' : 'step.onnx');
+  const applyPath = join(dir, 'apply.onnx');
+  const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (!existsSync(join(dir, 'complete'))) {
     const weights = new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors');
     const { graph } = buildPreferenceStep({
@@ -62,8 +66,13 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       prediction,
       maxGradNorm: hp.max_grad_norm,
       adamw,
+      update: K > 1 ? 'accumulate' : 'step',
     });
     saveModel(graph, modelPath);
+    if (K > 1) {
+      const shapes = adapterFeeds(init);
+      saveModel(buildApplyUpdate({ params: paramNames.map((n) => ({ name: n, shape: shapes[n].shape })), microSteps: K, maxGradNorm: hp.max_grad_norm, adamw }), applyPath);
+    }
     writeFileSync(join(dir, 'complete'), new Date().toISOString());
   }
   const baseSha = await sha256File(model.unetWeights);
@@ -72,8 +81,9 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
 
   return {
     modelPath,
+    ...(K > 1 ? { apply: { path: applyPath, microSteps: K } } : {}),
     fingerprint,
-    paramNames: modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]),
+    paramNames,
     initialParams: () => adapterFeeds(init),
     batch(rng: Rng): Record<string, HostTensor> {
       const b = reader.nextBatch();
