@@ -93,11 +93,18 @@ export class Graph {
   }
 
   /** A name not yet used in this graph, prefixed by the current scope and module; `claim` or `initializer` reserves it. */
+  private readonly nextSuffix = new Map<string, number>();
+
   freshName(base: string): string {
     const prefix = this.modulePath ? [...this.scopes, this.modulePath] : this.scopes;
     const name = (prefix.length ? prefix.join('.') + '/' : '') + base;
     if (!this.names.has(name)) return name;
-    for (let i = 1; ; i++) if (!this.names.has(`${name}_${i}`)) return `${name}_${i}`;
+    // Names are never released, so every suffix below the last one handed out is still taken: resume there
+    // (scanning from 1 each time made large graphs, whose rules reuse a few names, quadratic to build).
+    let i = this.nextSuffix.get(name) ?? 1;
+    while (this.names.has(`${name}_${i}`)) i++;
+    this.nextSuffix.set(name, i);
+    return `${name}_${i}`;
   }
 
   uniqueName(base: string): string {
