@@ -1,5 +1,7 @@
 export * from './unet/config.ts';
 export * from './unet/unet.ts';
+export * from './unet/time-ids.ts';
+export * from './unet/added-conditioning.ts';
 export * from './model/weights.ts';
 export * from './model/context.ts';
 export * from './model/artifacts.ts';

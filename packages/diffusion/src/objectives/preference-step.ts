@@ -2,7 +2,8 @@ import { cast, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@n
 import type { LoraConfig, LoraModuleSpec } from '../lora/adapter.ts';
 import { loraInputs, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
-import type { UNetConfig } from '../unet/config.ts';
+import { addedConditioningInputs, type AddedConditioning } from '../unet/added-conditioning.ts';
+import { pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
 import { assembleModelBatch, preferenceLoss, type PreferenceMethod } from './preference.ts';
 import { appendGradientSums, appendTrainingUpdate } from './training-update.ts';
@@ -57,23 +58,31 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   const params = [...modules.values()].flatMap(({ A, B }) => [A, B]);
   const paramNames = params.map((p) => p.name);
   let noisy: Value, t: Value, embeds: Value, target: Value;
+  let added: AddedConditioning | undefined;
+  const addition = spec.unet.config.addition;
   if ((spec.batch ?? 'pairs') === 'pairs') {
     const chosen = g.input('chosen', 'float32', [P, ...spec.latentShape]);
     const rejected = g.input('rejected', 'float32', [P, ...spec.latentShape]);
     const noise = g.input('noise', 'float32', [P, ...spec.latentShape]);
     const timesteps = g.input('timesteps', 'int64', [P]);
     const emb = g.input('embeds', 'float32', [P, ...spec.embedShape]);
-    const mb = assembleModelBatch({ chosen, rejected, noise, timesteps, embeds: emb }, spec.method, spec.alphasCumprod, spec.prediction);
-    ({ noisy, embeds, target } = mb);
+    const pairAdded = addition && {
+      textEmbeds: g.input('text_embeds', 'float32', [P, pooledEmbedWidth(addition)]),
+      chosenTimeIds: g.input('chosen_time_ids', 'float32', [P, TIME_IDS]),
+      rejectedTimeIds: g.input('rejected_time_ids', 'float32', [P, TIME_IDS]),
+    };
+    const mb = assembleModelBatch({ chosen, rejected, noise, timesteps, embeds: emb, added: pairAdded ?? undefined }, spec.method, spec.alphasCumprod, spec.prediction);
+    ({ noisy, embeds, target, added } = mb);
     t = mb.timestepsFloat;
   } else {
     noisy = g.input('model_input', 'float32', [2 * P, ...spec.latentShape]);
     t = cast(g.input('model_timesteps', 'int64', [2 * P]), 'float32');
     embeds = g.input('model_embeds', 'float32', [2 * P, ...spec.embedShape]);
     target = g.input('target', 'float32', [2 * P, ...spec.latentShape]);
+    added = addedConditioningInputs(g, spec.unet.config, 2 * P, 'model_');
   }
   const adapter: LoraValues = { modules, scale: spec.lora.config.alpha / spec.lora.config.rank };
-  const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds };
+  const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds, added };
   const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter] }, spec.unet.config, inputs));
   const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [] }, spec.unet.config, inputs));
   const L = preferenceLoss(modelPred, refPred, target, spec.beta);

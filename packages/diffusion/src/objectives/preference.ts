@@ -1,4 +1,5 @@
 import { add, cast, concat, equal, greater, mul, reduceMean, softplus, split, sub, type Value } from '@npo/graph';
+import type { AddedConditioning } from '../unet/added-conditioning.ts';
 import { noiseSamples } from './noising.ts';
 
 export type PreferenceMethod = 'npo' | 'dpo';
@@ -52,6 +53,8 @@ export interface PairBatchValues {
   timesteps: Value;
   /** [P, T, D] */
   embeds: Value;
+  /** text_time UNets: [P, pooled] per pair, and [P, 6] micro-conditioning of each pair's chosen and rejected image. */
+  added?: { textEmbeds: Value; chosenTimeIds: Value; rejectedTimeIds: Value };
 }
 
 export interface ModelBatch {
@@ -59,11 +62,14 @@ export interface ModelBatch {
   timestepsFloat: Value;
   embeds: Value;
   target: Value;
+  added?: AddedConditioning;
 }
 
 /**
  * Noises both sides of every pair with the pair's shared noise and timestep and stacks them [first; second].
- * NPO trains on the reversed preference, so its "first" is the rejected image.
+ * NPO trains on the reversed preference, so its "first" is the rejected image. The prompt (and pooled) embedding
+ * is the pair's on both sides; each image keeps its own micro-conditioning (its size and crop), so time ids move
+ * with their image.
  */
 export function assembleModelBatch(
   batch: PairBatchValues, method: PreferenceMethod, alphasCumprod: Float32Array, prediction: 'epsilon' | 'v_prediction',
@@ -73,6 +79,11 @@ export function assembleModelBatch(
   const z = concat([first, second], 0);
   const eps = concat([batch.noise, batch.noise], 0);
   const { noisy, target } = noiseSamples(z, eps, t2, alphasCumprod, prediction);
-  return { noisy, timestepsFloat: cast(t2, 'float32'), embeds: concat([batch.embeds, batch.embeds], 0), target };
+  const a = batch.added;
+  const added = a && {
+    textEmbeds: concat([a.textEmbeds, a.textEmbeds], 0),
+    timeIds: concat(method === 'npo' ? [a.rejectedTimeIds, a.chosenTimeIds] : [a.chosenTimeIds, a.rejectedTimeIds], 0),
+  };
+  return { noisy, timestepsFloat: cast(t2, 'float32'), embeds: concat([batch.embeds, batch.embeds], 0), target, added };
 }
 

@@ -2,6 +2,7 @@ import { Graph, reshape } from '@npo/graph';
 import type { LoraModuleSpec } from '../lora/adapter.ts';
 import { loraInputs, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
+import { addedConditioningInputs } from '../unet/added-conditioning.ts';
 import type { UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
 
@@ -29,7 +30,9 @@ export function buildGuidanceGraph(unet: { config: UNetConfig; weights: WeightSo
     const scale = reshape(g.input(slotScaleName(slot.name), 'float32', [batch]), [batch, 1, 1]);
     return { modules, scale };
   });
-  const out = unetForward({ g, weights: unet.weights, adapters }, unet.config, { sample, timesteps, encoderHiddenStates: embeds });
+  const added = addedConditioningInputs(g, unet.config, batch, '');
+  const out = unetForward({ g, weights: unet.weights, adapters }, unet.config, { sample, timesteps, encoderHiddenStates: embeds, added });
   g.output('model_output', out);
   return g;
 }
+

@@ -4,7 +4,15 @@ import { alphasCumprod, type SchedulerConfig } from '../schedule/noise-schedule.
 import { ddimStep } from './ddim.ts';
 import { EulerSampler } from './euler.ts';
 import { slotScaleName, slotTensorName, type AdapterSlot } from './guidance-graph.ts';
+import { TIME_IDS } from '../unet/config.ts';
 import { inferenceTimesteps } from './timesteps.ts';
+
+/** `n` copies of `x` back to back. */
+function tile(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length * n);
+  for (let i = 0; i < n; i++) out.set(x, i * x.length);
+  return out;
+}
 
 export interface GuidedSampleOptions {
   /** [B, C, H, W] initial noise (times the Euler init sigma, applied here). */
@@ -12,6 +20,11 @@ export interface GuidedSampleOptions {
   /** [B, T, D] prompt embeddings, and the negative/unconditional ones. */
   cond: Float32Array;
   uncond: Float32Array;
+  /** text_time UNets (SDXL): [B, pooled] pooled embeddings of the prompts and of the negative prompts. */
+  condPooled?: Float32Array;
+  uncondPooled?: Float32Array;
+  /** text_time UNets: [B, 6] micro-conditioning per sample, shared by both branches (default: `defaultTimeIds`). */
+  timeIds?: Float32Array;
   guidance: number;
   steps: number;
   sampler?: 'ddim' | 'euler';
@@ -51,6 +64,8 @@ export class GuidedSampler {
     private readonly latentShape: number[],
     private readonly embedShape: number[],
     private readonly slots: AdapterSlot[],
+    /** A text_time UNet's pooled width and its default micro-conditioning (`defaultTimeIds`); null for others. */
+    private readonly added: { pooled: number; timeIds: Float32Array } | null = null,
   ) {
     this.acp = alphasCumprod(scheduler);
   }
@@ -76,6 +91,27 @@ export class GuidedSampler {
     return feeds;
   }
 
+  /** The [positive; negative] text_embeds and time_ids a text_time UNet takes; none for other UNets. */
+  private addedFeeds(o: GuidedSampleOptions): Record<string, HostTensor> {
+    const B = this.batch;
+    if (!this.added) {
+      if (o.condPooled || o.uncondPooled || o.timeIds) throw new Error('sampler: pooled embeddings / time ids given, but the UNet takes none');
+      return {};
+    }
+    const { pooled, timeIds } = this.added;
+    if (o.condPooled?.length !== B * pooled || o.uncondPooled?.length !== B * pooled)
+      throw new Error(`sampler: this UNet needs condPooled and uncondPooled of ${B}×[${pooled}]`);
+    const ids = o.timeIds ?? tile(timeIds, B);
+    if (ids.length !== B * TIME_IDS) throw new Error(`sampler: timeIds: expected ${B}×[${TIME_IDS}]`);
+    const textEmbeds = new Float32Array(2 * B * pooled);
+    textEmbeds.set(o.condPooled, 0);
+    textEmbeds.set(o.uncondPooled, B * pooled);
+    return {
+      text_embeds: hostTensor('float32', [2 * B, pooled], textEmbeds),
+      time_ids: hostTensor('float32', [2 * B, TIME_IDS], tile(ids, 2)),
+    };
+  }
+
   async sample(o: GuidedSampleOptions, uses: Record<string, AdapterUse | undefined> = {}): Promise<{ latents: Float32Array; trace: TraceStep[] }> {
     const B = this.batch;
     const per = numel(this.latentShape);
@@ -87,6 +123,7 @@ export class GuidedSampler {
     const embeds = new Float32Array(2 * B * perEmb);
     embeds.set(o.cond, 0);
     embeds.set(o.uncond, B * perEmb);
+    const added = this.addedFeeds(o);
     const euler = o.sampler === 'euler' ? new EulerSampler(this.scheduler, this.acp, timesteps) : null;
     let x: Float32Array = euler ? o.latents.map((v) => v * euler.initNoiseSigma) : o.latents.slice();
     const trace: TraceStep[] = [];
@@ -101,6 +138,7 @@ export class GuidedSampler {
         sample: hostTensor('float32', [2 * B, ...this.latentShape], doubled),
         timesteps: hostTensor('float32', [2 * B], new Float32Array(2 * B).fill(t)),
         embeds: hostTensor('float32', [2 * B, ...this.embedShape], embeds),
+        ...added,
       });
       const eps = out.model_output.data as Float32Array;
       const pos = eps.subarray(0, B * per);

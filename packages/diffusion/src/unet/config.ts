@@ -23,7 +23,21 @@ export interface UNetConfig {
   time_embedding_dim: number;
   center_input_sample: boolean;
   sample_size: number;
+  /** SDXL's `addition_embed_type: "text_time"` (pooled text embedding + micro-conditioning), or null. */
+  addition: TextTimeConfig | null;
 }
+
+/**
+ * diffusers' text_time additional embedding: `add_time_proj` (a sinusoid of width `time_embed_dim` per time id)
+ * and `add_embedding` (TimestepEmbedding from `projection_input_dim` = pooled width + time ids × `time_embed_dim`).
+ */
+export interface TextTimeConfig {
+  time_embed_dim: number;
+  projection_input_dim: number;
+}
+
+/** SDXL's micro-conditioning per image: original size (h, w), crop top-left (y, x), target size (h, w). */
+export const TIME_IDS = 6;
 
 export class ConfigError extends Error {
   readonly code = 'unsupported_model_config';
@@ -43,11 +57,11 @@ const HANDLED = new Set([
   'use_linear_projection', 'flip_sin_to_cos', 'freq_shift', 'downsample_padding', 'mid_block_scale_factor', 'conv_in_kernel',
   'conv_out_kernel', 'time_embedding_dim', 'center_input_sample', 'sample_size', 'act_fn', 'dropout', 'upcast_attention',
   'attention_type', 'only_cross_attention', 'dual_cross_attention', 'resnet_time_scale_shift', 'time_embedding_type',
+  'addition_embed_type', 'addition_time_embed_dim', 'projection_class_embeddings_input_dim',
 ]);
 const DEFAULT_ONLY: Record<string, unknown[]> = {
-  addition_embed_type: [null],
+  // Read only by addition_embed_type "text" (refused below), so any value is inert.
   addition_embed_type_num_heads: [64, null],
-  addition_time_embed_dim: [null],
   class_embed_type: [null],
   class_embeddings_concat: [false],
   cross_attention_norm: [null],
@@ -55,7 +69,6 @@ const DEFAULT_ONLY: Record<string, unknown[]> = {
   encoder_hid_dim_type: [null],
   mid_block_only_cross_attention: [null, false],
   num_class_embeds: [null],
-  projection_class_embeddings_input_dim: [null],
   resnet_out_scale_factor: [1, 1.0],
   resnet_skip_time_act: [false],
   reverse_transformer_layers_per_block: [null],
@@ -89,6 +102,8 @@ export function parseUNetConfig(raw: Record<string, unknown>): UNetConfig {
   expect('time_embedding_type', (v) => v === 'positional', 'only positional');
   expect('mid_block_type', (v) => v === 'UNetMidBlock2DCrossAttn', 'only UNetMidBlock2DCrossAttn');
   expect('num_attention_heads', (v) => v === null, 'diffusers itself rejects it for this model; use attention_head_dim');
+  expect('addition_embed_type', (v) => v === null || v === 'text_time', 'only null or "text_time"');
+  const addition = parseTextTime(raw, problems);
   const down = (raw.down_block_types as string[]) ?? [];
   const up = (raw.up_block_types as string[]) ?? [];
   down.forEach((t) => DOWN.has(t) || problems.push(`down block type ${t} is not supported`));
@@ -132,5 +147,31 @@ export function parseUNetConfig(raw: Record<string, unknown>): UNetConfig {
     time_embedding_dim: (raw.time_embedding_dim as number) ?? blocks[0] * 4,
     center_input_sample: (raw.center_input_sample as boolean) ?? false,
     sample_size: (raw.sample_size as number) ?? 64,
+    addition,
   };
+}
+
+const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** The text_time fields: both sizes present and consistent, or (addition_embed_type null) absent/null. */
+function parseTextTime(raw: Record<string, unknown>, problems: string[]): TextTimeConfig | null {
+  const dim = raw.addition_time_embed_dim ?? null;
+  const proj = raw.projection_class_embeddings_input_dim ?? null;
+  if (raw.addition_embed_type !== 'text_time') {
+    if (dim !== null) problems.push(`addition_time_embed_dim=${JSON.stringify(dim)} is set but addition_embed_type is not "text_time"`);
+    // projection_class_embeddings_input_dim also feeds class_embed_type "projection", which is refused by its own field.
+    if (proj !== null) problems.push(`projection_class_embeddings_input_dim=${JSON.stringify(proj)} is set but addition_embed_type is not "text_time"`);
+    return null;
+  }
+  if (!positiveInt(dim)) problems.push(`addition_time_embed_dim=${JSON.stringify(dim)} must be a positive integer for addition_embed_type "text_time"`);
+  else if ((dim as number) % 2) problems.push(`addition_time_embed_dim=${dim} must be even (half sines, half cosines)`);
+  if (!positiveInt(proj)) problems.push(`projection_class_embeddings_input_dim=${JSON.stringify(proj)} must be a positive integer for addition_embed_type "text_time"`);
+  else if (positiveInt(dim) && (proj as number) <= TIME_IDS * (dim as number))
+    problems.push(`projection_class_embeddings_input_dim=${proj} leaves no room for the pooled text embedding beside ${TIME_IDS} × addition_time_embed_dim=${dim}`);
+  return { time_embed_dim: dim as number, projection_input_dim: proj as number };
+}
+
+/** Width of the pooled text embedding a text_time UNet takes (projection input minus the time ids' sinusoids). */
+export function pooledEmbedWidth(addition: TextTimeConfig): number {
+  return addition.projection_input_dim - TIME_IDS * addition.time_embed_dim;
 }

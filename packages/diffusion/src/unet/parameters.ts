@@ -50,6 +50,10 @@ export function unetParameterShapes(cfg: UNetConfig): Map<string, number[]> {
   conv('conv_in', blocks[0], cfg.in_channels, cfg.conv_in_kernel);
   linear('time_embedding.linear_1', ted, blocks[0]);
   linear('time_embedding.linear_2', ted, ted);
+  if (cfg.addition) {
+    linear('add_embedding.linear_1', ted, cfg.addition.projection_input_dim);
+    linear('add_embedding.linear_2', ted, ted);
+  }
   const skips: number[] = [blocks[0]];
   let ch = blocks[0];
   cfg.down_block_types.forEach((type, i) => {

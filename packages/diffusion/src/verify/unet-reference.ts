@@ -8,7 +8,8 @@ import { adamStateName, updatedName } from '../objectives/training-update.ts';
 import { buildGuidanceGraph } from '../sampling/guidance-graph.ts';
 import { GuidedSampler } from '../sampling/npo-sampler.ts';
 import { alphasCumprod, parseSchedulerConfig, SD15_SCHEDULER } from '../schedule/noise-schedule.ts';
-import { parseUNetConfig } from '../unet/config.ts';
+import { parseUNetConfig, pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../unet/config.ts';
+import { ReferenceFolderError } from './reference-folder-error.ts';
 import { compareAbs, compareMasked, compareScaled, type Quantity } from './compare.ts';
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -32,7 +33,7 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
     const g = buildGuidanceGraph(unet, b, latent, io.encoder_hidden_states.shape.slice(1), []);
     const { session } = await artifacts.compile(g, 'forward');
     const t = hostTensor('float32', [b], toFloat32(io.timesteps));
-    const res = await session.run({ sample: io.sample, timesteps: t, embeds: io.encoder_hidden_states });
+    const res = await session.run({ sample: io.sample, timesteps: t, embeds: io.encoder_hidden_states, ...addedFeeds(config, io, '', '', 'unet/forward.safetensors') });
     out.push(compareAbs('unet.forward', res.model_output, io.out, 1e-4));
   }
 
@@ -77,6 +78,7 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
         model_timesteps: batch[`${direction}_timesteps`],
         model_embeds: batch[`${direction}_encoder_hidden_states`],
         target: batch[`${direction}_target`],
+        ...addedFeeds(config, batch, `${direction}_`, 'model_', 'lora/batch.safetensors'),
         step: hostTensor('float32', [], [1]),
         lr: hostTensor('float32', [], [result.adamw.lr]),
       });
@@ -112,7 +114,9 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
     const latentShape = ref['npo/latents_0'].shape.slice(1);
     const slot = { name: 'npo', rank: npo.config.rank, modules: moduleSpecs(npo) };
     const { session } = await artifacts.compile(buildGuidanceGraph(unet, 2 * b, latentShape, embedShape, [slot]), 'guidance');
-    const sampler = new GuidedSampler(session, scheduler, b, latentShape, embedShape, [slot]);
+    const sdxl = config.addition ? { pooled: pooledEmbedWidth(config.addition), timeIds: new Float32Array(TIME_IDS) } : null;
+    if (sdxl) for (const k of ['cond_text_embeds', 'uncond_text_embeds', 'time_ids']) requireTensor(ref, k, 'sampling/npo_cfg_ddim.safetensors');
+    const sampler = new GuidedSampler(session, scheduler, b, latentShape, embedShape, [slot], sdxl);
     for (const arm of ['npo', 'basecfg']) {
       if (!ref[`${arm}/latents_0`]) continue;
       const { trace } = await sampler.sample(
@@ -120,6 +124,11 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
           latents: ref[`${arm}/latents_0`].data as Float32Array,
           cond: ref.cond_embeds.data as Float32Array,
           uncond: ref.uncond_embeds.data as Float32Array,
+          ...(sdxl && {
+            condPooled: toFloat32(ref.cond_text_embeds),
+            uncondPooled: toFloat32(ref.uncond_text_embeds),
+            timeIds: toFloat32(ref.time_ids),
+          }),
           guidance: meta.guidance_scale,
           steps: meta.num_inference_steps,
           trace: true,
@@ -135,6 +144,21 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
     }
   }
   return out;
+}
+
+function requireTensor(file: Record<string, HostTensor>, key: string, where: string): HostTensor {
+  if (!file[key]) throw new ReferenceFolderError(`${where} lacks '${key}', which a UNet with addition_embed_type "text_time" needs`);
+  return file[key];
+}
+
+/** A text_time UNet's `text_embeds` and `time_ids` (stored as `${stored}text_embeds`…) fed as `${input}text_embeds`…. */
+function addedFeeds(config: UNetConfig, file: Record<string, HostTensor>, stored: string, input: string, where: string): Record<string, HostTensor> {
+  if (!config.addition) return {};
+  const timeIds = requireTensor(file, `${stored}time_ids`, where);
+  return {
+    [`${input}text_embeds`]: requireTensor(file, `${stored}text_embeds`, where),
+    [`${input}time_ids`]: hostTensor('float32', timeIds.shape, toFloat32(timeIds)),
+  };
 }
 
 function worstOf(name: string, qs: Quantity[]): Quantity[] {
@@ -182,6 +206,7 @@ async function mseMeanGradients(
     model_timesteps: batch.dpo_timesteps,
     model_embeds: batch.dpo_encoder_hidden_states,
     target: batch.dpo_target,
+    ...addedFeeds(unet.config, batch, 'dpo_', 'model_', 'lora/batch.safetensors'),
   });
   return worstOf('grads_mse_mean', paramNames.map((n) => compareScaled(n, res[`grad.${n}`], ref[n], 1e-4)));
 }
