@@ -1,6 +1,6 @@
 import { isFloat } from './dtype.ts';
 import type { Attrs, Graph, Node, Value } from './graph.ts';
-import { add, full, reduceSum, reshape } from './ops.ts';
+import { add, full, mul, reduceSum, reshape, slice } from './ops.ts';
 import { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 
 /** What a gradient rule sees: the forward node's operands and results, and the incoming output gradients. */
@@ -40,20 +40,25 @@ export function unbroadcast(grad: Value, shape: readonly number[]): Value {
 /**
  * Appends the backward pass of `loss` to its graph and returns d loss / d each of `wrt`.
  * Only nodes on a path from some `wrt` to `loss` are differentiated; fan-in is summed here, not in the rules.
+ * A checkpoint region (Graph.checkpoint) is re-emitted when the backward reaches it, and its copies are
+ * differentiated instead of the originals, so the originals' activations are needed by the forward only.
  */
 export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   const g = loss.graph;
   const forward = new Set<string>(wrt.map((v) => v.name));
-  const onPath: Node[] = [];
+  const onPath: number[] = [];
   const end = g.nodes.length;
+  const onForwardPath = (n: Node) => n.inputs.some((v) => v && forward.has(v.name));
   for (let i = 0; i < end; i++) {
     const n = g.nodes[i];
-    if (n.inputs.some((v) => v && forward.has(v.name))) {
+    if (onForwardPath(n)) {
       n.outputs.forEach((o) => forward.add(o.name));
-      onPath.push(n);
+      onPath.push(i);
     }
   }
   if (!forward.has(loss.name)) throw new GradientError(`loss ${loss} does not depend on any of the requested values`);
+  const regionOf = new Map<number, { start: number; end: number }>();
+  for (const r of g.checkpoints) if (r.end <= end) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
 
   const pending = new Map<string, Value[]>();
   const push = (v: Value, d: Value) => {
@@ -68,21 +73,72 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     pending.set(v.name, [sum]);
     return sum;
   };
-  push(loss, seed ?? full(g, [...loss.shape], 1, loss.dtype));
 
-  for (let i = onPath.length - 1; i >= 0; i--) {
-    const node = onPath[i];
-    if (NO_GRADIENT.has(node.op)) continue;
+  /** Applies `node`'s rule; `route` maps an operand to the value its gradient belongs to (a recomputed copy's original). */
+  const backprop = (node: Node, route: (v: Value) => Value = (v) => v) => {
+    if (NO_GRADIENT.has(node.op)) return;
     const dy = node.outputs.map(total);
-    if (dy.every((d) => d === null)) continue;
+    if (dy.every((d) => d === null)) return;
     const rule = GRAD_RULES[node.op];
     if (!rule) throw new GradientError(`no gradient rule for op ${node.op} (node '${node.name}'); add one to rules.ts or declare it in NO_GRADIENT`);
     const needs = node.inputs.map((v) => !!v && forward.has(v.name) && isFloat(v.dtype));
     const grads = g.scope(`grad`, () => rule({ g, node, attrs: node.attrs, x: node.inputs, y: node.outputs, dy, needs }));
     node.inputs.forEach((v, k) => {
       const d = grads[k];
-      if (v && needs[k] && d) push(v, unbroadcast(d, v.shape));
+      if (v && needs[k] && d) push(route(v), unbroadcast(d, v.shape));
     });
+  };
+
+  /**
+   * Re-emits a checkpoint region and differentiates the copy. The copy's float operands from outside the region
+   * pass through `+ 0·dy[0]` (a zero that exists only once the backward got here): onnxruntime can neither merge
+   * the copy with the original (common-subexpression elimination) nor schedule it early, during the forward.
+   */
+  const recompute = (r: { start: number; end: number }) => {
+    const nodes = g.nodes.slice(r.start, r.end);
+    const produced = new Set(nodes.flatMap((n) => n.outputs.map((o) => o.name)));
+    const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.get(o.name)?.length);
+    if (!outs.length) return;
+    const dOut = total(outs[0])!;
+    const zero = g.scope('grad', () => mul(reshape(dOut.rank ? slice(dOut, [...dOut.shape.keys()], dOut.shape.map(() => 0), dOut.shape.map(() => 1)) : dOut, [1]), 0));
+    const copyOf = new Map<string, Value>();
+    const originalOf = new Map<string, Value>();
+    const operand = (v: Value | null): Value | null => {
+      if (!v) return null;
+      const copied = copyOf.get(v.name);
+      if (copied) return copied;
+      if (produced.has(v.name)) throw new GradientError(`checkpoint region: ${v} is used before it is produced`);
+      if (g.initializers.has(v.name) || v.dtype !== zero.dtype || v.rank === 0) return v;
+      const fenced = g.scope('recompute', () => add(v, zero));
+      copyOf.set(v.name, fenced);
+      originalOf.set(fenced.name, v);
+      if (forward.has(v.name)) forward.add(fenced.name);
+      return fenced;
+    };
+    const copies: Node[] = [];
+    g.scope('recompute', () => {
+      for (const n of nodes) {
+        const ys = g.node(n.op, n.inputs.map(operand), n.attrs, { outputs: n.outputs.length, domain: n.domain });
+        n.outputs.forEach((o, k) => {
+          copyOf.set(o.name, ys[k]);
+          if (forward.has(o.name)) forward.add(ys[k].name);
+        });
+        copies.push(g.nodes[g.nodes.length - 1]);
+      }
+    });
+    for (const o of outs) push(copyOf.get(o.name)!, total(o)!);
+    for (let i = copies.length - 1; i >= 0; i--) if (onForwardPath(copies[i])) backprop(copies[i], (v) => originalOf.get(v.name) ?? v);
+  };
+
+  push(loss, seed ?? full(g, [...loss.shape], 1, loss.dtype));
+  const done = new Set<{ start: number; end: number }>();
+  for (let k = onPath.length - 1; k >= 0; k--) {
+    const region = regionOf.get(onPath[k]);
+    if (!region) backprop(g.nodes[onPath[k]]);
+    else if (!done.has(region)) {
+      done.add(region);
+      recompute(region);
+    }
   }
   return wrt.map((v) => total(v) ?? full(g, [...v.shape], 0, v.dtype));
 }

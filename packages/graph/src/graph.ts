@@ -67,6 +67,12 @@ export class Graph {
   private readonly scopes: string[] = [];
   private modulePath: string | null = null;
   private readonly scalarCache = new Map<string, Value>();
+  /**
+   * Activation-checkpoint regions: node index ranges [start, end) whose internal values the backward does not
+   * keep — `grad` re-emits the region's nodes when its backward is reached and differentiates the copies.
+   */
+  readonly checkpoints: { start: number; end: number }[] = [];
+  private inCheckpoint = false;
 
   /** Names values built inside `fn` with a dotted prefix, e.g. `model` or `grad` (model code uses `module`). */
   scope<T>(name: string, fn: () => T): T {
@@ -89,6 +95,22 @@ export class Graph {
       return fn();
     } finally {
       this.modulePath = outer;
+    }
+  }
+
+  /**
+   * Builds `fn`'s nodes as one activation-checkpoint region (see `checkpoints`): exact, it trades recomputing
+   * the region in the backward for not keeping its activations. A region inside a region is part of the outer one.
+   */
+  checkpoint<T>(fn: () => T): T {
+    if (this.inCheckpoint) return fn();
+    const start = this.nodes.length;
+    this.inCheckpoint = true;
+    try {
+      return fn();
+    } finally {
+      this.inCheckpoint = false;
+      if (this.nodes.length > start) this.checkpoints.push({ start, end: this.nodes.length });
     }
   }
 

@@ -6,6 +6,7 @@ export * from './ops.ts';
 export * from './autodiff.ts';
 export { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 export * from './optim.ts';
+export * from './attention.ts';
 export * from './serialize.ts';
 export * from './execution-provider.ts';
 export * from './runner.ts';

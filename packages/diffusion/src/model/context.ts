@@ -1,4 +1,4 @@
-import { add, conv, groupNorm, layerNorm, linear, matmul, mul, reshape, softmax, transpose, type Graph, type Value } from '@npo/graph';
+import { add, conv, groupNorm, layerNorm, linear, mul, reshape, scaledDotProductAttention, transpose, type AttentionOptions, type Graph, type Value } from '@npo/graph';
 import { loraKey, type LoraModuleSpec } from '../lora/adapter.ts';
 import type { WeightSource } from './weights.ts';
 
@@ -17,7 +17,11 @@ export interface ModelContext {
   g: Graph;
   weights: WeightSource;
   adapters: LoraValues[];
+  /** How long-sequence attention is chunked and checkpointed (defaults: packages/graph attention.ts). */
+  attention?: AttentionMemory;
 }
+
+export type AttentionMemory = Pick<AttentionOptions, 'chunkElements' | 'checkpointElements'>;
 
 /** Graph inputs for an adapter's A [rank, in] and B [out, rank] per module, named `name(loraKey(path, part))`. */
 export function loraInputs(g: Graph, modules: LoraModuleSpec[], rank: number, name = (key: string) => key): LoraValues['modules'] {
@@ -71,14 +75,14 @@ export function layerNormAt(ctx: ModelContext, path: string, x: Value, eps = 1e-
  * Scaled dot-product attention over `heads` heads of projected q [B, N, C] and k, v [B, M, C]:
  * softmax(q·kᵀ/√d + mask)·v per head, heads merged back to [B, N, C].
  */
-export function multiHeadAttention(q: Value, k: Value, v: Value, heads: number, mask: Value | null = null): Value {
+export function multiHeadAttention(q: Value, k: Value, v: Value, heads: number, mask: Value | null = null, memory: AttentionMemory = {}): Value {
   const [b, n, c] = q.shape;
   const m = k.shape[1];
   const d = c / heads;
   const qh = transpose(reshape(q, [b, n, heads, d]), [0, 2, 1, 3]);
   const kh = transpose(reshape(k, [b, m, heads, d]), [0, 2, 3, 1]);
   const vh = transpose(reshape(v, [b, m, heads, d]), [0, 2, 1, 3]);
-  const scores = mul(matmul(qh, kh), 1 / Math.sqrt(d));
-  const probs = softmax(mask ? add(scores, mask) : scores, -1);
-  return reshape(transpose(matmul(probs, vh), [0, 2, 1, 3]), [b, n, c]);
+  // query-chunked, and checkpointed in training graphs where the maps are large (packages/graph attention.ts)
+  const out = scaledDotProductAttention(qh, kh, vh, { ...memory, scale: 1 / Math.sqrt(d), mask });
+  return reshape(transpose(out, [0, 2, 1, 3]), [b, n, c]);
 }

@@ -1,6 +1,6 @@
 import { cast, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
 import type { LoraConfig, LoraModuleSpec } from '../lora/adapter.ts';
-import { loraInputs, type LoraValues } from '../model/context.ts';
+import { loraInputs, type AttentionMemory, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
 import { addedConditioningInputs, type AddedConditioning } from '../unet/added-conditioning.ts';
 import { pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../unet/config.ts';
@@ -38,6 +38,8 @@ export interface PreferenceStepSpec {
    * this batch's gradient out as `new.grad_sum.<key>` (the `apply` graph of buildApplyUpdate does the update).
    */
   update?: 'step' | 'accumulate';
+  /** Attention chunking / checkpointing thresholds (default: packages/graph attention.ts). */
+  attention?: AttentionMemory;
 }
 
 export interface StepGraph {
@@ -83,8 +85,8 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   }
   const adapter: LoraValues = { modules, scale: spec.lora.config.alpha / spec.lora.config.rank };
   const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds, added };
-  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter] }, spec.unet.config, inputs));
-  const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [] }, spec.unet.config, inputs));
+  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention }, spec.unet.config, inputs));
+  const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [], attention: spec.attention }, spec.unet.config, inputs));
   const L = preferenceLoss(modelPred, refPred, target, spec.beta);
   g.output('loss', L.loss);
   g.output('implicit_acc', L.implicitAcc);

@@ -1,0 +1,48 @@
+import type { Value } from './graph.ts';
+import { add, concat, matmul, mul, slice, softmax } from './ops.ts';
+
+export interface AttentionOptions {
+  /** Multiplies q·kᵀ (1/√d for scaled dot-product attention). */
+  scale: number;
+  /** Added to the scores; broadcastable to [B, H, N, M]. */
+  mask?: Value | null;
+  /**
+   * Most score elements (B·H·rows·M) one query chunk may hold. Above it the queries are split into chunks, and every
+   * chunk whose map exceeds `checkpointElements` is an activation-checkpoint region: the backward recomputes its
+   * scores and probabilities from q, k and v instead of keeping [B, H, N, M] maps from the forward.
+   */
+  chunkElements?: number;
+  checkpointElements?: number;
+}
+
+/** 2²⁴ elements: a 64 MiB float32 score map per chunk (the 4,096-token level of SD1.5 at 512 px: 256 query rows, 2 samples, 8 heads). */
+export const DEFAULT_ATTENTION_CHUNK_ELEMENTS = 1 << 24;
+/** Maps of 1 MiB and less are cheaper to keep than to recompute. */
+export const DEFAULT_ATTENTION_CHECKPOINT_ELEMENTS = 1 << 18;
+
+/**
+ * softmax(q·kT·scale + mask)·v for q [B, H, N, d], kT [B, H, d, M] (keys already transposed) and v [B, H, M, d].
+ * Exact: chunking splits independent query rows, and a checkpointed chunk's backward re-emits the same nodes.
+ */
+export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: AttentionOptions): Value {
+  const [b, h, n] = q.shape;
+  const m = kT.shape[3];
+  const chunkElements = o.chunkElements ?? DEFAULT_ATTENTION_CHUNK_ELEMENTS;
+  const checkpointElements = o.checkpointElements ?? DEFAULT_ATTENTION_CHECKPOINT_ELEMENTS;
+  const rows = Math.max(1, Math.min(n, Math.floor(chunkElements / (b * h * m))));
+  const mask = o.mask ?? null;
+  const block = (qc: Value, maskc: Value | null) => {
+    const scores = mul(matmul(qc, kT), o.scale);
+    return matmul(softmax(maskc ? add(scores, maskc) : scores, -1), v);
+  };
+  const out: Value[] = [];
+  for (let s = 0; s < n; s += rows) {
+    const e = Math.min(n, s + rows);
+    const qc = e - s === n ? q : slice(q, [2], [s], [e]);
+    // a mask with a row per query is sliced with the queries; one broadcast over rows is shared
+    const maskc = mask && mask.rank >= 2 && mask.shape[mask.rank - 2] === n && e - s < n ? slice(mask, [mask.rank - 2], [s], [e]) : mask;
+    const keep = b * h * (e - s) * m <= checkpointElements;
+    out.push(keep ? block(qc, maskc) : q.graph.checkpoint(() => block(qc, maskc)));
+  }
+  return concat(out, 2);
+}
