@@ -5,9 +5,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { RateLimitedError, ErrorResponse } from '@npo/contracts';
 import type { AppDeps } from './deps.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
+import { registerErrorHandling, frameworkErrors } from './plugins/errors.ts';
 import { registerValidators } from './plugins/validation.ts';
-import { registerAuth } from './plugins/auth.ts';
+import { registerAuth, isV1Route } from './plugins/auth.ts';
 import { createMetrics } from './plugins/metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -20,6 +20,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false }),
     bodyLimit: 1024 * 1024, // JSON bodies; uploads are multipart streams with their own limit
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors,
   }) as unknown as FastifyInstance; // a pino instance narrows the logger type; routes only need the base one
   registerValidators(app);
   registerErrorHandling(app);
@@ -47,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     redis: deps.redis,
     nameSpace: `${deps.config.queuePrefix}:ratelimit:`,
     keyGenerator: (req) => req.auth?.keyId ?? req.ip,
-    allowList: (req) => !req.url.startsWith('/v1/'),
+    allowList: (req) => !isV1Route(req),
     errorResponseBuilder: (_req, ctx) => new RateLimitedError(`rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry after ${ctx.after}`, { limit: ctx.max, retry_after: ctx.after }),
   });
 

@@ -8,7 +8,7 @@ before(async () => { t = await createTestApi('models'); });
 after(async () => { await t.close(); });
 
 test('registering by S3 prefix answers 202 validating and queues a validation under the model id', async () => {
-  const prefix = `uploads/${randomBytes(4).toString('hex')}/sd`;
+  const prefix = `imports/${t.tenantA}/${randomBytes(4).toString('hex')}/sd`;
   await t.ctx.storage.putBuffer(`${prefix}/unet/config.json`, '{"sample_size": 8}');
   const res = await t.app.inject({ method: 'POST', url: '/v1/models', headers: { ...bearer(t.keyA), 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'mine', s3_prefix: `${prefix}/` }) });
   assert.equal(res.statusCode, 202, res.body);

@@ -1,20 +1,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
 import tar from 'tar-stream';
 import { newId } from '@npo/contracts';
-import { writeSafetensors } from '../../../packages/graph/src/safetensors.ts';
-import { hostTensor } from '../../../packages/graph/src/dtype.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/worker.ts';
 import { validateDataset } from '../src/dataset-api.ts';
 import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
 import { checkModelFolder } from '../src/model-check.ts';
 import { waitFor } from './helpers.ts';
+import { tinyModel } from './fixtures/tiny-model-folder.ts';
 
 // Dataset validation (the real validateDataset from packages/diffusion) and model validation (structural checks)
 // run by a real worker over real Postgres, Redis and S3. The trainer's deeper model checks (real weights) are
@@ -72,20 +71,6 @@ test('a file that is not a dataset is validated to invalid, with the reason in t
   assert.equal(ds.status, 'invalid');
   assert.equal((ds.report as { valid: boolean }).valid, false);
 });
-
-/** A tiny diffusers-layout folder: configs, tokenizer and safetensors weights with conv_in/conv_out. */
-function tinyModel(dir: string, opts: { inChannels?: number; vae?: boolean } = {}) {
-  for (const p of ['unet', 'text_encoder', 'tokenizer']) mkdirSync(join(dir, p), { recursive: true });
-  writeFileSync(join(dir, 'unet', 'config.json'), JSON.stringify({ sample_size: 8, in_channels: opts.inChannels ?? 3, out_channels: 3, block_out_channels: [4] }));
-  writeSafetensors(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), {
-    'conv_in.weight': hostTensor('float32', [4, 3, 3, 3], new Float32Array(108)),
-    'conv_out.weight': hostTensor('float32', [3, 4, 3, 3], new Float32Array(108)),
-  });
-  writeFileSync(join(dir, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: 8 }));
-  writeSafetensors(join(dir, 'text_encoder', 'model.safetensors'), { 'text_model.embeddings.token_embedding.weight': hostTensor('float32', [4, 8], new Float32Array(32)) });
-  writeFileSync(join(dir, 'tokenizer', 'vocab.json'), '{}');
-  if (opts.vae) mkdirSync(join(dir, 'vae'));
-}
 
 test('model folder checks: good pixel-space model, channel mismatch, missing parts', () => {
   const good = join(scratch, 'good');

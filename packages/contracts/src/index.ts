@@ -6,3 +6,6 @@ export * from './schemas/common.ts';
 export * from './schemas/datasets.ts';
 export * from './schemas/models.ts';
 export * from './schemas/jobs.ts';
+export * from './metadata.ts';
+export * from './schemas/text.ts';
+export * from './imports.ts';

@@ -13,3 +13,4 @@ export * from './model-folder.ts';
 export * from './setup.ts';
 export * from './job-events.ts';
 export * from './process.ts';
+export * from './storable-json.ts';

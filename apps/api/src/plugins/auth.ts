@@ -40,7 +40,7 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: Ev
   app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!request.url.startsWith('/v1/')) return;
+    if (!isV1Route(request)) return;
     const header = request.headers.authorization;
     if (!header) throw new UnauthorizedError('missing Authorization header: send "Authorization: Bearer <api key>"', 'missing_api_key');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -54,6 +54,14 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: Ev
     }
     request.auth = found;
   });
+}
+
+/**
+ * Whether the request was routed to a /v1 route. The router matches the *decoded* path (`/%761/jobs` is /v1/jobs), so
+ * auth and rate limiting ask the route that matched, never the URL's text.
+ */
+export function isV1Route(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/v1/') ?? false;
 }
 
 export function tenantOf(request: FastifyRequest): string {

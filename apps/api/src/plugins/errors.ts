@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from '@npo/contracts';
 
 // Maps every error to {error: {code, message, details}} with a stable code. Client mistakes (bad JSON, wrong
@@ -30,6 +30,9 @@ const BY_FASTIFY_CODE: Record<string, { status: number; code: string; message?: 
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_PROTO_VIOLATION: { status: 400, code: 'bad_request' },
   FST_ERR_VALIDATION: { status: 400, code: 'validation_error' },
+  // the router's own refusals (frameworkErrors): their messages echo the path, so ours replace them
+  FST_ERR_BAD_URL: { status: 400, code: 'bad_url', message: 'the URL path holds a malformed percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'param_too_long', message: 'a path parameter is longer than 100 characters (ids are at most 100)' },
 };
 
 export function toErrorResponse(err: FastifyError & { validation?: AjvIssue[]; validationContext?: string }): { status: number; body: ErrorBody } {
@@ -55,6 +58,12 @@ export function toErrorResponse(err: FastifyError & { validation?: AjvIssue[]; v
     return { status, body: { error: { code: status === 429 ? 'rate_limited' : 'bad_request', message: err.message, details: {} } } };
   }
   return { status: 500, body: { error: { code: 'internal_error', message: 'internal error', details: {} } } };
+}
+
+/** Fastify's `frameworkErrors` option: router refusals (bad percent-encoding, over-long params) in the same envelope. */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toErrorResponse(err);
+  reply.status(status).send(body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

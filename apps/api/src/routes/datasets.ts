@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { Dataset, DatasetList, DatasetListQuery, IdParams, ErrorResponse, UnsupportedMediaTypeError, ValidationError } from '@npo/contracts';
+import { Dataset, DatasetList, DatasetListQuery, IdParams, ErrorResponse, UnsupportedMediaTypeError, ValidationError, uploadFormProblem } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import * as datasets from '../services/datasets.ts';
@@ -23,6 +23,11 @@ export async function readUpload(request: FastifyRequest) {
   for (const [k, v] of Object.entries(part.fields)) {
     const f = Array.isArray(v) ? v[0] : v;
     if (f && f.type === 'field') fields[k] = String(f.value);
+  }
+  const problem = uploadFormProblem(part.filename, fields);
+  if (problem) {
+    part.file.resume(); // nothing is stored: drain the file so the request completes
+    throw new ValidationError(problem.message, { field: problem.field });
   }
   return { filename: part.filename || 'upload', file: part.file, fields };
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
-  CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, SampleList, IdParams, PageQuery, ErrorResponse,
+  CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, SampleList, IdParams, PageQuery, ErrorResponse,
+  IDEMPOTENCY_KEY_PATTERN,
 } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -17,7 +18,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post('/v1/jobs', {
     schema: {
       tags: ['jobs'], summary: 'Start a training job (honours Idempotency-Key)', body: CreateJob,
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN, description: '1 to 255 printable ASCII characters, no spaces' })) }),
       response: { 200: Job, 201: Job, ...errors },
     },
   }, async (request, reply) => {
@@ -40,6 +41,8 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
     schema: {
       tags: ['jobs'], summary: 'Job events: a page of JSON, or a live text/event-stream when Accept asks for it',
       params: IdParams, querystring: Type.Object({ ...PageQuery }), produces: ['application/json', 'text/event-stream'],
+      // event ids are int8: a longer number is not one this API sent
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })) }),
       response: { 200: JobEventList, ...errors },
     },
   }, async (request, reply) => {
@@ -60,7 +63,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/jobs/:id/checkpoints/:step/download', {
     schema: {
       tags: ['jobs'], summary: 'Download a checkpoint adapter: 302 to a presigned URL, or streamed with ?stream=1',
-      params: Type.Object({ id: Type.String({ maxLength: 100 }), step: Type.Integer({ minimum: 0 }) }),
+      params: CheckpointParams,
       querystring: Type.Object({ stream: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])) }),
       response: errors,
     },

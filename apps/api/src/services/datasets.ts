@@ -1,8 +1,8 @@
-import { ConflictError, NotFoundError, UnsupportedMediaTypeError, ValidationError, newId, type DatasetFormat, RUNNING_STATES } from '@npo/contracts';
+import { ConflictError, NotFoundError, UnsupportedMediaTypeError, ValidationError, newId, truncateText, NAME_MAX_LENGTH, type DatasetFormat, RUNNING_STATES } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { datasetToApi } from './serialize.ts';
 import { cursorWhere, page } from './pagination.ts';
-import { storeUpload, type UploadedFile } from './store-upload.ts';
+import { storeUpload, recordUpload, type UploadedFile } from './store-upload.ts';
 
 const EXT_FORMAT: [RegExp, DatasetFormat][] = [[/\.parquet$/i, 'parquet'], [/\.zip$/i, 'zip'], [/\.tar$/i, 'tar']];
 
@@ -17,17 +17,13 @@ export function detectFormat(filename: string, declared?: string): DatasetFormat
 
 export async function createDataset(deps: { db: Db; storage: Storage; queues: Queues; maxUploadBytes: number }, tenantId: string, upload: UploadedFile) {
   const format = detectFormat(upload.filename, upload.fields.format);
-  const name = (upload.fields.name ?? upload.filename).slice(0, 200) || 'dataset';
+  const name = upload.fields.name || truncateText(upload.filename, NAME_MAX_LENGTH) || 'dataset';
   const id = newId('ds');
   const key = `datasets/${id}/data.${format}`;
   const bytes = await storeUpload(deps.storage, key, `datasets/${id}`, upload.file, deps.maxUploadBytes);
-  if (bytes === 0) {
-    await deps.storage.deletePrefix(`datasets/${id}`).catch(() => {});
-    throw new ValidationError('the uploaded file is empty', { field: 'file' }, 'empty_upload');
-  }
-  const row = await deps.db.dataset.create({
+  const row = await recordUpload(deps.storage, `datasets/${id}`, () => deps.db.dataset.create({
     data: { id, tenant_id: tenantId, name, format, status: 'validating', s3_key: key, size_bytes: BigInt(bytes) },
-  });
+  }));
   await deps.queues.datasets.add('validate', { datasetId: id }, { jobId: id });
   return datasetToApi(row);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, resolutionProblem, Channels, TERMINAL_STATES,
+  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, resolutionProblem, metadataProblem, Channels, TERMINAL_STATES,
   type CreateJob, type JobState,
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
@@ -25,6 +25,8 @@ function requireReady(kind: 'model' | 'dataset', row: { id: string; status: stri
 
 /** The route's header schema has already checked the Idempotency-Key (1 to 255 characters). */
 export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob, idempotencyKey?: string): Promise<{ job: ReturnType<typeof jobToApi>; created: boolean }> {
+  const badMetadata = body.metadata === undefined ? null : metadataProblem(body.metadata);
+  if (badMetadata) throw new ValidationError(badMetadata.message, { field: badMetadata.field }, badMetadata.code);
   const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
   if (idempotencyKey) {
     const replayed = await replayPrior(deps.db, tenantId, idempotencyKey, requestHash);

@@ -1,20 +1,19 @@
-import { NotFoundError, ValidationError, UnsupportedMediaTypeError, newId } from '@npo/contracts';
+import {
+  NotFoundError, ValidationError, UnsupportedMediaTypeError, newId, scopedImportPrefix, tenantImportsRoot, truncateText, NAME_MAX_LENGTH,
+} from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { modelToApi } from './serialize.ts';
 import { cursorWhere, page } from './pagination.ts';
-import { storeUpload, type UploadedFile } from './store-upload.ts';
-
-// Areas of the bucket the service writes itself: a tenant may not register a "model" that points into them
-// (that would read another tenant's uploads).
-const RESERVED_PREFIXES = ['datasets/', 'jobs/', 'models/', 'prepared/', 'artifacts/'];
+import { storeUpload, recordUpload, type UploadedFile } from './store-upload.ts';
 
 /** Models a tenant can see: its own plus the built-ins (owner null). */
 const visibleTo = (tenantId: string) => ({ OR: [{ tenant_id: tenantId }, { tenant_id: null }] });
 
 export async function createModelFromS3(deps: { db: Db; storage: Storage; queues: Queues }, tenantId: string, body: { name: string; s3_prefix: string }) {
-  const prefix = body.s3_prefix.replace(/^\/+|\/+$/g, '');
-  if (!prefix || prefix.includes('..') || RESERVED_PREFIXES.some((p) => `${prefix}/`.startsWith(p))) {
-    throw new ValidationError(`s3_prefix "${body.s3_prefix}" is not allowed: use a prefix outside ${RESERVED_PREFIXES.join(', ')}`, { field: 'body.s3_prefix' }, 'invalid_s3_prefix');
+  const prefix = scopedImportPrefix(tenantId, body.s3_prefix);
+  if (!prefix) {
+    const root = tenantImportsRoot(tenantId);
+    throw new ValidationError(`s3_prefix must name a folder below ${root}/ (your imports), e.g. ${root}/my-model`, { field: 'body.s3_prefix', imports_root: `${root}/` }, 'invalid_s3_prefix');
   }
   if (!(await deps.storage.head(`${prefix}/unet/config.json`))) {
     throw new ValidationError(`no diffusers model at s3://${deps.storage.bucket}/${prefix}/ (unet/config.json is missing)`, { field: 'body.s3_prefix' }, 'model_not_found_in_s3');
@@ -25,19 +24,23 @@ export async function createModelFromS3(deps: { db: Db; storage: Storage; queues
   return modelToApi(row);
 }
 
+/** The worker tells plain tar from gzip by its first bytes; the name only has to say it is an archive of a folder. */
+const MODEL_ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
+
 export async function createModelFromUpload(
   deps: { db: Db; storage: Storage; queues: Queues; maxUploadBytes: number },
   tenantId: string,
   upload: UploadedFile,
 ) {
-  if (!/\.tar$/i.test(upload.filename)) throw new UnsupportedMediaTypeError(`model uploads are .tar archives of a diffusers folder, got "${upload.filename}"`, { filename: upload.filename });
+  const ext = MODEL_ARCHIVE.exec(upload.filename)?.[0];
+  if (!ext) throw new UnsupportedMediaTypeError(`model uploads are .tar or .tar.gz (.tgz) archives of a diffusers folder, got "${upload.filename}"`, { filename: upload.filename });
   const id = newId('mdl');
-  const tarKey = `models/${id}/upload.tar`;
+  const tarKey = `models/${id}/upload${ext.toLowerCase()}`;
   await storeUpload(deps.storage, tarKey, `models/${id}`, upload.file, deps.maxUploadBytes);
-  const name = (upload.fields.name ?? upload.filename.replace(/\.tar$/i, '')).slice(0, 200);
-  const row = await deps.db.model.create({
+  const name = upload.fields.name || truncateText(upload.filename.slice(0, -ext.length), NAME_MAX_LENGTH) || 'model';
+  const row = await recordUpload(deps.storage, `models/${id}`, () => deps.db.model.create({
     data: { id, tenant_id: tenantId, name, source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: tarKey } },
-  });
+  }));
   await deps.queues.models.add('validate', { modelId: id }, { jobId: id });
   return modelToApi(row);
 }

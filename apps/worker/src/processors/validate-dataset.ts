@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import { UnrecoverableError, storableJson, type QueueJob } from '@npo/platform';
 import type { DatasetValidationPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 
@@ -22,7 +22,7 @@ export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<Dataset
       report = { valid: false, error: (err as Error).message, rows_read: 0, pairs_kept: 0, dropped: {}, warnings: [], samples: [] };
     }
     const status = report.valid ? 'ready' : 'invalid';
-    await deps.db.dataset.update({ where: { id: datasetId }, data: { status, report: JSON.parse(JSON.stringify(report)) } });
+    await deps.db.dataset.update({ where: { id: datasetId }, data: { status, report: storableJson(report) } });
     return { status };
   } finally {
     await rm(dir, { recursive: true, force: true });

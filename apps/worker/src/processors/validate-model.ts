@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { UnrecoverableError, listFiles, type QueueJob } from '@npo/platform';
+import { UnrecoverableError, listFiles, storableJson, type QueueJob } from '@npo/platform';
 import type { ModelValidationPayload } from '@npo/contracts';
 import { ArchiveError, extractArchive, type ArchiveLimits } from '@npo/diffusion';
 import type { WorkerDeps } from '../deps.ts';
@@ -53,7 +53,7 @@ export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelVali
       info = { ...info, ...deep.info };
     }
     const status = errors.length ? 'invalid' : 'ready';
-    await d.db.model.update({ where: { id }, data: { status, errors: errors.length ? errors : undefined, info: info ? JSON.parse(JSON.stringify(info)) : undefined } });
+    await d.db.model.update({ where: { id }, data: { status, errors: errors.length ? storableJson(errors) : undefined, info: info ? storableJson(info) : undefined } });
     return { status };
   }
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ResourceId } from './text.ts';
 
 export const ErrorResponse = Type.Object(
   {
@@ -12,7 +13,7 @@ export const ErrorResponse = Type.Object(
 );
 export type ErrorResponse = Static<typeof ErrorResponse>;
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+export const IdParams = Type.Object({ id: ResourceId() });
 
 export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),

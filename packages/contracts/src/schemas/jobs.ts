@@ -1,5 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { PageQuery, Page, Timestamp, NullableTimestamp } from './common.ts';
+import { ResourceId, INT32_MAX } from './text.ts';
+import { METADATA_LIMITS } from '../metadata.ts';
 
 export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
 export type JobMethod = Static<typeof JobMethod>;
@@ -30,7 +32,7 @@ export const HyperparametersInput = Type.Object(
     max_grad_norm: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'gradient-norm clip (default 1.0)' })),
     resolution: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096, multipleOf: 8, description: 'training resolution in pixels (default: model sample_size × 8, or sample_size for pixel-space models, which accept no other)' })),
     checkpoint_every: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'steps between checkpoints (default 50)' })),
-    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'RNG seed (default 0)' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX, description: 'RNG seed (default 0)' })),
   },
   { additionalProperties: false },
 );
@@ -38,11 +40,14 @@ export type HyperparametersInput = Static<typeof HyperparametersInput>;
 
 export const CreateJob = Type.Object(
   {
-    model: Type.String({ minLength: 1, maxLength: 100 }),
-    dataset: Type.String({ minLength: 1, maxLength: 100 }),
+    model: ResourceId('model id, or a built-in model name'),
+    dataset: ResourceId('dataset id'),
     method: JobMethod,
     hyperparameters: Type.Optional(HyperparametersInput),
-    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+      maxProperties: 50,
+      description: `free-form JSON kept with the job: at most ${METADATA_LIMITS.maxBytes} bytes, ${METADATA_LIMITS.maxDepth} levels deep, no NUL or lone surrogates`,
+    })),
   },
   { additionalProperties: false },
 );
@@ -99,8 +104,8 @@ export const JobList = Page(Job);
 export const JobListQuery = Type.Object({
   ...PageQuery,
   state: Type.Optional(JobStateSchema),
-  model: Type.Optional(Type.String({ maxLength: 100 })),
-  dataset: Type.Optional(Type.String({ maxLength: 100 })),
+  model: Type.Optional(ResourceId()),
+  dataset: Type.Optional(ResourceId()),
 });
 
 export const JobEvent = Type.Object({
@@ -124,6 +129,8 @@ export const Checkpoint = Type.Object({
   created_at: Timestamp,
 });
 export type Checkpoint = Static<typeof Checkpoint>;
+/** A checkpoint's step in a URL: bounded like the int4 column it is looked up in. */
+export const CheckpointParams = Type.Object({ id: ResourceId(), step: Type.Integer({ minimum: 0, maximum: INT32_MAX }) });
 export const CheckpointList = Type.Object({ data: Type.Array(Checkpoint) });
 
 export const Sample = Type.Object({ id: Type.String(), kind: Type.String(), url: Type.String(), created_at: Timestamp });

@@ -35,9 +35,10 @@ export function limitsWithDefaults(limits: Partial<ArchiveLimits> = {}): Archive
 /**
  * Maps an entry name to a path inside `root`, or throws `archive_path_traversal`. Backslashes count as separators
  * (archives made on Windows), so `..\..\x` is caught too. Refuses absolute paths, drive letters, NUL, and any `..`
- * segment outright instead of normalising it away: a dataset has no business containing one.
+ * segment outright instead of normalising it away: a dataset has no business containing one. A folder entry naming the
+ * root itself (`./`, what `tar -C dir .` writes first) maps to `root`.
  */
-export function safeEntryPath(root: string, name: string): string {
+export function safeEntryPath(root: string, name: string, opts: { folder?: boolean } = {}): string {
   const unified = name.replace(/\\/g, '/');
   const refuse = (why: string) => {
     throw new ArchiveError('archive_path_traversal', `archive entry '${name}' ${why}; entries must be relative paths inside the archive`, { entry: name });
@@ -49,6 +50,7 @@ export function safeEntryPath(root: string, name: string): string {
   const normal = posix.normalize(unified);
   const target = resolve(root, normal);
   const rel = relative(root, target);
+  if (rel === '' && opts.folder) return root;
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) refuse('resolves outside the extraction folder');
   return join(root, rel);
 }

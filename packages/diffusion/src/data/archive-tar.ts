@@ -54,7 +54,7 @@ export async function extractTar(archivePath: string, root: string, budget: Arch
         throw new ArchiveError('archive_link_entry', `archive entry '${name}' is a ${type === 'link' ? 'hard' : 'symbolic'} link; links are not accepted in uploaded archives`, {
           entry: name,
         });
-      const target = safeEntryPath(root, name);
+      const target = safeEntryPath(root, name, { folder: type === 'directory' });
       if (type === 'directory') {
         await mkdir(target, { recursive: true });
         entry.resume();

@@ -69,7 +69,7 @@ export async function extractZip(archivePath: string, root: string, budget: Arch
   const zip = await openZip(archivePath);
   try {
     const entries = await listEntries(zip, budget);
-    const targets = entries.map(({ entry, name }) => ({ entry, name, target: safeEntryPath(root, name) }));
+    const targets = entries.map(({ entry, name }) => ({ entry, name, target: safeEntryPath(root, name, { folder: /[/\\]$/.test(name) }) }));
     for (const { entry, name, target } of targets) {
       if (name.endsWith('/') || name.endsWith('\\')) {
         await mkdir(target, { recursive: true });

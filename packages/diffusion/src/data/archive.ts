@@ -71,9 +71,10 @@ async function readImage(base: string, ref: string): Promise<Uint8Array | string
   try {
     path = safeEntryPath(base, ref);
   } catch (e) {
-    return `image path '${ref}' is not inside the archive`;
+    return `image path ${JSON.stringify(ref)} is not inside the archive`;
   }
-  if (!(await isRegularFile(path))) return `image '${ref}' is not in the archive`;
+  // quoted as JSON: a NUL or a lone surrogate in the path shows as an escape (the reason is stored as jsonb)
+  if (!(await isRegularFile(path))) return `image ${JSON.stringify(ref)} is not in the archive`;
   return new Uint8Array(await readFile(path));
 }
 

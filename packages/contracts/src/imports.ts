@@ -1,0 +1,21 @@
+// Where a tenant may import a model from by S3 prefix: only below its own `imports/<tenant id>/` in the service
+// bucket (operators copy or let tenants write there). Anything else is refused with the same answer whether or not it
+// exists, so registration cannot probe the bucket.
+
+export const tenantImportsRoot = (tenantId: string) => `imports/${tenantId}`;
+
+/**
+ * Bounds on a model folder, for uploads (tar entries) and imports (listed objects) alike: a diffusers folder is a few
+ * large weight files and small configs.
+ */
+export const MODEL_FOLDER_LIMITS = { maxFiles: 10_000, maxFileBytes: 32 * 1024 ** 3, maxTotalBytes: 64 * 1024 ** 3 } as const;
+
+/** The normalised prefix (no leading or trailing `/`) if it lies inside the tenant's imports, else null. */
+export function scopedImportPrefix(tenantId: string, s3Prefix: string): string | null {
+  const prefix = s3Prefix.replace(/\/+$/, '');
+  const root = `${tenantImportsRoot(tenantId)}/`;
+  if (!prefix.startsWith(root)) return null;
+  const rest = prefix.slice(root.length).split('/');
+  if (rest.some((seg) => seg === '' || seg === '.' || seg === '..')) return null;
+  return prefix;
+}
