@@ -33,3 +33,17 @@ test('registering by tar upload stores the archive in S3 and queues a validation
   const list = (await t.app.inject({ url: '/v1/models', headers: bearer(t.keyA) })).json();
   assert.ok(list.data.some((x: { id: string }) => x.id === m.id));
 });
+
+test('.tar.gz and .tgz model uploads are accepted like .tar (the worker reads gzip by its first bytes)', async () => {
+  for (const filename of ['sd.tar.gz', 'SD.TGZ']) {
+    const bytes = randomBytes(512);
+    const form = multipart(filename, bytes);
+    const res = await t.app.inject({ method: 'POST', url: '/v1/models', headers: { ...bearer(t.keyA), ...form.headers }, payload: form.payload });
+    assert.equal(res.statusCode, 202, res.body);
+    const m = res.json();
+    assert.equal(m.name, filename.slice(0, 2));
+    const row = await t.ctx.db.model.findUniqueOrThrow({ where: { id: m.id } });
+    const key = (row.info as { upload_key: string }).upload_key;
+    assert.deepEqual(await t.ctx.storage.getBuffer(key), bytes);
+  }
+});
