@@ -32,7 +32,9 @@ test('text encoder configs with unknown fields or unsupported activations fail n
   assert.equal(parseClipTextConfig({ ...config, hidden_act: 'gelu' }).hidden_act, 'gelu');
   assert.throws(() => parseClipTextConfig({ ...config, hidden_act: 'gelu_new' }), (e: Error) => e instanceof ConfigError && /hidden_act="gelu_new" is not supported/.test(e.message));
   assert.throws(() => parseClipTextConfig({ ...config, rope_theta: 10000 }), /unknown field rope_theta/);
-  assert.throws(() => parseClipTextConfig({ ...config, architectures: ['CLIPTextModelWithProjection'] }), /architectures=.*CLIPTextModelWithProjection.* is not supported/);
+  assert.equal(parseClipTextConfig({ ...config, architectures: ['CLIPTextModelWithProjection'], projection_dim: 16 }).projection_dim, 16);
+  assert.equal(parseClipTextConfig({ ...config, projection_dim: 16 }).projection_dim, null, 'CLIPTextModel ignores projection_dim');
+  assert.throws(() => parseClipTextConfig({ ...config, architectures: ['CLIPVisionModel'] }), /architectures=.*CLIPVisionModel.* is not supported/);
   assert.throws(() => parseClipTextConfig({ ...config, num_attention_heads: 5 }), /hidden_size 32 is not divisible by num_attention_heads 5/);
 });
 

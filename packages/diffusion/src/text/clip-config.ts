@@ -14,6 +14,8 @@ export interface ClipTextConfig {
   layer_norm_eps: number;
   /** 2 in legacy configs (SD1.x): the pooled token is then the position of the largest id. */
   eos_token_id: number;
+  /** CLIPTextModelWithProjection (SDXL's text_encoder_2): width of `text_projection` (no bias) on the pooled state; null for CLIPTextModel. */
+  projection_dim: number | null;
 }
 
 const ACTIVATIONS = new Set<string>(['quick_gelu', 'gelu']);
@@ -21,18 +23,18 @@ const ACTIVATIONS = new Set<string>(['quick_gelu', 'gelu']);
 /** Fields read below. */
 const HANDLED = new Set([
   'hidden_size', 'intermediate_size', 'num_attention_heads', 'num_hidden_layers', 'vocab_size', 'max_position_embeddings',
-  'hidden_act', 'layer_norm_eps', 'eos_token_id', 'architectures', 'model_type',
+  'hidden_act', 'layer_norm_eps', 'eos_token_id', 'architectures', 'model_type', 'projection_dim',
 ]);
 
 /** Fields with no effect on an inference forward pass (training-time dropout, init, ids used only by generation, bookkeeping). */
 const NO_EFFECT = new Set([
-  'attention_dropout', 'dropout', 'initializer_factor', 'initializer_range', 'bos_token_id', 'pad_token_id', 'projection_dim',
+  'attention_dropout', 'dropout', 'initializer_factor', 'initializer_range', 'bos_token_id', 'pad_token_id',
   'dtype', 'torch_dtype', 'transformers_version', 'use_cache', 'gradient_checkpointing', 'output_attentions', 'output_hidden_states',
   'return_dict', 'id2label', 'label2id', 'tie_word_embeddings', 'is_encoder_decoder', 'is_decoder', 'add_cross_attention',
 ]);
 
-/** Only these architectures: CLIPTextModelWithProjection adds a projection this model does not compute. */
-const ARCHITECTURES = new Set(['CLIPTextModel']);
+/** CLIPTextModelWithProjection adds `text_projection` on the pooled state; CLIPTextModel ignores projection_dim. */
+const ARCHITECTURES = new Set(['CLIPTextModel', 'CLIPTextModelWithProjection']);
 
 export function parseClipTextConfig(raw: Record<string, unknown>): ClipTextConfig {
   const problems: string[] = [];
@@ -63,7 +65,9 @@ export function parseClipTextConfig(raw: Record<string, unknown>): ClipTextConfi
     hidden_act: act as ClipActivation,
     layer_norm_eps: (raw.layer_norm_eps as number) ?? 1e-5,
     eos_token_id: (raw.eos_token_id as number) ?? 2,
+    projection_dim: null as number | null,
   };
+  if (Array.isArray(arch) && arch.includes('CLIPTextModelWithProjection')) cfg.projection_dim = int('projection_dim', 512);
   if (typeof cfg.layer_norm_eps !== 'number' || !(cfg.layer_norm_eps > 0)) problems.push(`layer_norm_eps must be a positive number, got ${JSON.stringify(raw.layer_norm_eps)}`);
   if (!Number.isInteger(cfg.eos_token_id)) problems.push(`eos_token_id must be an integer, got ${JSON.stringify(raw.eos_token_id)}`);
   if (cfg.hidden_size % cfg.num_attention_heads)

@@ -4,7 +4,7 @@ import { Graph, hostTensor, type ExecutionProvider, type HostTensor, type Sessio
 import { ArtifactDir } from '../model/artifacts.ts';
 import { findWeightsFile } from '../model/weights.ts';
 import { parseClipTextConfig, type ClipTextConfig } from './clip-config.ts';
-import { clipTextForward, stackHiddenStates } from './clip-text-model.ts';
+import { clipTextForward, penultimateHiddenState, stackHiddenStates } from './clip-text-model.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 
 /** The weight files transformers writes, in order of preference. */
@@ -23,6 +23,8 @@ export interface TextEncoderOptions {
   threads?: number;
   /** Also return every layer's hidden states (for "clip skip"). */
   hiddenStates?: boolean;
+  /** The encoder's and tokenizer's subfolders (default `text_encoder`, `tokenizer`; SDXL's second pair is `text_encoder_2`, `tokenizer_2`). */
+  parts?: { encoder: string; tokenizer: string };
   /** Mask padding keys too (transformers' attention_mask); SD pipelines do not, so the default is the causal mask only. */
   maskPadding?: boolean;
 }
@@ -32,6 +34,10 @@ export interface TextEncoding {
   lastHiddenState: Float32Array;
   /** [n, D]: the hidden state at each prompt's EOS */
   pooled: Float32Array;
+  /** [n, S, D]: hidden_states[-2], the second-to-last layer's output before final_layer_norm (what SDXL conditions on) */
+  penultimate: Float32Array;
+  /** [n, projection_dim]: CLIPTextModelWithProjection's `text_projection` of the pooled state (SDXL's pooled prompt embedding) */
+  textEmbeds?: Float32Array;
   /** whether each prompt lost tokens to the length limit */
   truncated: boolean[];
   /** [L + 1, n, S, D] (embeddings, then each layer before final_layer_norm), when asked for at creation */
@@ -59,23 +65,26 @@ export class TextEncoder {
   }
 
   static async create(modelDir: string, opts: TextEncoderOptions): Promise<TextEncoder> {
-    const teDir = join(modelDir, 'text_encoder');
+    const parts = opts.parts ?? { encoder: 'text_encoder', tokenizer: 'tokenizer' };
+    const teDir = join(modelDir, parts.encoder);
     const config = parseClipTextConfig(JSON.parse(readFileSync(join(teDir, 'config.json'), 'utf8')));
-    const tokenizer = ClipTokenizer.fromFolder(join(modelDir, 'tokenizer'));
+    const tokenizer = ClipTokenizer.fromFolder(join(modelDir, parts.tokenizer));
     const s = tokenizer.modelMaxLength;
     if (s > config.max_position_embeddings)
       throw new Error(`text encoder: the tokenizer pads to ${s} tokens, the model has only ${config.max_position_embeddings} positions`);
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new Error(`text encoder: batch must be a positive integer, got ${opts.batch}`);
     const artifacts = new ArtifactDir(opts.workDir);
-    const weights = artifacts.weights(clipWeightsPath(teDir), 'text_encoder.safetensors');
+    const weights = artifacts.weights(clipWeightsPath(teDir), `${parts.encoder}.safetensors`);
     const g = new Graph();
     const ids = g.input('input_ids', 'int64', [opts.batch, s]);
     const mask = opts.maskPadding ? g.input('attention_mask', 'int64', [opts.batch, s]) : null;
     const out = clipTextForward({ g, weights, adapters: [] }, config, ids, mask);
     g.output('last_hidden_state', out.lastHiddenState);
     g.output('pooler_output', out.pooled);
+    g.output('penultimate', penultimateHiddenState(out));
+    if (out.textEmbeds) g.output('text_embeds', out.textEmbeds);
     if (opts.hiddenStates) g.output('hidden_states', stackHiddenStates(out.hiddenStates));
-    const name = `text_encoder_b${opts.batch}${opts.maskPadding ? '_masked' : ''}${opts.hiddenStates ? '_hs' : ''}`;
+    const name = `${parts.encoder}_b${opts.batch}${opts.maskPadding ? '_masked' : ''}${opts.hiddenStates ? '_hs' : ''}`;
     const { session } = await artifacts.compile(g, name, { executionProvider: opts.executionProvider, threads: opts.threads });
     return new TextEncoder(config, tokenizer, opts.batch, session, opts);
   }
@@ -88,6 +97,8 @@ export class TextEncoder {
     const result: TextEncoding = {
       lastHiddenState: new Float32Array(n * s * d),
       pooled: new Float32Array(n * d),
+      penultimate: new Float32Array(n * s * d),
+      textEmbeds: this.config.projection_dim === null ? undefined : new Float32Array(n * this.config.projection_dim),
       truncated: [],
       hiddenStates: this.opts.hiddenStates ? new Float32Array(layers * n * s * d) : undefined,
     };
@@ -100,6 +111,11 @@ export class TextEncoder {
       const m = chunk.length;
       result.lastHiddenState.set((res.last_hidden_state.data as Float32Array).subarray(0, m * s * d), start * s * d);
       result.pooled.set((res.pooler_output.data as Float32Array).subarray(0, m * d), start * d);
+      result.penultimate.set((res.penultimate.data as Float32Array).subarray(0, m * s * d), start * s * d);
+      if (result.textEmbeds) {
+        const p = this.config.projection_dim!;
+        result.textEmbeds.set((res.text_embeds.data as Float32Array).subarray(0, m * p), start * p);
+      }
       result.truncated.push(...tokens.truncated.slice(0, m));
       if (result.hiddenStates) {
         const hs = res.hidden_states.data as Float32Array;

@@ -16,6 +16,8 @@ export interface ClipTextOutputs {
   pooledIndex: Value;
   /** [L + 1, B, S, D]: embeddings, then every layer's output (before final_layer_norm); [-2] is "clip skip" */
   hiddenStates: Value[];
+  /** CLIPTextModelWithProjection: [B, projection_dim], `text_projection` of the pooled state; null otherwise. */
+  textEmbeds: Value | null;
 }
 
 /** Causal mask [S, S] as booleans: query i may see keys j ≤ i. */
@@ -68,6 +70,15 @@ function pooledPositions(cfg: ClipTextConfig, inputIds: Value): Value {
 }
 
 /**
+ * Where the text transformer's tensors live: `text_model.` (the checkpoints diffusers folders ship) or the root
+ * (transformers 5 writes a CLIPTextModel's tensors without that prefix; `text_projection` is at the root either way).
+ */
+function clipWeightRoot(ctx: ModelContext): string {
+  const bare = 'embeddings.token_embedding.weight';
+  return !ctx.weights.has(`text_model.${bare}`) && ctx.weights.has(bare) ? '' : 'text_model.';
+}
+
+/**
  * transformers CLIPTextModel.forward as graph nodes, weights under their own names (`text_model.…`).
  * `inputIds` is int64 [B, S]; `attentionMask` (int64 [B, S]) is optional: SD pipelines use the causal mask only.
  */
@@ -76,27 +87,34 @@ export function clipTextForward(ctx: ModelContext, cfg: ClipTextConfig, inputIds
   const [b, s] = inputIds.shape;
   if (s > cfg.max_position_embeddings) throw new Error(`CLIP text model: ${s} tokens, max_position_embeddings is ${cfg.max_position_embeddings}`);
   const D = cfg.hidden_size;
-  const tokenTable = param(ctx, 'text_model.embeddings.token_embedding.weight', [cfg.vocab_size, D]);
-  const positionTable = param(ctx, 'text_model.embeddings.position_embedding.weight', [cfg.max_position_embeddings, D]);
+  const root = clipWeightRoot(ctx);
+  const tokenTable = param(ctx, `${root}embeddings.token_embedding.weight`, [cfg.vocab_size, D]);
+  const positionTable = param(ctx, `${root}embeddings.position_embedding.weight`, [cfg.max_position_embeddings, D]);
   const positions = s === cfg.max_position_embeddings ? positionTable : slice(positionTable, [0], [0], [s]);
-  let x = g.module('text_model.embeddings', () => add(gather(tokenTable, inputIds, 0), positions));
+  let x = g.module(`${root}embeddings`, () => add(gather(tokenTable, inputIds, 0), positions));
 
   const mask = additiveMask(g, s, attentionMask);
   const hiddenStates = [x];
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    x = encoderLayer(ctx, cfg, `text_model.encoder.layers.${i}`, x, mask);
+    x = encoderLayer(ctx, cfg, `${root}encoder.layers.${i}`, x, mask);
     hiddenStates.push(x);
   }
-  const last = layerNormAt(ctx, 'text_model.final_layer_norm', x, cfg.layer_norm_eps);
+  const last = layerNormAt(ctx, `${root}final_layer_norm`, x, cfg.layer_norm_eps);
 
   // Gather row b·S + position[b] of the flattened [B·S, D] states.
   const pooledIndex = pooledPositions(cfg, inputIds);
   const rowStarts = g.ints(Array.from({ length: b }, (_, i) => i * s));
   const pooled = gather(reshape(last, [b * s, D]), add(pooledIndex, rowStarts), 0);
-  return { lastHiddenState: last, pooled, pooledIndex, hiddenStates };
+  const textEmbeds = cfg.projection_dim === null ? null : linearAt(ctx, 'text_projection', pooled);
+  return { lastHiddenState: last, pooled, pooledIndex, hiddenStates, textEmbeds };
 }
 
 /** The hidden states stacked into one [L + 1, B, S, D] tensor (the layout transformers returns). */
 export function stackHiddenStates(states: Value[]): Value {
   return concat(states.map((h) => unsqueeze(h, [0])), 0);
+}
+
+/** transformers' hidden_states[-2]: the output of the second-to-last layer, before final_layer_norm (SDXL conditions on it). */
+export function penultimateHiddenState(out: ClipTextOutputs): Value {
+  return out.hiddenStates[out.hiddenStates.length - 2];
 }
