@@ -1,11 +1,12 @@
 /**
  * One NPO training step of our compiled graph on onnxruntime-node, timed:
  *   npm run bench -- <tiny|sd15s> [--threads N] [--steps N] [--opt all|extended|basic|disabled]
+ * EXECUTION_PROVIDER=cuda times it on the CUDA provider (scripts/gpu-check.sh).
  * Prints one JSON line {workload, threads, ms_median, ms_min, ms_max, peak_rss_mb}; progress goes to stderr.
  */
 import { writeFileSync } from 'node:fs';
 import { parseBenchArgs, summarize } from './cli-args.ts';
-import { Session } from '@npo/graph';
+import { executionProviderFromEnv, Session } from '@npo/graph';
 import { compileStep, runSteps } from './ours-step.ts';
 import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
 
@@ -17,13 +18,14 @@ async function main() {
   const compiled = compileStep(prepared);
   process.stderr.write(`[bench] ${workload.name}: ${compiled.built ? 'compiled' : 'reused'} ${compiled.modelPath} in ${(performance.now() - t0).toFixed(0)} ms\n`);
   if (args.prepareOnly) return;
-  const session = await Session.create(compiled.modelPath, { threads: args.threads, optimization: args.optimization });
+  const executionProvider = executionProviderFromEnv();
+  const session = await Session.create(compiled.modelPath, { threads: args.threads, optimization: args.optimization, executionProvider });
   const steps = args.steps ?? workload.defaultSteps;
   const r = await runSteps(session, prepared, compiled.paramNames, STEP_HYPERPARAMETERS.warmupSteps, steps);
   await session.release();
   if (args.lossesOut) writeFileSync(args.lossesOut, JSON.stringify({ losses: r.losses, grad_norms: r.gradNorms }));
   process.stderr.write(`[bench] losses ${r.losses.map((l) => l.toPrecision(6)).join(' ')}\n`);
-  console.log(JSON.stringify(summarize(workload.name, args.threads, r.ms, process.resourceUsage().maxRSS)));
+  console.log(JSON.stringify({ ...summarize(workload.name, args.threads, r.ms, process.resourceUsage().maxRSS), provider: executionProvider }));
 }
 
 main().catch((e) => {

@@ -6,6 +6,7 @@ import { CancelRegistry } from './cancellation.ts';
 import { validateDatasetJob } from './processors/validate-dataset.ts';
 import { validateModelJob } from './processors/validate-model.ts';
 import { trainJob } from './processors/train.ts';
+import { trainerOn } from './trainer-on-provider.ts';
 
 export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
 
@@ -13,7 +14,8 @@ export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
  * Starts the three consumers. Training runs `WORKER_CONCURRENCY` at a time (1 per device); the stalled-job
  * check re-queues a job whose worker died, and the train processor resumes it from its last checkpoint.
  */
-export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
+  const deps: WorkerDeps = { ...given, trainer: trainerOn(given.config.executionProvider, given.trainer) };
   const cancels = new CancelRegistry(deps.bus, deps.config.queuePrefix);
   await cancels.start();
   const common = {

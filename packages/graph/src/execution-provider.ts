@@ -1,6 +1,14 @@
 import { describeCudaProviderProblems, findCudaProviderProblems } from './cuda/cuda-provider.ts';
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** `EXECUTION_PROVIDER` for the command-line tools (verify, bench); the services read it through their config. */
+export function executionProviderFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionProvider {
+  const raw = env.EXECUTION_PROVIDER ?? 'cpu';
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(raw)) throw new ExecutionProviderError(`EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')} (got ${JSON.stringify(raw)})`);
+  return raw as ExecutionProvider;
+}
 
 export class ExecutionProviderError extends Error {
   readonly code = 'execution_provider_unavailable';

@@ -11,4 +11,5 @@ export * from './serialize.ts';
 export * from './execution-provider.ts';
 export * from './runner.ts';
 export * from './cuda/cuda-provider.ts';
+export { tryLoadLibrary } from './cuda/native-library.ts';
 export * from './rng.ts';

@@ -77,7 +77,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     const result = await trainer.trainAdapter({
       modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
-      workDir: join(work, 'train'), executionProvider: deps.config.executionProvider, resumeFromDir, signal,
+      workDir: join(work, 'train'), resumeFromDir, signal,
       onPhase: async (p) => {
         if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
       },

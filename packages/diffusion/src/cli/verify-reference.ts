@@ -1,9 +1,13 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { executionProviderFromEnv } from '@npo/graph';
 import { verifyReference } from '../verify/reference.ts';
 
-/** `npm run verify:reference -- <dir>`: one JSON line per compared quantity; exit 1 if any is out of tolerance. */
+/**
+ * `npm run verify:reference -- <dir>`: one JSON line per compared quantity; exit 1 if any is out of tolerance.
+ * `EXECUTION_PROVIDER=cuda` runs every session on the CUDA provider (scripts/gpu-check.sh).
+ */
 const dir = process.argv[2];
 if (!dir) {
   console.error('usage: npm run verify:reference -- <fixture-dir>');
@@ -15,9 +19,11 @@ if (!existsSync(dir) || !statSync(dir).isDirectory()) {
 }
 const work = mkdtempSync(join(tmpdir(), 'npo-verify-'));
 try {
+  const executionProvider = executionProviderFromEnv();
+  console.error(`verify:reference on ${executionProvider}`);
   let quantities;
   try {
-    quantities = await verifyReference(resolve(dir), work);
+    quantities = await verifyReference(resolve(dir), work, { executionProvider });
   } catch (e) {
     // A part was recognised (e.g. unet/config.json) but something it needs is missing or malformed: say which, no stack.
     const err = e as Error & { code?: string };

@@ -7,7 +7,8 @@ import { linkWeights, WeightSource } from './weights.ts';
  * external data inside the model's folder, so the weights must appear below it.
  */
 export class ArtifactDir {
-  constructor(readonly dir: string) {}
+  /** `sessions`: defaults for every session compiled here (the execution provider, threads), one place to set them. */
+  constructor(readonly dir: string, readonly sessions: SessionOptions = {}) {}
 
   /** Weights of `src` visible inside this folder, read by onnxruntime straight from the file. */
   weights(src: string, name: string): WeightSource {
@@ -16,6 +17,7 @@ export class ArtifactDir {
 
   async compile(graph: Graph, name: string, opts: SessionOptions = {}): Promise<{ session: Session; path: string; bytes: number }> {
     const saved = saveModel(graph, join(this.dir, `${name}.onnx`));
-    return { session: await Session.create(saved.modelPath, opts), path: saved.modelPath, bytes: saved.bytes };
+    const merged = { ...this.sessions, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
+    return { session: await Session.create(saved.modelPath, merged), path: saved.modelPath, bytes: saved.bytes };
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Graph, readSafetensors, type HostTensor, type Session } from '@npo/graph';
+import { Graph, readSafetensors, type HostTensor, type Session, type SessionOptions } from '@npo/graph';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { parseClipTextConfig } from '../text/clip-config.ts';
 import { clipTextForward, stackHiddenStates } from '../text/clip-text-model.ts';
@@ -16,8 +16,8 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
  * Runs the encoders on a reference folder laid out like fixtures/encoders (vae/, text_encoder/, tokenizer/;
  * absent parts are skipped) and compares every stored quantity with the tolerances of the fixtures README.
  */
-export async function verifyEncodersReference(dir: string, workDir: string): Promise<Quantity[]> {
-  const artifacts = new ArtifactDir(workDir);
+export async function verifyEncodersReference(dir: string, workDir: string, sessions: SessionOptions = {}): Promise<Quantity[]> {
+  const artifacts = new ArtifactDir(workDir, sessions);
   return [
     ...(await verifyVae(join(dir, 'vae'), artifacts)),
     ...(await verifyTextEncoder(join(dir, 'text_encoder'), artifacts)),

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Graph, readSafetensors, toFloat32, type HostTensor } from '@npo/graph';
+import { Graph, readSafetensors, toFloat32, type HostTensor, type SessionOptions } from '@npo/graph';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { parseClipTextConfig, type ClipTextConfig } from '../text/clip-config.ts';
 import { clipTextForward, penultimateHiddenState } from '../text/clip-text-model.ts';
@@ -21,8 +21,8 @@ interface EncoderRun {
  * (input_ids → penultimate states, last_hidden_state, projected text_embeds) and
  * `text_encoder_2/sdxl_conditioning.safetensors` (the assembled prompt_embeds and pooled_prompt_embeds).
  */
-export async function verifySdxlTextReference(dir: string, workDir: string): Promise<Quantity[]> {
-  const artifacts = new ArtifactDir(workDir);
+export async function verifySdxlTextReference(dir: string, workDir: string, sessions: SessionOptions = {}): Promise<Quantity[]> {
+  const artifacts = new ArtifactDir(workDir, sessions);
   const out: Quantity[] = [];
   const runs = new Map<string, EncoderRun>();
   const run = async (part: string, inputIds: HostTensor): Promise<EncoderRun> => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, toFloat32, type HostTensor } from '@npo/graph';
+import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, toFloat32, type HostTensor, type SessionOptions } from '@npo/graph';
 import { adapterFeeds, loadLora, moduleSpecs } from '../lora/adapter.ts';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { buildPreferenceStep } from '../objectives/preference-step.ts';
@@ -18,12 +18,12 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
  * Runs this implementation on a reference folder laid out like fixtures/tiny-unet (unet/, lora/, sampling/;
  * absent parts are skipped) and compares every stored quantity with the tolerances of the fixtures README.
  */
-export async function verifyUNetReference(dir: string, workDir: string): Promise<Quantity[]> {
+export async function verifyUNetReference(dir: string, workDir: string, sessions: SessionOptions = {}): Promise<Quantity[]> {
   const out: Quantity[] = [];
   const unetDir = join(dir, 'unet');
   if (!existsSync(join(unetDir, 'config.json'))) return out;
   const config = parseUNetConfig(readJson(join(unetDir, 'config.json')));
-  const artifacts = new ArtifactDir(workDir);
+  const artifacts = new ArtifactDir(workDir, sessions);
   const weights = artifacts.weights(join(unetDir, 'diffusion_pytorch_model.safetensors'), 'unet.safetensors');
   const unet = { config, weights };
 
@@ -97,7 +97,7 @@ export async function verifyUNetReference(dir: string, workDir: string): Promise
       if (existsSync(afterPath) && refGrads) {
         const after = readSafetensors(afterPath);
         out.push(...worstOf(`${d}.adamw_from_own_grads`, paramNames.map((n) => compareMasked(n, res[updatedName(n)], after[n], refGrads[n], 5e-3, 1e-6))));
-        out.push(...worstOf(`${d}.adamw_from_stored_grads`, await adamwFromStored(paramNames, params, refGrads, after, opt, result.adamw.lr)));
+        out.push(...worstOf(`${d}.adamw_from_stored_grads`, await adamwFromStored(paramNames, params, refGrads, after, opt, result.adamw.lr, sessions)));
       }
     }
     const msePath = join(loraDir, 'grads_mse_mean.safetensors');
@@ -169,7 +169,7 @@ function worstOf(name: string, qs: Quantity[]): Quantity[] {
 
 async function adamwFromStored(
   names: string[], params: Record<string, HostTensor>, grads: Record<string, HostTensor>, after: Record<string, HostTensor>,
-  opt: { beta1: number; beta2: number; eps: number; weightDecay: number }, lr: number,
+  opt: { beta1: number; beta2: number; eps: number; weightDecay: number }, lr: number, sessions: SessionOptions,
 ): Promise<Quantity[]> {
   const g = new Graph();
   const p = names.map((n) => g.input(`p:${n}`, 'float32', params[n].shape));
@@ -179,7 +179,7 @@ async function adamwFromStored(
   const lrV = g.input('lr', 'float32', []);
   const upd = adamw(p, gr, zeros, zeros, step, lrV, opt);
   upd.params.forEach((v, i) => g.output(`out:${names[i]}`, v));
-  const s = await Session.create(serialize(g));
+  const s = await Session.create(serialize(g), sessions);
   const feeds: Record<string, HostTensor> = { step: hostTensor('float32', [], [1]), lr: hostTensor('float32', [], [lr]) };
   names.forEach((n) => {
     feeds[`p:${n}`] = params[n];

@@ -1,0 +1,17 @@
+import type { ExecutionProvider } from '@npo/graph';
+import type { TrainerApi } from './trainer-api.ts';
+
+/**
+ * The trainer with every session it opens on `provider`: the one place where the worker's configured provider
+ * reaches preparation (text encoder, VAE), training, the sample grid and any sampling. Typed against TrainerApi,
+ * so a function added there does not compile until it is bound here too.
+ */
+export function trainerOn(provider: ExecutionProvider, t: TrainerApi): TrainerApi {
+  return {
+    trainAdapter: (o) => t.trainAdapter({ ...o, executionProvider: provider }),
+    prepareForModel: (o) => t.prepareForModel({ ...o, executionProvider: provider }),
+    renderSampleGrid: (o) => t.renderSampleGrid({ ...o, executionProvider: provider }),
+    // reads headers and configs only: no session
+    validateModelFolder: (dir) => t.validateModelFolder(dir),
+  };
+}
