@@ -8,6 +8,7 @@ import type { AppDeps } from './deps.ts';
 import { registerErrorHandling, frameworkErrors } from './plugins/errors.ts';
 import { registerValidators } from './plugins/validation.ts';
 import { registerAuth, isV1Route } from './plugins/auth.ts';
+import { AuthFailureLimiter } from './plugins/auth-failures.ts';
 import { createMetrics } from './plugins/metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -39,7 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
   });
 
-  await registerAuth(app, { db: deps.db, bus: deps.bus, queuePrefix: deps.config.queuePrefix });
+  const failures = new AuthFailureLimiter(deps.redis, deps.config.queuePrefix, deps.config.authFailuresMax, deps.config.rateLimitWindowMs);
+  await registerAuth(app, { db: deps.db, bus: deps.bus, queuePrefix: deps.config.queuePrefix, failures });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after auth (onRequest), so the limit is keyed by the API key

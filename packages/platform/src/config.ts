@@ -19,6 +19,9 @@ export interface Config {
   maxUploadBytes: number;
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  authFailuresMax: number;
+  sseStreamsPerKey: number;
+  metricsToken: string;
   stalledIntervalMs: number;
   lockDurationMs: number;
   builtinModelsDir: string;
@@ -76,6 +79,9 @@ const spec = {
   maxUploadBytes: { name: 'MAX_UPLOAD_BYTES', default: String(20 * 1024 ** 3), parse: int(1, Number.MAX_SAFE_INTEGER), help: 'largest accepted upload' },
   rateLimitMax: { name: 'RATE_LIMIT_MAX', default: '6000', parse: int(1, 1e9), help: 'requests per key per window' },
   rateLimitWindowMs: { name: 'RATE_LIMIT_WINDOW_MS', default: '60000', parse: int(1, 86400000), help: 'rate-limit window' },
+  authFailuresMax: { name: 'AUTH_FAILURES_MAX', default: '30', parse: int(1, 1e9), help: 'unknown API keys per client address per rate-limit window before 429' },
+  sseStreamsPerKey: { name: 'SSE_STREAMS_PER_KEY', default: '20', parse: int(1, 10000), help: 'concurrent event streams per API key (per API process)' },
+  metricsToken: { name: 'METRICS_TOKEN', default: '', parse: (raw: string) => raw, help: 'bearer token for /metrics (unset: loopback clients only)' },
   stalledIntervalMs: { name: 'STALLED_INTERVAL_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ stalled-job check interval' },
   lockDurationMs: { name: 'LOCK_DURATION_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ job lock duration' },
   builtinModelsDir: { name: 'BUILTIN_MODELS_DIR', default: 'models', parse: nonEmpty, help: 'folder of built-in models uploaded at start-up' },
@@ -124,6 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: read(spec.maxUploadBytes),
     rateLimitMax: read(spec.rateLimitMax),
     rateLimitWindowMs: read(spec.rateLimitWindowMs),
+    authFailuresMax: read(spec.authFailuresMax),
+    sseStreamsPerKey: read(spec.sseStreamsPerKey),
+    metricsToken: read(spec.metricsToken),
     stalledIntervalMs: read(spec.stalledIntervalMs),
     lockDurationMs: read(spec.lockDurationMs),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '@npo/contracts';
 import { findActiveKeyByHash, hashKey, keysRevokedChannel, type Db, type EventBus } from '@npo/platform';
+import type { AuthFailureLimiter } from './auth-failures.ts';
 
 declare module 'fastify' {
   interface FastifyRequest { auth: { tenantId: string; keyId: string } | null }
@@ -31,7 +32,7 @@ export class KeyCache {
 }
 
 /** Resolves `Authorization: Bearer <key>` on every /v1 route; routes read request.auth. */
-export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; queuePrefix: string }): Promise<void> {
+export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; queuePrefix: string; failures: AuthFailureLimiter }): Promise<void> {
   const cache = new KeyCache();
   const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.queuePrefix), (msg) => {
     const hash = (msg as { keyHash?: string }).keyHash;
@@ -48,8 +49,12 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: Ev
     const hash = hashKey(match[1]);
     let found = cache.get(hash);
     if (!found) {
+      await deps.failures.refuseIfOver(request.ip);
       found = await findActiveKeyByHash(deps.db, hash);
-      if (!found) throw new UnauthorizedError('API key is invalid or revoked', 'invalid_api_key');
+      if (!found) {
+        await deps.failures.record(request.ip);
+        throw new UnauthorizedError('API key is invalid or revoked', 'invalid_api_key');
+      }
       cache.set(hash, found);
     }
     request.auth = found;

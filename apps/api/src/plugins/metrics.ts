@@ -1,5 +1,8 @@
 import { Registry, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import { Channels, JOB_STATES } from '@npo/contracts';
+import type { FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { UnauthorizedError } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 
 // Prometheus metrics. Queue depth and jobs-by-state are read when scraped; the training step time histogram
@@ -31,4 +34,20 @@ export async function createMetrics(deps: AppDeps): Promise<Metrics> {
     if (ev.type === 'step' && typeof ev.data?.step_ms === 'number') stepTime.observe(ev.data.step_ms / 1000);
   });
   return { registry, stop: unsubscribe };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * /metrics is for the operator's scraper, not for tenants: with METRICS_TOKEN set it needs `Authorization: Bearer
+ * <token>`; without one, only loopback clients (a sidecar, a local Prometheus) may read it.
+ */
+export function requireMetricsAccess(request: FastifyRequest, token: string): void {
+  if (!token) {
+    if (LOOPBACK.has(request.ip)) return;
+    throw new UnauthorizedError('/metrics is served to loopback clients only; set METRICS_TOKEN to scrape it from elsewhere', 'metrics_unauthorized');
+  }
+  const given = Buffer.from(/^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
+  const want = Buffer.from(token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) throw new UnauthorizedError('/metrics needs Authorization: Bearer <METRICS_TOKEN>', 'metrics_unauthorized');
 }
