@@ -1,4 +1,4 @@
-export { startWorker, reconcile } from './worker.ts';
+export { startWorker, reconcile } from './queue-consumers.ts';
 export type { WorkerDeps } from './deps.ts';
 export * from './trainer-api.ts';
 export { validateDataset, type ValidateDataset } from './dataset-api.ts';

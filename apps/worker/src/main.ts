@@ -1,7 +1,7 @@
 // Worker entry point: validate config, run the shared start-up setup, consume the queues until signalled.
 import { assertExecutionProviderAvailable } from '@npo/graph';
 import { onShutdown, startProcessServices } from '@npo/platform';
-import { startWorker } from './worker.ts';
+import { startWorker } from './queue-consumers.ts';
 import { realTrainer } from './trainer-api.ts';
 import { validateDataset } from './dataset-api.ts';
 

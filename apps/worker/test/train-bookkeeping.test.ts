@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Channels, newId } from '@npo/contracts';
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
-import { startWorker, type RunningWorker } from '../src/worker.ts';
+import { startWorker, type RunningWorker } from '../src/queue-consumers.ts';
 import { scriptedTrainer, refuseDatasets } from './fixtures/scripted-trainer.ts';
 import { seedJob, waitFor } from './helpers.ts';
 import { isPublished, preparedCacheKey, preparedPrefix } from '../src/prepared-cache.ts';

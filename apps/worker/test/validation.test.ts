@@ -8,7 +8,7 @@ import yazl from 'yazl';
 import tar from 'tar-stream';
 import { newId } from '@npo/contracts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
-import { startWorker, type RunningWorker } from '../src/worker.ts';
+import { startWorker, type RunningWorker } from '../src/queue-consumers.ts';
 import { validateDataset } from '../src/dataset-api.ts';
 import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
 import { checkModelFolder } from '../src/model-check.ts';

@@ -1,5 +1,5 @@
 import { DTYPES, numel, type DType, type HostTensor } from './dtype.ts';
-import { inferShapes } from './shapes.ts';
+import { inferShapes } from './shape-inference.ts';
 
 export type AttrValue = number | number[] | string | HostTensor;
 export type Attrs = Record<string, AttrValue>;

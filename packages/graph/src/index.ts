@@ -1,7 +1,7 @@
 export * from './dtype.ts';
 export * from './safetensors.ts';
 export * from './graph.ts';
-export * from './shapes.ts';
+export * from './shape-inference.ts';
 export * from './ops.ts';
 export * from './autodiff.ts';
 export { GRAD_RULES, NO_GRADIENT } from './rules.ts';

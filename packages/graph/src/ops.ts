@@ -1,6 +1,6 @@
 import { DTYPES, numel, type DType } from './dtype.ts';
 import { Value, type Attrs, type Graph } from './graph.ts';
-import { normAxis } from './shapes.ts';
+import { normAxis } from './shape-inference.ts';
 
 /** Either a Value or a plain number lifted to a scalar constant of the other operand's dtype. */
 export type Operand = Value | number;

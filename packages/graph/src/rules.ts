@@ -5,7 +5,7 @@ import {
   add, and, cast, concat, convTranspose, conv, cos, div, equal, exp, expand, full, gemm, greater, less, log, matmul, mul, neg,
   not, pad, pow, reduceMean, reduceSum, reshape, sigmoid, sign, sin, slice, sub, transpose, unsqueeze, where,
 } from './ops.ts';
-import { convOutput, convParams, normAxis, sliceBounds } from './shapes.ts';
+import { convOutput, convParams, normAxis, sliceBounds } from './shape-inference.ts';
 
 /** Ops whose outputs are piecewise constant or not floats: no gradient flows through them. */
 export const NO_GRADIENT = new Set([

@@ -5,7 +5,7 @@ import { grad, GradientError } from '../src/autodiff.ts';
 import { Graph } from '../src/graph.ts';
 import * as o from '../src/ops.ts';
 import { GRAD_RULES } from '../src/rules.ts';
-import { SHAPE_RULES } from '../src/shapes.ts';
+import { SHAPE_RULES } from '../src/shape-inference.ts';
 import { serialize, liveNodes } from '../src/serialize.ts';
 import { assertGradients } from '../src/testing/gradcheck.ts';
 import { awayFromZero, f32, runOnce } from './helpers.ts';

@@ -26,7 +26,7 @@ export function runTraining(
   const stop = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
   if (cb.signal?.aborted) stop();
   cb.signal?.addEventListener('abort', stop, { once: true });
-  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { program, loop, stopFlag } satisfies WorkerInit });
+  const worker = new Worker(new URL('./training-thread-entry.mjs', import.meta.url), { workerData: { program, loop, stopFlag } satisfies WorkerInit });
   let chain: Promise<void> = Promise.resolve();
   let lastCheckpoint: CheckpointWritten | null = null;
   let failure: unknown = null;

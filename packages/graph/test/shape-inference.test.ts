@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, ShapeError, type Value } from '../src/graph.ts';
 import * as o from '../src/ops.ts';
-import { broadcastShapes } from '../src/shapes.ts';
+import { broadcastShapes } from '../src/shape-inference.ts';
 import { normal, runOnce } from './helpers.ts';
 
 const shapeError = (...parts: (string | RegExp)[]) => (e: Error) => {
