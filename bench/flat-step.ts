@@ -16,9 +16,9 @@ import { assembleModelBatch, preferenceLoss } from '../packages/diffusion/src/ob
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { unetForward } from '../packages/diffusion/src/unet/unet.ts';
 import { parseBenchArgs, summarize } from './cli-args.ts';
-import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS, type PreparedWorkload } from './workloads.ts';
+import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS, type BuiltWorkload } from './workloads.ts';
 
-function buildFlatStep(p: PreparedWorkload, weightsPath: string) {
+function buildFlatStep(p: BuiltWorkload, weightsPath: string) {
   const g = new Graph();
   const h = STEP_HYPERPARAMETERS;
   const modules = moduleSpecs(p.adapter);
@@ -59,7 +59,7 @@ function buildFlatStep(p: PreparedWorkload, weightsPath: string) {
 async function main() {
   const args = parseBenchArgs(process.argv.slice(2));
   const w = getWorkload(args.workload);
-  const p = prepareWorkload(w);
+  const p = buildWorkload(w);
   const modelPath = join(p.dir, 'artifacts-flat', 'step.onnx');
   const stamp = `${modelPath}.src`;
   const src = readFileSync(new URL(import.meta.url).pathname, 'utf8');

@@ -6,7 +6,7 @@ import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lo
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import { adamStateName, buildPreferenceStep, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
-import { REPO_ROOT, STEP_HYPERPARAMETERS, type PreparedWorkload } from './workloads.ts';
+import { REPO_ROOT, STEP_HYPERPARAMETERS, type BuiltWorkload } from './workloads.ts';
 
 export interface CompiledStep {
   modelPath: string;
@@ -36,7 +36,7 @@ function codeHash(): string {
  * a hard link to the weights; reused while the code and workload are unchanged, as a trainer would reuse
  * its compiled artifact. Compiling is not part of the timed step.
  */
-export function compileStep(p: PreparedWorkload): CompiledStep {
+export function compileStep(p: BuiltWorkload): CompiledStep {
   const artifacts = new ArtifactDir(join(p.dir, 'artifacts'));
   const weights = artifacts.weights(p.weightsPath, 'unet.safetensors');
   const h = STEP_HYPERPARAMETERS;
@@ -78,7 +78,7 @@ export function stepOutputs(paramNames: string[]): string[] {
 }
 
 /** The first step's trainable state: the adapter's initial LoRA tensors and zero Adam m and v for each. */
-export function initialStepState(p: PreparedWorkload, paramNames: string[]): Record<string, HostTensor> {
+export function initialStepState(p: BuiltWorkload, paramNames: string[]): Record<string, HostTensor> {
   const state: Record<string, HostTensor> = { ...adapterFeeds(p.adapter) };
   for (const n of paramNames) {
     state[adamStateName(n, 'm')] = hostTensor('float32', state[n].shape);
@@ -91,7 +91,7 @@ export function initialStepState(p: PreparedWorkload, paramNames: string[]): Rec
  * Runs warm-up + timed steps, feeding each step's updated LoRA and Adam state into the next as a real loop
  * does. Each timing covers one session.run including the host↔onnxruntime copies of inputs and outputs.
  */
-export async function runSteps(session: Session, p: PreparedWorkload, paramNames: string[], warmup: number, steps: number): Promise<StepTimings> {
+export async function runSteps(session: Session, p: BuiltWorkload, paramNames: string[], warmup: number, steps: number): Promise<StepTimings> {
   const state = initialStepState(p, paramNames);
   const outputs = stepOutputs(paramNames);
   const lr = hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]);

@@ -11,12 +11,12 @@ import { hostTensor, type HostTensor } from '@npo/graph';
 import { adamStateName, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
 import { parseBenchArgs, summarize } from './cli-args.ts';
 import { compileStep, initialStepState, stepOutputs } from './ours-step.ts';
-import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
+import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
 
 const flags = new Set(process.argv.slice(2).filter((a) => ['--no-arena', '--no-mem-pattern', '--ops', '--prepacking'].includes(a)));
 const args = parseBenchArgs(process.argv.slice(2).filter((a) => !flags.has(a)));
 const w = getWorkload(args.workload);
-const p = prepareWorkload(w);
+const p = buildWorkload(w);
 const { modelPath, paramNames } = compileStep(p);
 
 const opts: ort.InferenceSession.SessionOptions = {

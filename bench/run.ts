@@ -8,13 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { parseBenchArgs, summarize } from './cli-args.ts';
 import { executionProviderFromEnv, Session } from '@npo/graph';
 import { compileStep, runSteps } from './ours-step.ts';
-import { getWorkload, prepareWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
+import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
 
 async function main() {
   const args = parseBenchArgs(process.argv.slice(2));
   const workload = getWorkload(args.workload);
   const t0 = performance.now();
-  const prepared = prepareWorkload(workload);
+  const prepared = buildWorkload(workload);
   const compiled = compileStep(prepared);
   process.stderr.write(`[bench] ${workload.name}: ${compiled.built ? 'compiled' : 'reused'} ${compiled.modelPath} in ${(performance.now() - t0).toFixed(0)} ms\n`);
   if (args.prepareOnly) return;

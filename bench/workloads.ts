@@ -97,7 +97,7 @@ export function getWorkload(name: string | undefined): Workload {
 }
 
 /** Everything both implementations read, written once under .data/bench/<workload>/ (see workload.json). */
-export interface PreparedWorkload {
+export interface BuiltWorkload {
   workload: Workload;
   dir: string;
   config: UNetConfig;
@@ -112,7 +112,7 @@ export interface PreparedWorkload {
  * Writes (or reuses) the weights, one deterministic pair batch and the LoRA initialisation, plus a
  * workload.json that bench/torch_step.py reads, so both implementations run the same step on the same data.
  */
-export function prepareWorkload(w: Workload): PreparedWorkload {
+export function buildWorkload(w: Workload): BuiltWorkload {
   const dir = join(BENCH_DATA, w.name);
   mkdirSync(dir, { recursive: true });
   const config = parseUNetConfig(w.unetConfig);

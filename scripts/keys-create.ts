@@ -2,7 +2,7 @@
 //   npm run keys:create -- --tenant <name>     prints the key once, as the LAST line of output
 //   npm run keys:create -- --revoke <keyId>
 import { parseArgs } from 'node:util';
-import { loadConfig, createDb, createRedis, EventBus, prepareDatabase, createApiKey, revokeApiKey } from '@npo/platform';
+import { loadConfig, createDb, createRedis, EventBus, migrateDatabase, createApiKey, revokeApiKey } from '@npo/platform';
 
 const { values } = parseArgs({ options: { tenant: { type: 'string' }, revoke: { type: 'string' } } });
 if (!values.tenant === !values.revoke) {
@@ -10,7 +10,7 @@ if (!values.tenant === !values.revoke) {
   process.exit(2);
 }
 const config = loadConfig();
-await prepareDatabase(config);
+await migrateDatabase(config);
 const db = createDb(config.databaseUrl, config.databaseSchema, 2);
 try {
   if (values.revoke) {

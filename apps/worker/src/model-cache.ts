@@ -5,11 +5,11 @@ import type { Storage } from '@npo/platform';
 
 /**
  * A model's files on local disk, downloaded once per worker host (a `.complete` marker makes it all-or-nothing).
- * `fingerprint` (the content hash start-up records for built-in models) keys the cache, so a replaced model is
+ * `filesSha256` (the content hash start-up records for built-in models) keys the cache, so a replaced model is
  * downloaded again instead of silently reusing the old files.
  */
-export async function localModelDir(storage: Storage, dataDir: string, modelId: string, s3Prefix: string, fingerprint?: string): Promise<string> {
-  const dir = join(dataDir, 'cache', 'models', fingerprint ? `${modelId}-${fingerprint.slice(0, 16)}` : modelId);
+export async function localModelDir(storage: Storage, dataDir: string, modelId: string, s3Prefix: string, filesSha256?: string): Promise<string> {
+  const dir = join(dataDir, 'cache', 'models', filesSha256 ? `${modelId}-${filesSha256.slice(0, 16)}` : modelId);
   if (existsSync(join(dir, '.complete'))) return dir;
   const tmp = `${dir}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });

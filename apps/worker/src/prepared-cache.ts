@@ -7,11 +7,11 @@ import type { Storage } from '@npo/platform';
 /**
  * Prepared shards (latents and prompt embeddings) shared by all workers through S3 under `prepared/<key>/`, so a
  * dataset is encoded once per model, not once per worker disk. The key is what determines the shards: dataset and
- * model (immutable per id; a built-in model's fingerprint names its file version) and resolution. `manifest.json`
+ * model (immutable per id; a built-in model's files_sha256 names its file version) and resolution. `manifest.json`
  * is uploaded last: a prefix without one is incomplete and ignored.
  */
-export function preparedCacheKey(p: { datasetId: string; modelId: string; modelFingerprint?: string; resolution: number }): string {
-  return createHash('sha256').update(JSON.stringify([MANIFEST_VERSION, p.datasetId, p.modelId, p.modelFingerprint ?? null, p.resolution])).digest('hex');
+export function preparedCacheKey(p: { datasetId: string; modelId: string; modelFilesSha256?: string; resolution: number }): string {
+  return createHash('sha256').update(JSON.stringify([MANIFEST_VERSION, p.datasetId, p.modelId, p.modelFilesSha256 ?? null, p.resolution])).digest('hex');
 }
 
 export const preparedPrefix = (key: string) => `prepared/${key}`;

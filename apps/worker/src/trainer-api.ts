@@ -1,14 +1,14 @@
-import { prepareForModel, renderSampleGrid, trainAdapter, validateModelFolder } from '@npo/trainer';
+import { encodeDatasetForModel, renderSampleGrid, trainAdapter, validateModelFolder } from '@npo/trainer';
 
 // The slice of @npo/trainer the worker calls, as one injectable dependency (`deps.trainer`): main.ts passes the
 // real module; bookkeeping tests pass a stand-in typed against these same signatures.
 export interface TrainerApi {
   trainAdapter: typeof trainAdapter;
-  prepareForModel: typeof prepareForModel;
+  encodeDatasetForModel: typeof encodeDatasetForModel;
   validateModelFolder: typeof validateModelFolder;
   renderSampleGrid: typeof renderSampleGrid;
 }
 
-export const realTrainer: TrainerApi = { trainAdapter, prepareForModel, validateModelFolder, renderSampleGrid };
+export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel, validateModelFolder, renderSampleGrid };
 
 export type { TrainHyperparameters, StepMetrics, CheckpointWritten, TrainAdapterOptions } from '@npo/trainer';

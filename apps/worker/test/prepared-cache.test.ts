@@ -21,7 +21,7 @@ after(async () => {
 let n = 0;
 async function preparedFolder(): Promise<{ dir: string; key: string }> {
   const dir = join(scratch, `prepared-${n}`);
-  const key = preparedCacheKey({ datasetId: `ds_${n}`, modelId: 'tiny-sd', modelFingerprint: 'f00d', resolution: 16 });
+  const key = preparedCacheKey({ datasetId: `ds_${n}`, modelId: 'tiny-sd', modelFilesSha256: 'f00d', resolution: 16 });
   n++;
   mkdirSync(dir, { recursive: true });
   const shards = [];
@@ -38,10 +38,10 @@ async function preparedFolder(): Promise<{ dir: string; key: string }> {
 }
 
 test('the cache key names dataset, model version and resolution', () => {
-  const k = { datasetId: 'ds_1', modelId: 'tiny-sd', modelFingerprint: 'abc', resolution: 16 };
+  const k = { datasetId: 'ds_1', modelId: 'tiny-sd', modelFilesSha256: 'abc', resolution: 16 };
   assert.match(preparedCacheKey(k), /^[0-9a-f]{64}$/);
   assert.equal(preparedCacheKey(k), preparedCacheKey({ ...k }));
-  for (const change of [{ datasetId: 'ds_2' }, { modelId: 'other' }, { modelFingerprint: 'abd' }, { modelFingerprint: undefined }, { resolution: 32 }])
+  for (const change of [{ datasetId: 'ds_2' }, { modelId: 'other' }, { modelFilesSha256: 'abd' }, { modelFilesSha256: undefined }, { resolution: 32 }])
     assert.notEqual(preparedCacheKey({ ...k, ...change }), preparedCacheKey(k), JSON.stringify(change));
 });
 

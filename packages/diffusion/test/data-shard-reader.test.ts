@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ShardReader, prepareDataset, type SourceRow } from '../src/data/index.ts';
+import { ShardReader, encodeShards, type SourceRow } from '../src/data/index.ts';
 import { colourImage, tempDir } from './fixtures/data/make.ts';
 
 let dir: string;
@@ -20,7 +20,7 @@ before(async () => {
       rejected: await colourImage('png', 4, 4, [0, i * 10, 0]), // never equal to chosen (blue differs)
     });
   prepared = join(dir, 'prepared');
-  await prepareDataset({
+  await encodeShards({
     source: (async function* () { yield* rows; })(),
     outDir: prepared,
     key: 'k',

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { EventBus } from './pubsub.ts';
 import { Queues } from './queues.ts';
 import { createRedis, type Redis } from './redis.ts';
-import { prepareDatabase, registerBuiltinModels } from './setup.ts';
+import { migrateDatabase, registerBuiltinModels } from './setup.ts';
 import { Storage } from './storage.ts';
 
 /** The configuration from the environment, or exit 2 with a message naming every bad or missing variable. */
@@ -40,7 +40,7 @@ export interface ProcessServices extends Connections {
 export async function startProcessServices(name: string): Promise<ProcessServices> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, name);
-  await prepareDatabase(config, logger);
+  await migrateDatabase(config, logger);
   const db = createDb(config.databaseUrl, config.databaseSchema);
   const storage = new Storage(config.s3);
   await storage.ensureBucket();

@@ -14,7 +14,7 @@ import { readModelFolderInfo } from './model-folder.ts';
 export const BUILTIN_MODELS = ['tiny-sd'] as const;
 
 /** Start-up work shared by the API and the worker: database, schema, bucket, built-in models. Idempotent. */
-export async function prepareDatabase(config: Config, log?: Logger): Promise<void> {
+export async function migrateDatabase(config: Config, log?: Logger): Promise<void> {
   if (await ensureDatabase(config.databaseUrl)) log?.info({ url: redact(config.databaseUrl) }, 'created database');
   const res = await migrate({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, migrationsDir: MIGRATIONS_DIR });
   if (res.applied.length) log?.info({ applied: res.applied }, 'applied migrations');
@@ -37,8 +37,8 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
       if (head && head.size === statSync(join(dir, rel)).size && head.metadata.sha256 === sha256) continue;
       await storage.uploadFile(key, join(dir, rel), { sha256 });
     }
-    // the fingerprint names this version of the files: workers cache a model's download under it
-    const info = { ...readModelFolderInfo(dir), fingerprint: createHash('sha256').update(hashes.join('\n')).digest('hex') };
+    // names this version of the files: workers cache a model's download (and key prepared shards) under it
+    const info = { ...readModelFolderInfo(dir), files_sha256: createHash('sha256').update(hashes.join('\n')).digest('hex') };
     await db.model.upsert({
       where: { id: name },
       create: { id: name, tenant_id: null, name, source: 'builtin', s3_prefix: prefix, status: 'ready', info: { ...info } },
@@ -61,7 +61,7 @@ async function sha256File(path: string): Promise<string> {
  * the bucket, the built-in models. Returns the names of the built-in models registered.
  */
 export async function setupServices(config: Config, log?: Logger): Promise<string[]> {
-  await prepareDatabase(config, log);
+  await migrateDatabase(config, log);
   const db = createDb(config.databaseUrl, config.databaseSchema, 2);
   const storage = new Storage(config.s3);
   try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig, type Config } from './config.ts';
 import { createDb, type Db } from './db/client.ts';
-import { prepareDatabase } from './setup.ts';
+import { migrateDatabase } from './setup.ts';
 import { Storage } from './storage.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { Queues } from './queues.ts';
@@ -41,7 +41,7 @@ export async function createTestContext(name: string, overrides: Record<string, 
     ...overrides,
   };
   const config = loadConfig({ ...process.env, ...env });
-  await prepareDatabase(config);
+  await migrateDatabase(config);
   const db = createDb(config.databaseUrl, config.databaseSchema, 5);
   const storage = new Storage(config.s3);
   await storage.ensureBucket();

@@ -12,8 +12,8 @@ export interface TrainerState {
   total_steps: number;
   rng: RngState;
   data: unknown;
-  /** Identifies the compiled step, so a resume with other settings is refused instead of silently mixing. */
-  fingerprint: string;
+  /** The program's stepGraphHash, so a resume with other settings is refused instead of silently mixing. */
+  step_graph_hash: string;
 }
 
 export interface CheckpointContents {
@@ -59,6 +59,8 @@ export function readCheckpoint(dir: string, readAdapter: (path: string) => Recor
     throw new CheckpointError(`checkpoint ${dir}: ${STATE_FILE} is not valid JSON`);
   }
   if (!Number.isInteger(state.step) || !state.rng) throw new CheckpointError(`checkpoint ${dir}: ${STATE_FILE} lacks step or rng state`);
+  // checkpoints written before the rename call it `fingerprint`: a job in flight across the upgrade still resumes
+  state.step_graph_hash ??= (state as { fingerprint?: string }).fingerprint!;
   return { params: readAdapter(join(dir, ADAPTER_FILE)), optimizer: readSafetensors(join(dir, OPTIMIZER_FILE)), state };
 }
 

@@ -9,5 +9,5 @@ export * from './train-adapter.ts';
 export type { ProgramSpec } from './programs/index.ts';
 export type { PreferenceProgramSpec } from './programs/preference.ts';
 export type { PretrainProgramSpec, TrainingSource } from './programs/pretrain.ts';
-export * from './prepare.ts';
+export * from './encode-dataset.ts';
 export * from './sample-grid.ts';

@@ -53,7 +53,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
   let step = 0;
   if (o.resumeFromDir) {
     const c = readCheckpoint(o.resumeFromDir, (p) => program.readParams(p));
-    if (c.state.fingerprint !== program.fingerprint)
+    if (c.state.step_graph_hash !== program.stepGraphHash)
       throw new CheckpointError(`checkpoint ${o.resumeFromDir} was written by a different model, adapter or batch configuration`);
     params = c.params;
     optimizer = c.optimizer;
@@ -94,7 +94,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
   const checkpoint = (final: boolean) => {
     const { dir, files } = writeCheckpoint(
       o.checkpointRoot,
-      { params, optimizer, state: { step, total_steps: total, rng: rng.getState(), data: program.dataState(), fingerprint: program.fingerprint } },
+      { params, optimizer, state: { step, total_steps: total, rng: rng.getState(), data: program.dataState(), step_graph_hash: program.stepGraphHash } },
       (path, p) => program.writeParams(path, p, step),
     );
     o.onCheckpoint({ step, dir, files, final });

@@ -12,8 +12,8 @@ export interface StepProgram {
    * the sums of `microSteps` micro-batches into one clipped AdamW update. Absent: one graph per step.
    */
   apply?: { path: string; microSteps: number };
-  /** Identifies the compiled step and its settings; a checkpoint from another fingerprint is refused. */
-  fingerprint: string;
+  /** Hash of everything that shapes the compiled step (its artifact folder's name); a checkpoint written under another is refused. */
+  stepGraphHash: string;
   paramNames: string[];
   initialParams(): Record<string, HostTensor>;
   /** Data and noise feeds of one step, drawn from `rng` and the program's data stream. */

@@ -44,9 +44,9 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
     const hp = row.hyperparameters as unknown as TrainHyperparameters;
 
-    const fingerprint = (model.info as { fingerprint?: string } | null)?.fingerprint;
-    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, fingerprint);
-    const prepared = await prepareData(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, fingerprint, modelDir, resolution: hp.resolution, work, signal });
+    const modelFilesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
+    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, modelFilesSha256);
+    const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal });
 
     // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
     const latest = await deps.db.checkpoint.findFirst({ where: { job_id: jobId }, orderBy: { step: 'desc' } });
@@ -121,11 +121,11 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
  * (then published to S3 for the others; a failed upload costs only the reuse, so it does not fail the job).
  * Encoding reports pairs done, percent and ETA on the job row at most once a second.
  */
-async function prepareData(
+async function obtainPreparedShards(
   deps: WorkerDeps, rec: JobRecord,
-  o: { datasetId: string; datasetKey: string; datasetFormat: string; pairsTotal?: number; modelId: string; fingerprint?: string; modelDir: string; resolution: number; work: string; signal: AbortSignal },
+  o: { datasetId: string; datasetKey: string; datasetFormat: string; pairsTotal?: number; modelId: string; modelFilesSha256?: string; modelDir: string; resolution: number; work: string; signal: AbortSignal },
 ): Promise<{ preparedDir: string }> {
-  const key = preparedCacheKey({ datasetId: o.datasetId, modelId: o.modelId, modelFingerprint: o.fingerprint, resolution: o.resolution });
+  const key = preparedCacheKey({ datasetId: o.datasetId, modelId: o.modelId, modelFilesSha256: o.modelFilesSha256, resolution: o.resolution });
   const preparedDir = join(deps.config.dataDir, 'cache', 'prepared', key);
   const done = async (pairs: number, source: 'encoded' | PreparedSource) => {
     await rec.preparation({ pairs_done: pairs, pairs_total: pairs, percent: 100, eta_seconds: 0, source });
@@ -142,7 +142,7 @@ async function prepareData(
   const datasetFile = join(o.work, 'dataset', `data.${o.datasetFormat}`);
   await deps.storage.downloadFile(o.datasetKey, datasetFile);
   const progress = new PreparationProgress(rec, o.pairsTotal);
-  const prepared = await deps.trainer.prepareForModel({
+  const prepared = await deps.trainer.encodeDatasetForModel({
     modelDir: o.modelDir, datasetFile, resolution: o.resolution, outDir: preparedDir, workDir: join(o.work, 'prepare'), signal: o.signal,
     pairsTotal: o.pairsTotal, onProgress: (p) => progress.report(p.pairs_done, p.pairs_total),
   });

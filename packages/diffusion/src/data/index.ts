@@ -10,4 +10,4 @@ export * from './source.ts';
 export * from './validate.ts';
 export * from './shards.ts';
 export * from './shard-reader.ts';
-export * from './prepare.ts';
+export * from './encode-shards.ts';

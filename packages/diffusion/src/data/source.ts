@@ -22,7 +22,7 @@ export async function openDatasetRows(path: string, opts: SourceOptions = {}): P
   return { format, rows };
 }
 
-/** Only the usable pairs (drops skipped): the usual input of prepareDataset. */
+/** Only the usable pairs (drops skipped): the usual input of encodeShards. */
 export async function* pairsOnly(rows: AsyncIterable<SourceRow>): AsyncGenerator<Extract<SourceRow, { prompt: string }>> {
   for await (const row of rows) if (!('reason' in row)) yield row;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
-import { prepareForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
+import { encodeDatasetForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
 import { writePngGrid } from '../image.ts';
 import { buildReport, meanOfControls, miniatureCriteria, reportMarkdown, type Arm, type Criterion, type GuidanceResults, type Report } from '../report.ts';
 import { rewardBatch } from '../reward.ts';
@@ -67,7 +67,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
 
   // Each archive is prepared once: NPO and DPO train on the same prepared reward-labelled pairs.
   const prepare = async (name: string, zip: string) =>
-    (await prepareForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${name}`) })).preparedDir;
+    (await encodeDatasetForModel({ modelDir: o.modelDir, datasetFile: zip, resolution: 16, outDir: join(o.workDir, `prepared-${name}`) })).preparedDir;
   const train = async (arm: string, preparedDir: string, method: 'npo' | 'dpo'): Promise<LoraAdapter> => {
     log(`training the ${arm} LoRA (${method}, ${s.loraSteps} steps × ${s.batchPairs} pairs)`);
     let last: StepMetrics | undefined;

@@ -40,14 +40,14 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const P = hp.batch_pairs;
   const K = hp.gradient_accumulation_steps ?? 1;
   const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: hp.weight_decay };
-  const fingerprint = createHash('sha256')
+  const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({
       v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P, ...(K > 1 ? { K } : {}),
       latent: latentShape, embed: embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
       schedule: model.scheduler,
     }))
     .digest('hex');
-  const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
+  const dir = join(spec.workDir, 'artifacts', stepGraphHash.slice(0, 24));
   // One graph per step, or (K > 1) an `accumulate` graph per micro-batch and an `apply` graph per step.
   const modelPath = join(dir, K > 1 ? 'accumulate.onnx' : 'step.onnx');
   const applyPath = join(dir, 'apply.onnx');
@@ -82,7 +82,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   return {
     modelPath,
     ...(K > 1 ? { apply: { path: applyPath, microSteps: K } } : {}),
-    fingerprint,
+    stepGraphHash,
     paramNames,
     initialParams: () => adapterFeeds(init),
     batch(rng: Rng): Record<string, HostTensor> {

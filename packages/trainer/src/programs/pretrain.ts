@@ -38,10 +38,10 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
   const source: TrainingSource = mod.createTrainingSource(spec.source.options);
   const N = spec.hp.batch_pairs;
   const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: spec.hp.weight_decay };
-  const fingerprint = createHash('sha256')
+  const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({ v: COMPILER_VERSION, kind: 'pretrain', config, scheduler, N, s: source.sampleShape, e: source.embedShape, clip: spec.hp.max_grad_norm, adamw }))
     .digest('hex');
-  const dir = join(spec.workDir, 'artifacts', fingerprint.slice(0, 24));
+  const dir = join(spec.workDir, 'artifacts', stepGraphHash.slice(0, 24));
   const modelPath = join(dir, 'pretrain.onnx');
   let paramNames: string[];
   if (!existsSync(join(dir, 'complete'))) {
@@ -58,7 +58,7 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
   const T = scheduler.num_train_timesteps;
   return {
     modelPath,
-    fingerprint,
+    stepGraphHash,
     paramNames,
     initialParams: () => (spec.initWeights ? readSafetensors(spec.initWeights) : initUNetWeights(config, spec.hp.seed)),
     batch(rng: Rng): Record<string, HostTensor> {

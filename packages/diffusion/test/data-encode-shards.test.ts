@@ -7,11 +7,11 @@ import {
   decodeImage,
   identityImageEncoder,
   pixelLatentShape,
-  prepareDataset,
+  encodeShards,
   readManifest,
   PROGRESS_FILE,
   type PairRow,
-  type PrepareOptions,
+  type EncodeShardsOptions,
   type SourceRow,
 } from '../src/data/index.ts';
 import { colourImage, tempDir } from './fixtures/data/make.ts';
@@ -48,7 +48,7 @@ async function encodePrompts(prompts: string[]): Promise<Float32Array> {
   return out;
 }
 
-function options(outDir: string, extra: Partial<PrepareOptions> = {}): PrepareOptions {
+function options(outDir: string, extra: Partial<EncodeShardsOptions> = {}): EncodeShardsOptions {
   return {
     source: source(),
     outDir,
@@ -74,7 +74,7 @@ let reference: string;
 test('prepare: shards, uncond and manifest for a pixel-space model', async () => {
   reference = join(dir, 'reference');
   const progress: number[] = [];
-  const result = await prepareDataset(options(reference, { onProgress: (p) => progress.push(p.shards_done) }));
+  const result = await encodeShards(options(reference, { onProgress: (p) => progress.push(p.shards_done) }));
   assert.equal(result.cached, false);
   assert.equal(result.dropped, 2);
   const m = readManifest(reference);
@@ -97,7 +97,7 @@ test('prepare: shards, uncond and manifest for a pixel-space model', async () =>
   ]);
   // A second run finds the complete cache and computes nothing.
   let calls = 0;
-  const again = await prepareDataset(options(reference, { encodeImages: async (x) => (calls++, x) }));
+  const again = await encodeShards(options(reference, { encodeImages: async (x) => (calls++, x) }));
   assert.deepEqual([again.cached, calls], [true, 0]);
 });
 
@@ -105,13 +105,13 @@ test('prepare: aborted after 2 shards, then resumed, gives byte-identical files 
   const out = join(dir, 'aborted');
   const ctrl = new AbortController();
   await assert.rejects(
-    prepareDataset(options(out, { signal: ctrl.signal, onProgress: (p) => p.shards_done === 2 && ctrl.abort(new Error('killed')) })),
+    encodeShards(options(out, { signal: ctrl.signal, onProgress: (p) => p.shards_done === 2 && ctrl.abort(new Error('killed')) })),
     /killed/,
   );
   assert.ok(!existsSync(join(out, 'manifest.json')));
   assert.equal(JSON.parse(readFileSync(join(out, PROGRESS_FILE), 'utf8')).shards.length, 2);
   let encoded = 0;
-  const resumed = await prepareDataset(options(out, { encodeImages: async (x, n) => ((encoded += n / 2), x) }));
+  const resumed = await encodeShards(options(out, { encodeImages: async (x, n) => ((encoded += n / 2), x) }));
   assert.equal(resumed.resumed_shards, 2);
   assert.equal(encoded, 5, 'only the pairs after the 6 already sharded are encoded again');
   assert.deepEqual(filesOf(out), filesOf(reference));
@@ -121,23 +121,23 @@ test('prepare: an encoder crash mid-way, then resume, gives byte-identical files
   const out = join(dir, 'crashed');
   let calls = 0;
   await assert.rejects(
-    prepareDataset(options(out, { encodeImages: async (x) => { if (++calls === 4) throw new Error('GPU fell over'); return x; } })),
+    encodeShards(options(out, { encodeImages: async (x) => { if (++calls === 4) throw new Error('GPU fell over'); return x; } })),
     /GPU fell over/,
   );
   // 3 batches of 2 pairs went through before the crash: two complete shards of 3.
   assert.equal(JSON.parse(readFileSync(join(out, PROGRESS_FILE), 'utf8')).shards.length, 2);
-  await prepareDataset(options(out));
+  await encodeShards(options(out));
   assert.deepEqual(filesOf(out), filesOf(reference));
 
   const tampered = join(dir, 'tampered');
   const ctrl = new AbortController();
-  await assert.rejects(prepareDataset(options(tampered, { signal: ctrl.signal, onProgress: (p) => p.shards_done === 3 && ctrl.abort() })));
+  await assert.rejects(encodeShards(options(tampered, { signal: ctrl.signal, onProgress: (p) => p.shards_done === 3 && ctrl.abort() })));
   const { writeFileSync } = await import('node:fs');
   const second = join(tampered, 'shard-00001.safetensors');
   const bytes = readFileSync(second);
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(second, bytes);
-  const result = await prepareDataset(options(tampered));
+  const result = await encodeShards(options(tampered));
   assert.equal(result.resumed_shards, 1, 'shards from the first damaged one on are recomputed');
   assert.deepEqual(filesOf(tampered), filesOf(reference));
 });
@@ -181,10 +181,10 @@ test('prepare: a VAE-like encoder with its own latent shape', async () => {
           }
     return z;
   };
-  const result = await prepareDataset(options(out, { encodeImages, latentShape: [4, R / 2, R / 2], shardSize: 5, batchSize: 4 }));
+  const result = await encodeShards(options(out, { encodeImages, latentShape: [4, R / 2, R / 2], shardSize: 5, batchSize: 4 }));
   assert.deepEqual(result.manifest.shards.map((s) => s.pairs), [5, 5, 1]);
   await assert.rejects(
-    prepareDataset(options(join(dir, 'wrong'), { encodeImages, latentShape: [4, R, R] })),
+    encodeShards(options(join(dir, 'wrong'), { encodeImages, latentShape: [4, R, R] })),
     (e: unknown) => (e as { code?: string }).code === 'prepare_mismatch',
   );
 });

@@ -40,17 +40,17 @@ export function pixelLatentShape(resolution: number): [number, number, number] {
 }
 
 /** Cache key of a (dataset, model, resolution) triple: hex sha256 of the three, unambiguous. */
-export function preparedKey(parts: { dataset: string; model: string; resolution: number }): string {
+export function shardSetKey(parts: { dataset: string; model: string; resolution: number }): string {
   return createHash('sha256').update(JSON.stringify([parts.dataset, parts.model, parts.resolution])).digest('hex');
 }
 
-export interface PrepareProgress {
+export interface EncodeProgress {
   pairs_done: number;
   pairs_total?: number;
   shards_done: number;
 }
 
-export interface PrepareOptions {
+export interface EncodeShardsOptions {
   source: AsyncIterable<SourceRow | PairRow>;
   outDir: string;
   key: string;
@@ -68,14 +68,14 @@ export interface PrepareOptions {
   latentShape: number[];
   embedShape: number[];
   pairsTotal?: number;
-  onProgress?: (p: PrepareProgress) => void;
+  onProgress?: (p: EncodeProgress) => void;
   signal?: AbortSignal;
   imageLimits?: Partial<ImageLimits>;
   background?: Background;
   decodeConcurrency?: number;
 }
 
-export interface PrepareResult {
+export interface EncodeShardsResult {
   manifest: PreparedManifest;
   /** The cache was already complete: nothing was computed. */
   cached: boolean;
@@ -104,7 +104,7 @@ interface EncodedPair {
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Recorded shards of an interrupted run that are still intact, in order (stops at the first that is not). */
-async function resumableShards(opts: PrepareOptions): Promise<Progress['shards']> {
+async function resumableShards(opts: EncodeShardsOptions): Promise<Progress['shards']> {
   const path = join(opts.outDir, PROGRESS_FILE);
   if (!existsSync(path)) return [];
   let progress: Progress;
@@ -128,7 +128,7 @@ function abortIfAsked(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new Error('preparation aborted');
 }
 
-export async function prepareDataset(opts: PrepareOptions): Promise<PrepareResult> {
+export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeShardsResult> {
   const { outDir, key, latentShape, embedShape, shardSize, batchSize } = opts;
   if (!(shardSize >= 1 && batchSize >= 1)) throw new Error(`shardSize and batchSize must be at least 1 (got ${shardSize}, ${batchSize})`);
   await mkdir(outDir, { recursive: true });

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, prepareDataset, preparedKey, sha256File, TextEncoder, Vae,
-  type ImageEncoder, type PrepareProgress,
+  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, sha256File, TextEncoder, Vae,
+  type ImageEncoder, type EncodeProgress,
 } from '@npo/diffusion';
 import type { ExecutionProvider } from '@npo/graph';
 import { loadModelFolder, ModelFolderError } from './model-folder.ts';
 
-export interface PrepareForModelOptions {
+export interface EncodeDatasetOptions {
   modelDir: string;
   datasetFile: string;
   resolution: number;
@@ -20,7 +20,7 @@ export interface PrepareForModelOptions {
   signal?: AbortSignal;
   /** Pairs the dataset holds, when known (a validation report's count), for progress percentages. */
   pairsTotal?: number;
-  onProgress?: (p: PrepareProgress) => void;
+  onProgress?: (p: EncodeProgress) => void;
 }
 
 /**
@@ -28,7 +28,7 @@ export interface PrepareForModelOptions {
  * reads: images through the model's VAE (or as pixels, for a pixel-space model) and prompts through its
  * text encoder, in batches, resumable after a crash.
  */
-export async function prepareForModel(o: PrepareForModelOptions): Promise<{ preparedDir: string; pairs: number; cached: boolean }> {
+export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ preparedDir: string; pairs: number; cached: boolean }> {
   const model = loadModelFolder(o.modelDir);
   const workDir = o.workDir ?? join(o.outDir, '.work');
   const B = o.batchPairs ?? 8;
@@ -50,9 +50,9 @@ export async function prepareForModel(o: PrepareForModelOptions): Promise<{ prep
     if (latentShape[0] !== model.unetConfig.in_channels)
       throw new ModelFolderError(`the VAE makes ${latentShape[0]}-channel latents, the UNet takes ${model.unetConfig.in_channels} channels`);
   }
-  const key = preparedKey({ dataset: await sha256File(o.datasetFile), model: modelFingerprint(o.modelDir), resolution: o.resolution });
+  const key = shardSetKey({ dataset: await sha256File(o.datasetFile), model: encodersIdentity(o.modelDir), resolution: o.resolution });
   const { rows } = await openDatasetRows(o.datasetFile, { scratchRoot: workDir });
-  const result = await prepareDataset({
+  const result = await encodeShards({
     source: pairsOnly(rows),
     outDir: o.outDir,
     key,
@@ -72,7 +72,7 @@ export async function prepareForModel(o: PrepareForModelOptions): Promise<{ prep
 }
 
 /** The text encoder, tokenizer and VAE define the prepared values: key the cache by their configs and weight files. */
-function modelFingerprint(modelDir: string): string {
+function encodersIdentity(modelDir: string): string {
   const h = createHash('sha256');
   for (const part of ['text_encoder', 'tokenizer', 'vae']) {
     const dir = join(modelDir, part);
