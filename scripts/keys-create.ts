@@ -17,7 +17,7 @@ try {
     // announce it so running API processes drop the key from their auth cache at once
     const redis = createRedis(config.redisUrl, 'keys-create');
     const bus = new EventBus(redis, config.redisUrl);
-    const ok = await revokeApiKey(db, values.revoke, { bus, queuePrefix: config.queuePrefix }).finally(async () => {
+    const ok = await revokeApiKey(db, values.revoke, { bus, redisKeyPrefix: config.redisKeyPrefix }).finally(async () => {
       await bus.close();
       redis.disconnect();
     });

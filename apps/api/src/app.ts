@@ -40,15 +40,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
   });
 
-  const failures = new AuthFailureLimiter(deps.redis, deps.config.queuePrefix, deps.config.authFailuresMax, deps.config.rateLimitWindowMs);
-  await registerAuth(app, { db: deps.db, bus: deps.bus, queuePrefix: deps.config.queuePrefix, failures });
+  const failures = new AuthFailureLimiter(deps.redis, deps.config.redisKeyPrefix, deps.config.authFailuresMax, deps.config.rateLimitWindowMs);
+  await registerAuth(app, { db: deps.db, bus: deps.bus, redisKeyPrefix: deps.config.redisKeyPrefix, failures });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after auth (onRequest), so the limit is keyed by the API key
     max: deps.config.rateLimitMax,
     timeWindow: deps.config.rateLimitWindowMs,
     redis: deps.redis,
-    nameSpace: `${deps.config.queuePrefix}:ratelimit:`,
+    nameSpace: `${deps.config.redisKeyPrefix}:ratelimit:`,
     keyGenerator: (req) => req.auth?.keyId ?? req.ip,
     allowList: (req) => !isV1Route(req),
     errorResponseBuilder: (_req, ctx) => new RateLimitedError(`rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry after ${ctx.after}`, { limit: ctx.max, retry_after: ctx.after }),

@@ -26,7 +26,7 @@ test('a valid key works and a revoked key stops working at once', async () => {
   const ok = await t.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(t.keyA) });
   assert.equal(ok.statusCode, 200);
   assert.deepEqual(ok.json(), { data: [], next_cursor: null });
-  const announce = { bus: t.ctx.bus, queuePrefix: t.ctx.config.queuePrefix };
+  const announce = { bus: t.ctx.bus, redisKeyPrefix: t.ctx.config.redisKeyPrefix };
   assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA, announce), true);
   assert.equal(await revokeApiKey(t.ctx.db, t.keyIdA, announce), false, 'revoking twice reports nothing to revoke');
   await new Promise((r) => setTimeout(r, 100)); // the announcement crosses Redis

@@ -100,7 +100,7 @@ test('cancelling a queued job cancels it at once and removes its queue entry; ca
 test('cancelling a running job marks it cancelling and tells the workers over Redis', async () => {
   const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
   await t.ctx.db.job.update({ where: { id: job.id }, data: { state: 'training' } }); // as a worker would have
-  const heard = new Promise((resolve) => { void t.ctx.bus.subscribe(`${t.ctx.config.queuePrefix}:cancel`, resolve); });
+  const heard = new Promise((resolve) => { void t.ctx.bus.subscribe(`${t.ctx.config.redisKeyPrefix}:cancel`, resolve); });
   await new Promise((r) => setTimeout(r, 50));
   const res = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: bearer(t.keyA) });
   assert.equal(res.json().state, 'cancelling');

@@ -28,7 +28,7 @@ test('an SSE client that disconnects before the subscription is ready leaves no 
   const app = Fastify();
   let handlerDone!: Promise<unknown>;
   app.get('/events', (req, reply) => {
-    handlerDone = streamJobEvents({ db, bus, queuePrefix: 't' }, req, reply, 'job_1');
+    handlerDone = streamJobEvents({ db, bus, redisKeyPrefix: 't' }, req, reply, 'job_1');
     return handlerDone;
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -8,7 +8,7 @@ export class JobRecord {
   constructor(private readonly deps: WorkerDeps, readonly jobId: string) {}
 
   event(type: string, data: Record<string, unknown>) {
-    return recordJobEvent({ ...this.deps, queuePrefix: this.deps.config.queuePrefix }, this.jobId, type, data);
+    return recordJobEvent({ ...this.deps, redisKeyPrefix: this.deps.config.redisKeyPrefix }, this.jobId, type, data);
   }
 
   /** Moves to `state` unless the job is being cancelled or already finished; returns the state it is in now. */

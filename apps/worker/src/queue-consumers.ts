@@ -16,11 +16,11 @@ export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
  */
 export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
   const deps: WorkerDeps = { ...given, trainer: trainerOn(given.config.executionProvider, given.trainer) };
-  const cancels = new CancelRegistry(deps.bus, deps.config.queuePrefix);
+  const cancels = new CancelRegistry(deps.bus, deps.config.redisKeyPrefix);
   await cancels.start();
   const common = {
     connection: deps.redis,
-    prefix: deps.config.queuePrefix,
+    prefix: deps.config.redisKeyPrefix,
     stalledInterval: deps.config.stalledIntervalMs,
     lockDuration: deps.config.lockDurationMs,
     maxStalledCount: 5,

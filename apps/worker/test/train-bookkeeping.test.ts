@@ -56,7 +56,7 @@ test('a running job cancelled through Postgres + Redis stops within a step and k
   await waitFor('step 7', async () => (await job(id)).step >= 7);
   await ctx.db.job.update({ where: { id }, data: { state: 'cancelling' } }); // what the API does ...
   const stepAtCancel = (await job(id)).step;
-  await ctx.bus.publish(Channels.cancel(ctx.config.queuePrefix), { jobId: id }); // ... and announces
+  await ctx.bus.publish(Channels.cancel(ctx.config.redisKeyPrefix), { jobId: id }); // ... and announces
   const done = await waitFor('cancelled', async () => { const j = await job(id); return j.state === 'cancelled' && j; }, 5000);
   assert.ok(done.step <= stepAtCancel + 2, `stopped at step ${done.step}, cancel seen at ${stepAtCancel}`);
   assert.ok(done.finished_at);

@@ -6,7 +6,7 @@ export interface DatasetValidationPayload { datasetId: string }
 export interface ModelValidationPayload { modelId: string }
 export interface TrainPayload { jobId: string }
 
-/** Redis pub/sub channels (prefixed by the queue prefix so test runs stay apart). */
+/** Redis pub/sub channels, under the Redis key prefix (config.redisKeyPrefix, env QUEUE_PREFIX) so deployments and test runs stay apart. */
 export const Channels = {
   jobEvents: (prefix: string, jobId: string) => `${prefix}:job-events:${jobId}`,
   cancel: (prefix: string) => `${prefix}:cancel`,

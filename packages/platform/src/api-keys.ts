@@ -19,10 +19,10 @@ export async function createApiKey(db: Db, tenantName: string): Promise<{ keyId:
 /** Channel on which revocations are announced, so API processes drop the key from their auth cache at once. */
 export const keysRevokedChannel = (prefix: string) => `${prefix}:keys-revoked`;
 
-export async function revokeApiKey(db: Db, keyId: string, announce?: { bus: EventBus; queuePrefix: string }): Promise<boolean> {
+export async function revokeApiKey(db: Db, keyId: string, announce?: { bus: EventBus; redisKeyPrefix: string }): Promise<boolean> {
   const res = await db.apiKey.updateMany({ where: { id: keyId, revoked_at: null }, data: { revoked_at: new Date() } });
   const row = await db.apiKey.findUnique({ where: { id: keyId }, select: { key_hash: true } });
-  if (row && announce) await announce.bus.publish(keysRevokedChannel(announce.queuePrefix), { keyId, keyHash: row.key_hash });
+  if (row && announce) await announce.bus.publish(keysRevokedChannel(announce.redisKeyPrefix), { keyId, keyHash: row.key_hash });
   return res.count === 1;
 }
 

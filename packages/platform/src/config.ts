@@ -14,7 +14,7 @@ export interface Config {
   workerConcurrency: number;
   executionProvider: 'cpu' | 'cuda';
   dataDir: string;
-  queuePrefix: string;
+  redisKeyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   rateLimitMax: number;
@@ -74,7 +74,7 @@ const spec = {
   workerConcurrency: { name: 'WORKER_CONCURRENCY', default: '1', parse: int(1, 64), help: 'jobs per worker process (1 per device)' },
   executionProvider: { name: 'EXECUTION_PROVIDER', default: 'cpu', parse: oneOf(['cpu', 'cuda'] as const), help: 'onnxruntime execution provider' },
   dataDir: { name: 'DATA_DIR', default: '.data', parse: nonEmpty, help: 'local scratch folder' },
-  queuePrefix: { name: 'QUEUE_PREFIX', default: 'npo', parse: identifier, help: 'BullMQ / pub-sub key prefix' },
+  redisKeyPrefix: { name: 'QUEUE_PREFIX', default: 'npo', parse: identifier, help: 'prefix of every Redis key and channel: BullMQ queues, rate-limit counters, pub/sub (keeps deployments and test runs apart)' },
   logLevel: { name: 'LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'pino log level' },
   maxUploadBytes: { name: 'MAX_UPLOAD_BYTES', default: String(20 * 1024 ** 3), parse: int(1, Number.MAX_SAFE_INTEGER), help: 'largest accepted upload' },
   rateLimitMax: { name: 'RATE_LIMIT_MAX', default: '6000', parse: int(1, 1e9), help: 'requests per key per window' },
@@ -125,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: read(spec.workerConcurrency),
     executionProvider: read(spec.executionProvider),
     dataDir: resolve(read(spec.dataDir) ?? '.data'),
-    queuePrefix: read(spec.queuePrefix),
+    redisKeyPrefix: read(spec.redisKeyPrefix),
     logLevel: read(spec.logLevel),
     maxUploadBytes: read(spec.maxUploadBytes),
     rateLimitMax: read(spec.rateLimitMax),

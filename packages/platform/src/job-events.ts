@@ -5,9 +5,9 @@ import type { EventBus } from './pubsub.ts';
 export interface JobEventMessage { id: string; type: string; data: Record<string, unknown>; created_at: string }
 
 /** Writes a job event to Postgres (the durable record), then publishes it on Redis for live SSE views. */
-export async function recordJobEvent(deps: { db: Db; bus: EventBus; queuePrefix: string }, jobId: string, type: string, data: Record<string, unknown>): Promise<JobEventMessage> {
+export async function recordJobEvent(deps: { db: Db; bus: EventBus; redisKeyPrefix: string }, jobId: string, type: string, data: Record<string, unknown>): Promise<JobEventMessage> {
   const ev = await deps.db.jobEvent.create({ data: { job_id: jobId, type, data: data as object } });
   const msg = { id: String(ev.id), type, data, created_at: ev.created_at.toISOString() };
-  await deps.bus.publish(Channels.jobEvents(deps.queuePrefix, jobId), msg).catch(() => {}); // live view only
+  await deps.bus.publish(Channels.jobEvents(deps.redisKeyPrefix, jobId), msg).catch(() => {}); // live view only
   return msg;
 }

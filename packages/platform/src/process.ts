@@ -46,7 +46,7 @@ export async function startProcessServices(name: string): Promise<ProcessService
   await storage.ensureBucket();
   await registerBuiltinModels(config, db, storage, logger);
   const redis = createRedis(config.redisUrl, name);
-  const queues = new Queues({ connection: redis, prefix: config.queuePrefix });
+  const queues = new Queues({ connection: redis, prefix: config.redisKeyPrefix });
   const bus = new EventBus(redis, config.redisUrl);
   return {
     config, logger, db, storage, redis, queues, bus,

@@ -46,13 +46,13 @@ export async function createTestContext(name: string, overrides: Record<string, 
   const storage = new Storage(config.s3);
   await storage.ensureBucket();
   const redis = createRedis(config.redisUrl, `test-${tag}`);
-  const queues = new Queues({ connection: redis, prefix: config.queuePrefix });
+  const queues = new Queues({ connection: redis, prefix: config.redisKeyPrefix });
   const bus = new EventBus(redis, config.redisUrl);
   const logger = createLogger('silent', tag);
   const close = async () => {
     await queues.close().catch(() => {});
     await bus.close();
-    const keys = await redis.keys(`${config.queuePrefix}:*`);
+    const keys = await redis.keys(`${config.redisKeyPrefix}:*`);
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
     redis.disconnect();
     await db.$disconnect();

@@ -20,7 +20,7 @@ test('values from the environment are parsed', () => {
   assert.equal(c.executionProvider, 'cuda');
   assert.equal(c.workerConcurrency, 2);
   assert.equal(c.s3.bucket, 'my-bucket');
-  assert.equal(c.queuePrefix, 't_1');
+  assert.equal(c.redisKeyPrefix, 't_1');
 });
 
 test('every bad variable is named in one clear message', () => {

@@ -32,9 +32,9 @@ export class KeyCache {
 }
 
 /** Resolves `Authorization: Bearer <key>` on every /v1 route; routes read request.auth. */
-export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; queuePrefix: string; failures: AuthFailureLimiter }): Promise<void> {
+export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; redisKeyPrefix: string; failures: AuthFailureLimiter }): Promise<void> {
   const cache = new KeyCache();
-  const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.queuePrefix), (msg) => {
+  const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.redisKeyPrefix), (msg) => {
     const hash = (msg as { keyHash?: string }).keyHash;
     if (hash) cache.evict(hash);
   });

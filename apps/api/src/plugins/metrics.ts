@@ -29,7 +29,7 @@ export async function createMetrics(deps: AppDeps): Promise<Metrics> {
     name: 'npo_train_step_seconds', help: 'training step wall time', registers: [registry],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
   });
-  const unsubscribe = await deps.bus.psubscribe(Channels.jobEvents(deps.config.queuePrefix, '*'), (msg) => {
+  const unsubscribe = await deps.bus.psubscribe(Channels.jobEvents(deps.config.redisKeyPrefix, '*'), (msg) => {
     const ev = msg as { type?: string; data?: { step_ms?: number } };
     if (ev.type === 'step' && typeof ev.data?.step_ms === 'number') stepTime.observe(ev.data.step_ms / 1000);
   });

@@ -13,7 +13,7 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409
 const idOf = (p: unknown) => (p as { id: string }).id;
 
 export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const jobDeps = { ...deps, queuePrefix: deps.config.queuePrefix };
+  const jobDeps = { ...deps, redisKeyPrefix: deps.config.redisKeyPrefix };
 
   app.post('/v1/jobs', {
     schema: {

@@ -9,7 +9,7 @@ import { cursorWhere, eventCursorWhere, page } from './pagination.ts';
 import { findVisibleModel } from './models.ts';
 import { findDataset } from './datasets.ts';
 
-export interface JobDeps { db: Db; queues: Queues; bus: EventBus; queuePrefix: string }
+export interface JobDeps { db: Db; queues: Queues; bus: EventBus; redisKeyPrefix: string }
 
 /** Canonical JSON (sorted keys) so the same body hashes the same whatever its key order. */
 function canonical(v: unknown): string {
@@ -120,7 +120,7 @@ export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
   } else {
     const running = await deps.db.job.updateMany({ where: { id, state: { in: ['preparing', 'compiling', 'training'] } }, data: { state: 'cancelling' } });
     if (running.count === 1) await recordJobEvent(deps, id, 'state', { state: 'cancelling' });
-    await deps.bus.publish(Channels.cancel(deps.queuePrefix), { jobId: id });
+    await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
   }
   return jobToApi(await findJob(deps.db, tenantId, id));
 }

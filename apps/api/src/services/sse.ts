@@ -10,7 +10,7 @@ import { eventsSince } from './jobs.ts';
  */
 const REPLAY_PAGE = 1000;
 
-export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix: string }, request: FastifyRequest, reply: FastifyReply, jobId: string) {
+export async function streamJobEvents(deps: { db: Db; bus: EventBus; redisKeyPrefix: string }, request: FastifyRequest, reply: FastifyReply, jobId: string) {
   const lastHeader = request.headers['last-event-id'];
   let last = BigInt(/^\d+$/.test(String(lastHeader ?? '')) ? String(lastHeader) : '0');
   const buffered: Ev[] = [];
@@ -47,7 +47,7 @@ export async function streamJobEvents(deps: { db: Db; bus: EventBus; queuePrefix
       if (page.length < REPLAY_PAGE || closed) return;
     }
   };
-  unsubscribe = await deps.bus.subscribe(Channels.jobEvents(deps.queuePrefix, jobId), (msg) => {
+  unsubscribe = await deps.bus.subscribe(Channels.jobEvents(deps.redisKeyPrefix, jobId), (msg) => {
     if (replaying) buffered.push(msg as Ev);
     else send(msg as Ev);
   });
