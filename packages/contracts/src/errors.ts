@@ -63,7 +63,5 @@ export const JobErrorCodes = {
   datasetInvalid: 'dataset_invalid',
   modelInvalid: 'model_invalid',
   badInput: 'bad_input',
-  trainerUnavailable: 'trainer_unavailable',
   trainingFailed: 'training_failed',
-  internal: 'internal_error',
 } as const;

@@ -1,5 +1,5 @@
 import type { Value } from './graph.ts';
-import { add, div, equal, min, mul, pow, reduceSum, sqrt, sub, where } from './ops.ts';
+import { add, div, min, mul, pow, reduceSum, sqrt, sub } from './ops.ts';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -32,31 +32,6 @@ export function adamw(params: Value[], grads: Value[], m: Value[], v: Value[], s
     out.params.push(sub(decayed, mul(stepSize, div(m1, denom))));
     out.m.push(m1);
     out.v.push(v1);
-  });
-  return out;
-}
-
-export interface SgdOptions {
-  momentum?: number;
-  dampening?: number;
-  weightDecay?: number;
-  nesterov?: boolean;
-}
-
-/** torch.optim.SGD: on step 1 the momentum buffer starts as the gradient itself, as torch does. */
-export function sgd(params: Value[], grads: Value[], buffers: Value[], step: Value, lr: Value, o: SgdOptions = {}) {
-  const mom = o.momentum ?? 0;
-  const damp = o.dampening ?? 0;
-  const first = equal(step, 1);
-  const out = { params: [] as Value[], buffers: [] as Value[] };
-  params.forEach((p, i) => {
-    let d = o.weightDecay ? add(grads[i], mul(p, o.weightDecay)) : grads[i];
-    if (mom) {
-      const buf = where(first, d, add(mul(buffers[i], mom), damp ? mul(d, 1 - damp) : d));
-      out.buffers.push(buf);
-      d = o.nesterov ? add(d, mul(buf, mom)) : buf;
-    } else out.buffers.push(buffers[i]);
-    out.params.push(sub(p, mul(lr, d)));
   });
   return out;
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { numel, type HostTensor } from '../src/dtype.ts';
 import { Graph } from '../src/graph.ts';
-import { adamw, clipGradNorm, sgd, type SgdOptions } from '../src/optim.ts';
+import { adamw, clipGradNorm } from '../src/optim.ts';
 import { Session } from '../src/runner.ts';
 import { serialize } from '../src/serialize.ts';
 import { seededNormal } from '../src/testing/gradcheck.ts';
@@ -20,19 +20,6 @@ function adamwRef(p: number[], g: number[], m: number[], v: number[], step: numb
     m[i] = m[i] * b1 + (1 - b1) * g[i];
     v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
     p[i] -= (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / bc2Sqrt + eps));
-  }
-}
-
-/** torch.optim.SGD in float64 (buffer = d on the first step). */
-function sgdRef(p: number[], g: number[], buf: number[], step: number, lr: number, o: SgdOptions) {
-  const { momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = o;
-  for (let i = 0; i < p.length; i++) {
-    let d = g[i] + weightDecay * p[i];
-    if (momentum) {
-      buf[i] = step === 1 ? d : momentum * buf[i] + (1 - dampening) * d;
-      d = nesterov ? d + momentum * buf[i] : buf[i];
-    }
-    p[i] -= lr * d;
   }
 }
 
@@ -110,29 +97,6 @@ test('adamw defaults are torch AdamW defaults except weight decay 1e-2 (betas 0.
   );
   assert.ok(worst < 1e-6, `max abs diff ${worst}`);
 });
-
-const sgdVariants: SgdOptions[] = [
-  {},
-  { weightDecay: 0.1 },
-  { momentum: 0.9 },
-  { momentum: 0.9, dampening: 0.3, weightDecay: 0.01 },
-  { momentum: 0.8, nesterov: true, weightDecay: 0.02 },
-];
-for (const opts of sgdVariants)
-  test(`sgd ${JSON.stringify(opts)} matches torch.optim.SGD over 4 steps`, async () => {
-    const { worst, moved } = await runSteps(
-      (g, ps, gs, [buf], step, lr) => {
-        const o = sgd(ps, gs, buf, step, lr, opts);
-        return { params: o.params, state: [o.buffers] };
-      },
-      1,
-      (p, g, [buf], step, lr) => p.forEach((_, i) => sgdRef(p[i], g[i], buf[i], step, lr, opts)),
-      4,
-      (k) => 0.1 / k,
-    );
-    assert.ok(moved > 0.01);
-    assert.ok(worst < 2e-6, `max abs diff ${worst}`);
-  });
 
 for (const scale of [0.05, 3])
   test(`clipGradNorm follows clip_grad_norm_ with the total norm ${scale < 1 ? 'below' : 'above'} max_norm`, async () => {

@@ -1,7 +1,6 @@
 export * from './errors.ts';
 export { Rng, RngError, type RngState } from '@npo/graph';
 export * from './world.ts';
-export * from './tokens.ts';
 export * from './quantise.ts';
 export * from './reward.ts';
 export * from './stats.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BACKGROUND, COLOURS, IMAGE_LENGTH, PIXELS, PROMPTS, Rng, ShapesError, getPrompt, promptIndexOf, promptIndexOfText,
-  promptTokenIds, renderShape, sampleBatch, sampleScene, TOKENS, type Scene,
+  renderShape, sampleBatch, sampleScene, type Scene,
 } from '../src/index.ts';
 
 /** Set of "x,y" of pixels whose colour is not the background. */
@@ -29,13 +29,6 @@ test('12 prompts in colour-major order', () => {
   });
   assert.throws(() => getPrompt(12), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_PROMPT');
   assert.throws(() => promptIndexOfText('a purple circle'), (e: unknown) => e instanceof ShapesError && e.code === 'INVALID_PROMPT');
-});
-
-test('token ids: <bos> colour shape <eos>, empty prompt <bos> <eos> <eos> <eos>', () => {
-  assert.equal(TOKENS.length, 9);
-  assert.deepEqual(promptTokenIds(null), [0, 1, 1, 1]);
-  assert.deepEqual(promptTokenIds(promptIndexOf('red', 'circle')).map((t) => TOKENS[t]), ['<bos>', 'red', 'circle', '<eos>']);
-  assert.deepEqual(promptTokenIds(promptIndexOf('yellow', 'triangle')).map((t) => TOKENS[t]), ['<bos>', 'yellow', 'triangle', '<eos>']);
 });
 
 test('a red circle: CHW colours at the centre, background in the corner, 52 pixels for r = 4', () => {
