@@ -1,6 +1,6 @@
 import type { JobMethod } from './schemas/jobs.ts';
 
-// Training hyperparameters and their defaults (DESIGN.md §1, for real SD-class models):
+// Training hyperparameters and their defaults (the reference runs' settings for real SD-class models):
 //   steps 400, batch_pairs 16, gradient_accumulation_steps 1 (optimizer steps use the mean gradient of
 //   batch_pairs × gradient_accumulation_steps pairs), learning_rate 1e-5 (AdamW, constant schedule after warm-up),
 //   beta 1000 for NPO (the NPO reference runs on SD1.5) and 5000 for DPO (the SD1.5 Diffusion-DPO default),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveHyperparameters, resolutionProblem, defaultResolution, newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, ApiError, HYPERPARAMETER_DEFAULTS } from '../src/index.ts';
 
-test('hyperparameter defaults follow DESIGN.md §1 and depend on method and model', () => {
+test('hyperparameter defaults follow the reference runs and depend on method and model', () => {
   const npo = resolveHyperparameters({}, 'npo', { pixelSpace: false, sampleSize: 64 });
   assert.equal(npo.beta, 1000);
   assert.equal(npo.learning_rate, 1e-5);

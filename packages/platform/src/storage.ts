@@ -11,9 +11,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from './config.ts';
 
-// One S3 bucket holds everything (DESIGN.md §2 key layout). Path-style addressing and checksums only when
-// required: with the SDK defaults a streamed PutObject reaches s3rver/MinIO with its aws-chunked framing and
-// is stored corrupted (DESIGN.md §4).
+// One S3 bucket holds everything (datasets/, models/, prepared/, jobs/ — see the README's design notes). Path-style
+// addressing and checksums only when required: with the SDK defaults a streamed PutObject reaches s3rver/MinIO with
+// its aws-chunked framing and is stored corrupted.
 export class Storage {
   readonly client: S3Client;
   readonly bucket: string;

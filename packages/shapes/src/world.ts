@@ -2,7 +2,7 @@ import { ShapesError } from './errors.ts';
 import type { Rng } from '@npo/graph';
 
 /**
- * The shapes world of /work/shared/MINIATURE.md: 16×16 RGB images in [−1, 1], CHW layout (channel-major:
+ * The shapes world of packages/shapes/MINIATURE.md: 16×16 RGB images in [−1, 1], CHW layout (channel-major:
  * value of channel c at row y, column x is at `c·256 + y·16 + x`; row 0 is the top of the image).
  */
 export const IMAGE_SIZE = 16;

@@ -8,7 +8,7 @@ export type TrainHyperparameters = Hyperparameters & {
   prompt_dropout: number;
 };
 
-/** The service's defaults (DESIGN.md §1, in packages/contracts) for this method and resolution. */
+/** The service's defaults (packages/contracts) for this method and resolution. */
 export function defaultHyperparameters(method: PreferenceMethod, resolution: number): TrainHyperparameters {
   return { ...HYPERPARAMETER_DEFAULTS, beta: BETA_DEFAULTS[method], resolution, weight_decay: 1e-2, prompt_dropout: 0 };
 }
