@@ -9,7 +9,7 @@ import type { TrainerApi } from './trainer-api.ts';
 export function trainerOn(provider: ExecutionProvider, t: TrainerApi): TrainerApi {
   return {
     trainAdapter: (o) => t.trainAdapter({ ...o, executionProvider: provider }),
-    prepareForModel: (o) => t.prepareForModel({ ...o, executionProvider: provider }),
+    encodeDatasetForModel: (o) => t.encodeDatasetForModel({ ...o, executionProvider: provider }),
     renderSampleGrid: (o) => t.renderSampleGrid({ ...o, executionProvider: provider }),
     // reads headers and configs only: no session
     validateModelFolder: (dir) => t.validateModelFolder(dir),

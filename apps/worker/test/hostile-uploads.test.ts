@@ -10,7 +10,7 @@ import tar from 'tar-stream';
 import { newId } from '@npo/contracts';
 import { listFiles } from '@npo/platform';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
-import { startWorker, type RunningWorker } from '../src/worker.ts';
+import { startWorker, type RunningWorker } from '../src/queue-consumers.ts';
 import { validateDataset } from '../src/dataset-api.ts';
 import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
 import { tinyModel } from './fixtures/tiny-model-folder.ts';

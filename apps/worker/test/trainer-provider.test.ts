@@ -19,18 +19,18 @@ test('trainerOn binds the provider into every trainer function that opens sessio
   const seen: Record<string, unknown> = {};
   const recording = {
     trainAdapter: async (o: { executionProvider?: string }) => ((seen.trainAdapter = o.executionProvider), { cancelled: false, steps: 0, finalAdapter: null }),
-    prepareForModel: async (o: { executionProvider?: string }) => ((seen.prepareForModel = o.executionProvider), { preparedDir: '', pairs: 0, cached: false }),
+    encodeDatasetForModel: async (o: { executionProvider?: string }) => ((seen.encodeDatasetForModel = o.executionProvider), { preparedDir: '', pairs: 0, cached: false }),
     renderSampleGrid: async (o: { executionProvider?: string }) => ((seen.renderSampleGrid = o.executionProvider), { file: '' }),
     validateModelFolder: async () => ((seen.validateModelFolder = 'no sessions'), { ok: true, errors: [], info: { pixelSpace: true, sampleSize: 0, hasVae: false } }),
   } as unknown as TrainerApi;
   const bound = trainerOn('cuda', recording);
   const asCpu = { executionProvider: 'cpu' } as never;
   await bound.trainAdapter(asCpu);
-  await bound.prepareForModel(asCpu);
+  await bound.encodeDatasetForModel(asCpu);
   await bound.renderSampleGrid(asCpu);
   await bound.validateModelFolder('x');
   assert.deepEqual(Object.keys(bound).sort(), Object.keys(realTrainer).sort());
-  assert.deepEqual(seen, { trainAdapter: 'cuda', prepareForModel: 'cuda', renderSampleGrid: 'cuda', validateModelFolder: 'no sessions' });
+  assert.deepEqual(seen, { trainAdapter: 'cuda', encodeDatasetForModel: 'cuda', renderSampleGrid: 'cuda', validateModelFolder: 'no sessions' });
 });
 
 async function providerError(what: string, run: () => Promise<unknown>) {
@@ -45,8 +45,8 @@ test('a cuda worker: preparation, training and the sample grid each fail with th
   const dir = mkdtempSync(join(tmpdir(), 'npo-provider-paths-'));
   const trainer = trainerOn('cuda', realTrainer);
   try {
-    await providerError('prepareForModel', () =>
-      trainer.prepareForModel({ modelDir: TINY_SD, datasetFile: join(ROOT, 'datasets/shapes-preferences.zip'), resolution: 16, outDir: join(dir, 'prepared') }));
+    await providerError('encodeDatasetForModel', () =>
+      trainer.encodeDatasetForModel({ modelDir: TINY_SD, datasetFile: join(ROOT, 'datasets/shapes-preferences.zip'), resolution: 16, outDir: join(dir, 'prepared') }));
     await providerError('trainAdapter', () =>
       trainer.trainAdapter({
         modelDir: TINY_MODEL, preparedDir: makePrepared(join(dir, 'p'), [2]), method: 'npo', workDir: join(dir, 'train'), threads: 1,
