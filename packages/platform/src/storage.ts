@@ -44,8 +44,12 @@ export class Storage {
     }
   }
 
+  /**
+   * Reachability and credentials, in time independent of the bucket's size: a HEAD of a key that never exists (a 404
+   * is an answer; a wrong key or bucket throws). HEAD of the bucket lists it on s3rver, seconds for a busy bucket.
+   */
   async ping(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.head('.readiness-probe');
   }
 
   /** Streams a body of unknown length with a multipart upload; memory stays at a few parts. */
