@@ -10,6 +10,8 @@ export interface BenchArgs {
   lossesOut: string | undefined;
   /** only prepare data and compile the artifact, time nothing */
   prepareOnly: boolean;
+  /** compare.ts: diffusers + PEFT on PyTorch 2 (bench/diffusers_step.py) or Debian's torch 1.13 (bench/torch_step.py) */
+  baseline: 'diffusers' | 'torch1';
 }
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -22,7 +24,7 @@ function positiveInt(flag: string, v: string | undefined): number {
 
 /** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only]` */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false };
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
@@ -33,6 +35,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       a.optimization = v;
     } else if (arg === '--losses-out') a.lossesOut = argv[++i];
     else if (arg === '--prepare-only') a.prepareOnly = true;
+    else if (arg === '--baseline') {
+      const v = argv[++i];
+      if (v !== 'diffusers' && v !== 'torch1') throw new BenchError(`--baseline must be diffusers or torch1, got '${v ?? ''}'`);
+      a.baseline = v;
+    }
     else if (arg.startsWith('--')) throw new BenchError(`unknown option ${arg}`);
     else if (a.workload === undefined) a.workload = arg;
     else throw new BenchError(`unexpected argument '${arg}'`);

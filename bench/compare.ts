@@ -1,17 +1,23 @@
 /**
  * Ours vs PyTorch eager on the same step, same data, same machine, same thread count, one after the other:
- *   npx tsx bench/compare.ts <tiny|sd15s> [--threads N] [--steps N]
+ *   npx tsx bench/compare.ts <tiny|sd15s|sd15-256|sd15> [--threads N] [--steps N] [--baseline diffusers|torch1]
+ * Baseline `diffusers` (default): diffusers + PEFT on PyTorch 2 (bench/diffusers_step.py, the venv of
+ * bench/setup-diffusers-env.sh: NPO_BENCH_PYTHON, default ~/.cache/npo-forge/bench-venv/bin/python);
+ * `torch1`: Debian's torch 1.13 running bench/torch_step.py (BENCH_PYTHON, default /usr/bin/python3).
  * Prints the two bench lines, then {workload, threads, ratio_ms: ours/torch, ratio_rss: ours/torch,
  * loss_max_abs_diff}: the last field is the largest per-step loss difference, a check that both ran the same step.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBenchArgs, type BenchLine } from './cli-args.ts';
 import { BenchError, getWorkload, REPO_ROOT } from './workloads.ts';
 
-const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+const BASELINES = {
+  diffusers: { python: process.env.NPO_BENCH_PYTHON ?? join(homedir(), '.cache/npo-forge/bench-venv/bin/python'), script: 'bench/diffusers_step.py' },
+  torch1: { python: process.env.BENCH_PYTHON ?? '/usr/bin/python3', script: 'bench/torch_step.py' },
+};
 
 function runLine(cmd: string, args: string[]): BenchLine {
   const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
@@ -32,13 +38,16 @@ function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'npo-bench-'));
   try {
     const ours = runLine(tsx, ['bench/run.ts', ...common, '--opt', args.optimization, '--losses-out', join(tmp, 'ours.json')]);
-    const torch = runLine(PYTHON, ['bench/torch_step.py', ...common, '--losses-out', join(tmp, 'torch.json')]);
+    const base = BASELINES[args.baseline];
+    if (!existsSync(base.python)) throw new BenchError(`${base.python} is missing: run bash bench/setup-diffusers-env.sh <diffusers checkout> (or choose --baseline torch1)`);
+    const torch = runLine(base.python, [base.script, ...common, '--losses-out', join(tmp, 'torch.json')]);
     const la: number[] = JSON.parse(readFileSync(join(tmp, 'ours.json'), 'utf8')).losses;
     const lb: number[] = JSON.parse(readFileSync(join(tmp, 'torch.json'), 'utf8')).losses;
     const lossDiff = Math.max(...la.map((x, i) => Math.abs(x - lb[i])));
     const r = (x: number) => Math.round(x * 1000) / 1000;
     console.log(JSON.stringify({
       workload: w.name,
+      baseline: args.baseline,
       threads: args.threads,
       ratio_ms: r(ours.ms_median / torch.ms_median),
       ratio_rss: r(ours.peak_rss_mb / torch.peak_rss_mb),

@@ -24,7 +24,7 @@ export interface Workload {
   /** diffusers config.json contents */
   unetConfig: Record<string, unknown>;
   /** Where the weights come from: a file in the repo, or seeded random weights generated into the cache. */
-  weights: { file: string } | { randomSeed: number };
+  weights: { file: string } | { randomSeed: number; dtype?: 'float32' | 'float16' };
   pairs: number;
   latentShape: [number, number, number];
   embedShape: [number, number];
@@ -44,6 +44,19 @@ export const STEP_HYPERPARAMETERS = {
 };
 
 const TINY_DIR = join(REPO_ROOT, 'packages/diffusion/test/fixtures/tiny-unet/unet');
+const SD15_CONFIG = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/diffusion/test/fixtures/configs/sd15-unet.json'), 'utf8'));
+
+/** SD1.5 at full size (859,520,964 UNet parameters), seeded random fp16 weights, 1 pair, 77 tokens, LoRA r 8. */
+const sd15 = (name: string, latent: number): Workload => ({
+  name,
+  unetConfig: SD15_CONFIG,
+  weights: { randomSeed: 1515, dtype: 'float16' },
+  pairs: 1,
+  latentShape: [4, latent, latent],
+  embedShape: [77, 768],
+  loraRank: 8,
+  defaultSteps: 3,
+});
 
 export const WORKLOADS: Record<string, Workload> = {
   tiny: {
@@ -90,6 +103,9 @@ export const WORKLOADS: Record<string, Workload> = {
   },
 };
 
+WORKLOADS.sd15 = sd15('sd15', 64);
+WORKLOADS['sd15-256'] = sd15('sd15-256', 32);
+
 export function getWorkload(name: string | undefined): Workload {
   const w = name ? WORKLOADS[name] : undefined;
   if (!w) throw new BenchError(`unknown workload '${name ?? ''}': choose one of ${Object.keys(WORKLOADS).join(', ')}`);
@@ -118,7 +134,7 @@ export function buildWorkload(w: Workload): BuiltWorkload {
   const config = parseUNetConfig(w.unetConfig);
   const weightsPath = 'file' in w.weights
     ? w.weights.file
-    : ensureRandomUNetWeights(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), config, w.weights.randomSeed);
+    : ensureRandomUNetWeights(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), config, w.weights.randomSeed, w.weights.dtype);
   const adapter = initLora(WeightSource.fromSafetensors(weightsPath), { rank: w.loraRank, alpha: w.loraRank, targets: DEFAULT_TARGETS }, 42);
 
   const rng = new Rng(2024, 1);

@@ -5,8 +5,9 @@ import { getWorkload } from '../workloads.ts';
 
 test('parseBenchArgs reads the workload and options, defaulting to 1 thread and optimization all', () => {
   assert.deepEqual(parseBenchArgs(['sd15s', '--threads', '2', '--steps', '3']), {
-    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false,
+    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers',
   });
+  assert.equal(parseBenchArgs(['sd15', '--baseline', 'torch1']).baseline, 'torch1');
   assert.equal(parseBenchArgs(['tiny']).threads, 1);
   assert.equal(parseBenchArgs(['tiny', '--opt', 'basic']).optimization, 'basic');
 });
@@ -16,8 +17,9 @@ test('parseBenchArgs rejects bad input with a message naming what to fix', () =>
   assert.throws(() => parseBenchArgs(['tiny', '--steps']), /--steps needs a positive integer/);
   assert.throws(() => parseBenchArgs(['tiny', '--opt', 'max']), /--opt must be one of/);
   assert.throws(() => parseBenchArgs(['tiny', '--fast']), /unknown option --fast/);
+  assert.throws(() => parseBenchArgs(['tiny', '--baseline', 'jax']), /--baseline must be diffusers or torch1, got 'jax'/);
   assert.throws(() => parseBenchArgs(['tiny', 'sd15s']), /unexpected argument 'sd15s'/);
-  assert.throws(() => getWorkload('sd21'), /unknown workload 'sd21': choose one of tiny, sd15s/);
+  assert.throws(() => getWorkload('sd21'), /unknown workload 'sd21': choose one of tiny, sd15s, sd15, sd15-256/);
 });
 
 test('summarize reports median (even and odd counts), min, max and RSS in MB', () => {

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { hostTensor, Rng, type HostTensor } from '@npo/graph';
 import {
   adapterFeeds, alphasCumprod, ArtifactDir, buildPreferenceStep, initLora, moduleSpecs, parseUNetConfig, SD15_SCHEDULER, WeightSource, DEFAULT_TARGETS,
-  type AttentionMemory,
+  type AttentionMemory, type PreferenceStepSpec,
 } from '../src/index.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/tiny-unet/unet');
 const LATENT = [4, 8, 8];
 const EMBED = [7, 32];
 
-test('tiny UNet DPO step: every attention query-chunked (chunks of 24 of 64 rows) and checkpointed gives the plain step\'s loss and LoRA gradients', async () => {
+test('tiny UNet DPO step: every attention query-chunked (chunks of 24 of 64 rows) and checkpointed gives the plain step\'s loss and LoRA gradients; so does checkpointing every block', async () => {
   const work = mkdtempSync(join(tmpdir(), 'npo-attn-'));
   try {
     const config = parseUNetConfig(JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')));
@@ -35,11 +35,11 @@ test('tiny UNet DPO step: every attention query-chunked (chunks of 24 of 64 rows
       timesteps: hostTensor('int64', [P], [120, 640]),
       embeds: hostTensor('float32', [P, ...EMBED], rng.fillNormal(new Float32Array(P * 7 * 32))),
     };
-    const run = async (attention: AttentionMemory, name: string) => {
+    const run = async (attention: AttentionMemory, name: string, extra: Partial<PreferenceStepSpec> = {}) => {
       const { graph, paramNames } = buildPreferenceStep({
         unet: { config, weights }, lora: { config: loraConfig, modules: moduleSpecs(init) }, pairs: P, latentShape: LATENT, embedShape: EMBED,
         method: 'dpo', beta: 500, alphasCumprod: alphasCumprod(SD15_SCHEDULER), prediction: 'epsilon', maxGradNorm: null,
-        adamw: {}, optimizer: false, emitGradients: true, attention,
+        adamw: {}, optimizer: false, emitGradients: true, attention, ...extra,
       });
       const { session } = await artifacts.compile(graph, name);
       const res = await session.run(feeds);
@@ -60,6 +60,19 @@ test('tiny UNet DPO step: every attention query-chunked (chunks of 24 of 64 rows
       for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
     }
     assert.ok(worst < 1e-4, `worst relative gradient difference ${worst}`);
+
+    // activation checkpointing of every resnet and transformer block (regions around the chunked attention)
+    const blocks = await run({ chunkElements: 4 * 8 * 24 * 64, checkpointElements: 0 }, 'blocks', { checkpointBlocks: true });
+    assert.ok(blocks.regions > chunked.regions, `${blocks.regions} block regions`);
+    assert.ok(Math.abs(Number(plain.res.loss.data[0]) - Number(blocks.res.loss.data[0])) < 1e-6);
+    let worstBlocks = 0;
+    for (const n of plain.paramNames) {
+      const a = plain.res[`grad.${n}`].data as Float32Array;
+      const b = blocks.res[`grad.${n}`].data as Float32Array;
+      const scale = Math.max(...a.map(Math.abs), 1e-12);
+      for (let i = 0; i < a.length; i++) worstBlocks = Math.max(worstBlocks, Math.abs(a[i] - b[i]) / scale);
+    }
+    assert.ok(worstBlocks < 1e-4, `worst relative gradient difference with checkpointed blocks ${worstBlocks}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -19,6 +19,8 @@ export interface ModelContext {
   adapters: LoraValues[];
   /** How long-sequence attention is chunked and checkpointed (defaults: packages/graph attention.ts). */
   attention?: AttentionMemory;
+  /** Build every resnet and transformer block as an activation-checkpoint region: less memory, one more forward. */
+  checkpointBlocks?: boolean;
 }
 
 export type AttentionMemory = Pick<AttentionOptions, 'chunkElements' | 'checkpointElements'>;

@@ -40,6 +40,8 @@ export interface PreferenceStepSpec {
   update?: 'step' | 'accumulate';
   /** Attention chunking / checkpointing thresholds (default: packages/graph attention.ts). */
   attention?: AttentionMemory;
+  /** Activation checkpointing of every resnet and transformer block of the adapted UNet (the reference keeps nothing anyway). */
+  checkpointBlocks?: boolean;
 }
 
 export interface StepGraph {
@@ -85,7 +87,7 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   }
   const adapter: LoraValues = { modules, scale: spec.lora.config.alpha / spec.lora.config.rank };
   const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds, added };
-  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention }, spec.unet.config, inputs));
+  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention, checkpointBlocks: spec.checkpointBlocks }, spec.unet.config, inputs));
   const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [], attention: spec.attention }, spec.unet.config, inputs));
   const L = preferenceLoss(modelPred, refPred, target, spec.beta);
   g.output('loss', L.loss);

@@ -3,13 +3,13 @@ import { conv2dAt, groupNormAt, layerNormAt, linearAt, multiHeadAttention, optio
 
 /** diffusers ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1); `temb` null: no time embedding (the VAE's). */
 export function resnetBlock(ctx: ModelContext, path: string, x: Value, temb: Value | null, groups: number, eps: number): Value {
-  return ctx.g.module(path, () => {
+  return ctx.g.module(path, () => blockCheckpoint(ctx, () => {
     let h = conv2dAt(ctx, `${path}.conv1`, silu(groupNormAt(ctx, `${path}.norm1`, x, groups, eps)));
     if (temb) h = add(h, unsqueeze(linearAt(ctx, `${path}.time_emb_proj`, silu(temb)), [2, 3]));
     h = conv2dAt(ctx, `${path}.conv2`, silu(groupNormAt(ctx, `${path}.norm2`, h, groups, eps)));
     const shortcut = optionalParam(ctx, `${path}.conv_shortcut.weight`) ? conv2dAt(ctx, `${path}.conv_shortcut`, x, 1, 0) : x;
     return add(shortcut, h);
-  });
+  }));
 }
 
 /** diffusers Attention (AttnProcessor semantics): softmax(q kᵀ / √d) v over `heads` heads. */
@@ -25,14 +25,19 @@ export function attention(ctx: ModelContext, path: string, x: Value, context: Va
 
 /** diffusers BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, pre-LayerNorm each. */
 export function transformerBlock(ctx: ModelContext, path: string, x: Value, context: Value, heads: number): Value {
-  return ctx.g.module(path, () => {
+  return ctx.g.module(path, () => blockCheckpoint(ctx, () => {
     x = add(attention(ctx, `${path}.attn1`, layerNormAt(ctx, `${path}.norm1`, x), null, heads), x);
     x = add(attention(ctx, `${path}.attn2`, layerNormAt(ctx, `${path}.norm2`, x), context, heads), x);
     const proj = linearAt(ctx, `${path}.ff.net.0.proj`, layerNormAt(ctx, `${path}.norm3`, x));
     const half = proj.shape[2] / 2;
     const [hidden, gate] = split(proj, [half, half], 2);
     return add(linearAt(ctx, `${path}.ff.net.2`, mul(hidden, gelu(gate))), x);
-  });
+  }));
+}
+
+/** With `ctx.checkpointBlocks`, a resnet or transformer block is one activation-checkpoint region (recomputed in the backward). */
+function blockCheckpoint(ctx: ModelContext, fn: () => Value): Value {
+  return ctx.checkpointBlocks ? ctx.g.checkpoint(fn) : fn();
 }
 
 /** diffusers Transformer2DModel over an NCHW feature map (1×1-conv or linear projections). */
