@@ -7,4 +7,6 @@ export interface WorkerDeps extends Connections {
   logger: Logger;
   trainer: TrainerApi;
   validateDataset: ValidateDataset;
+  /** Aborted when this worker shuts down (SIGTERM): running training checkpoints and goes back to the queue. */
+  shutdown?: AbortSignal;
 }

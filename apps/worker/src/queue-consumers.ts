@@ -1,5 +1,5 @@
 import type { Worker, Queue } from 'bullmq';
-import { QueueNames } from '@npo/contracts';
+import { QueueNames, type QueueName } from '@npo/contracts';
 import { createWorker } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import { CancelRegistry } from './cancellation.ts';
@@ -10,12 +10,15 @@ import { trainerOn } from './trainer-on-provider.ts';
 
 export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
 
+type Consumer = (deps: WorkerDeps, cancels: CancelRegistry) => Worker;
+
 /**
  * Starts the three consumers. Training runs `WORKER_CONCURRENCY` at a time (1 per device); the stalled-job
  * check re-queues a job whose worker died, and the train processor resumes it from its last checkpoint.
  */
 export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
-  const deps: WorkerDeps = { ...given, trainer: trainerOn(given.config.executionProvider, given.trainer) };
+  const shutdown = new AbortController();
+  const deps: WorkerDeps = { ...given, trainer: trainerOn(given.config.executionProvider, given.trainer), shutdown: shutdown.signal };
   const cancels = new CancelRegistry(deps.bus, deps.config.redisKeyPrefix);
   await cancels.start();
   const common = {
@@ -25,11 +28,13 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     lockDuration: deps.config.lockDurationMs,
     maxStalledCount: 5,
   };
-  const workers = [
-    createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
-    createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
-    createWorker(QueueNames.train, (job) => trainJob({ ...deps, cancels }, job), { ...common, concurrency: deps.config.workerConcurrency }),
-  ];
+  const consumers: Record<QueueName, Consumer> = {
+    datasets: () => createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
+    models: () => createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
+    train: () => createWorker(QueueNames.train, (job, token) => trainJob({ ...deps, cancels }, job, token), { ...common, concurrency: deps.config.workerConcurrency }),
+  };
+  // WORKER_QUEUES: GPU workers consume `train` only, CPU workers the validation queues
+  const workers = deps.config.workerQueues.map((q) => consumers[q](deps, cancels));
   for (const w of workers) {
     w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, job: job?.id, err: err.message }, 'queue job failed'));
     w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
@@ -37,8 +42,11 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
   await reconcile(deps);
   return {
     workers,
+    // Stop fetching, then let running training checkpoint after its step in flight and go back to the queue.
     close: async () => {
-      await Promise.all(workers.map((w) => w.close()));
+      const closing = Promise.all(workers.map((w) => w.close()));
+      shutdown.abort(new Error('worker shutting down'));
+      await closing;
       await cancels.stop();
     },
   };

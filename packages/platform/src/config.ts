@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { QueueNames, type QueueName } from '@npo/contracts';
 
 // Configuration comes from environment variables only, validated once at start-up. Every variable has a
 // local-development default, so a bare checkout runs against scripts/services.sh; production sets them all.
@@ -13,6 +14,8 @@ export interface Config {
   port: number;
   workerConcurrency: number;
   executionProvider: 'cpu' | 'cuda';
+  /** The queues this worker consumes: GPU workers `train`, CPU workers `datasets,models` (default: all). */
+  workerQueues: QueueName[];
   dataDir: string;
   redisKeyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -47,6 +50,14 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
   if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
   return raw as T;
 };
+const queueList: Parser<QueueName[]> = (raw) => {
+  const all = Object.values(QueueNames) as QueueName[];
+  if (raw.trim() === 'all') return all;
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(all as string[]).includes(n));
+  if (!names.length || unknown.length) throw new Error(`must be "all" or a comma-separated list of ${all.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  return [...new Set(names)] as QueueName[];
+};
 const nonEmpty: Parser<string> = (raw) => {
   if (!raw.trim()) throw new Error('must not be empty');
   return raw;
@@ -73,6 +84,7 @@ const spec = {
   port: { name: 'PORT', default: '3000', parse: int(0, 65535), help: 'API listen port' },
   workerConcurrency: { name: 'WORKER_CONCURRENCY', default: '1', parse: int(1, 64), help: 'jobs per worker process (1 per device)' },
   executionProvider: { name: 'EXECUTION_PROVIDER', default: 'cpu', parse: oneOf(['cpu', 'cuda'] as const), help: 'onnxruntime execution provider' },
+  workerQueues: { name: 'WORKER_QUEUES', default: 'all', parse: queueList, help: 'queues this worker consumes' },
   dataDir: { name: 'DATA_DIR', default: '.data', parse: nonEmpty, help: 'local scratch folder' },
   redisKeyPrefix: { name: 'QUEUE_PREFIX', default: 'npo', parse: identifier, help: 'prefix of every Redis key and channel: BullMQ queues, rate-limit counters, pub/sub (keeps deployments and test runs apart)' },
   logLevel: { name: 'LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'pino log level' },
@@ -124,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: read(spec.port),
     workerConcurrency: read(spec.workerConcurrency),
     executionProvider: read(spec.executionProvider),
+    workerQueues: read(spec.workerQueues),
     dataDir: resolve(read(spec.dataDir) ?? '.data'),
     redisKeyPrefix: read(spec.redisKeyPrefix),
     logLevel: read(spec.logLevel),

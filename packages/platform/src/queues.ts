@@ -2,7 +2,7 @@ import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueNames, type QueueName } from '@npo/contracts';
 
-export { UnrecoverableError, type Job as QueueJob } from 'bullmq';
+export { UnrecoverableError, WaitingError, type Job as QueueJob } from 'bullmq';
 
 // One queue per stage kind. The BullMQ job id is our resource id, so re-enqueueing is idempotent and the
 // worker finds the row by the id it gets. Attempts with exponential backoff cover transient errors; bad input

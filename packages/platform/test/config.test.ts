@@ -48,3 +48,15 @@ test('the variable list is complete and unique', () => {
     assert.ok(CONFIG_ENV_VARS.includes(v), v);
   }
 });
+
+test('WORKER_QUEUES: all by default, a comma list of queue names, unknown names refused by name', () => {
+  assert.deepEqual(loadConfig({}).workerQueues, ['datasets', 'models', 'train']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'all' }).workerQueues, ['datasets', 'models', 'train']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'train' }).workerQueues, ['train']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: ' datasets, models ,datasets' }).workerQueues, ['datasets', 'models']);
+  for (const bad of ['', 'gpu', 'train,prepare']) {
+    const err = (() => { try { loadConfig({ WORKER_QUEUES: bad }); } catch (e) { return e as Error; } })();
+    assert.ok(err instanceof ConfigError, bad);
+    assert.match(err.message, /WORKER_QUEUES must be "all" or a comma-separated list of datasets, models, train/);
+  }
+});

@@ -19,6 +19,11 @@ test('docker-compose.yml parses; every app service sets only known variables, an
     for (const v of REQUIRED) assert.ok(env.includes(v), `${name} lacks ${v}`);
   }
   assert.equal(compose.services['worker-gpu'].environment.EXECUTION_PROVIDER, 'cuda');
+  assert.equal(compose.services['worker-gpu'].environment.WORKER_QUEUES, 'train');
+  // each app is built from the Dockerfile target of its kind; the GPU profile uses the GPU image
+  assert.deepEqual(['api', 'worker', 'worker-gpu'].map((n) => compose.services[n].build.target), ['api', 'worker-cpu', 'worker-gpu']);
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  for (const target of ['api', 'worker-cpu', 'worker-gpu']) assert.match(dockerfile, new RegExp(`^FROM \\S+ AS ${target}$`, 'm'), `Dockerfile target ${target}`);
 });
 
 test('infra manifests parse; containers get only known variables, all required ones, and KEDA watches the train queue', () => {
@@ -45,6 +50,15 @@ test('infra manifests parse; containers get only known variables, all required o
   }
   const scaled = docs.find((d) => d.kind === 'ScaledObject');
   assert.equal(scaled.apiVersion, 'keda.sh/v1alpha1');
-  assert.ok(deployments.some((d) => d.metadata.name === scaled.spec.scaleTargetRef.name));
-  assert.equal(scaled.spec.triggers[0].metadata.listName, `${configMap.data.QUEUE_PREFIX}:train:wait`);
+  const target = deployments.find((d) => d.metadata.name === scaled.spec.scaleTargetRef.name);
+  assert.ok(target);
+  const envOf = (d: (typeof deployments)[number]) => Object.fromEntries(d.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  assert.equal(envOf(target).WORKER_QUEUES, 'train', 'the scaled pool consumes the train queue');
+  // waiting PLUS running train jobs: a pod is not scaled away under a running job
+  const lists = Object.fromEntries(scaled.spec.triggers.map((t: { name: string; type: string; metadata: { listName: string } }) => (assert.equal(t.type, 'redis'), [t.name, t.metadata.listName])));
+  assert.deepEqual(lists, { waiting: `${configMap.data.QUEUE_PREFIX}:train:wait`, active: `${configMap.data.QUEUE_PREFIX}:train:active` });
+  assert.equal(scaled.spec.advanced.scalingModifiers.formula.replace(/\s/g, ''), 'waiting+active');
+  assert.equal(scaled.spec.advanced.scalingModifiers.target, '1');
+  const cpu = deployments.find((d) => d.metadata.name === 'npo-forge-worker-cpu')!;
+  assert.equal(envOf(cpu).WORKER_QUEUES, 'datasets,models');
 });

@@ -31,6 +31,8 @@ export interface LoopOptions {
   threads?: number;
   /** Checked between steps: a stop request ends the run after the step in flight. */
   shouldStop: () => boolean;
+  /** With a stop: checkpoint the state reached first (a worker shutting down hands the job to another). */
+  suspendRequested?: () => boolean;
   onStep: (m: StepMetrics) => void;
   onCheckpoint: (c: CheckpointWritten) => void;
 }
@@ -91,7 +93,9 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
     for (const n of microMetrics) res[n] = hostTensor('float32', [], [metricSums[n] / micro]);
     return res;
   };
+  let checkpointedAt = step;
   const checkpoint = (final: boolean) => {
+    checkpointedAt = step;
     const { dir, files } = writeCheckpoint(
       o.checkpointRoot,
       { params, optimizer, state: { step, total_steps: total, rng: rng.getState(), data: program.dataState(), step_graph_hash: program.stepGraphHash } },
@@ -103,6 +107,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
   try {
     while (step < total) {
       if (o.shouldStop()) {
+        if (o.suspendRequested?.() && step > checkpointedAt) checkpoint(false);
         stopped = true;
         break;
       }

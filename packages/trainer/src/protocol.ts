@@ -3,7 +3,7 @@ import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
 export interface WorkerInit {
   program: unknown;
   loop: Omit<LoopOptions, 'shouldStop' | 'onStep' | 'onCheckpoint'>;
-  /** SharedArrayBuffer(4): set to 1 to stop after the step in flight. */
+  /** SharedArrayBuffer(4): 1 stops after the step in flight; 2 (suspend) also checkpoints the state reached. */
   stopFlag: SharedArrayBuffer;
 }
 

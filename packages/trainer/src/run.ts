@@ -5,6 +5,8 @@ import type { WorkerInit, WorkerMessage } from './protocol.ts';
 
 export interface RunCallbacks {
   signal?: AbortSignal;
+  /** Stop after the step in flight and checkpoint it (not a cancel: the job goes on elsewhere). */
+  suspend?: AbortSignal;
   onPhase?: (p: 'compiling' | 'training') => void | Promise<void>;
   onStep?: (m: StepMetrics) => void | Promise<void>;
   /** Awaited in order; the run finishes only after every checkpoint has been handed over. */
@@ -24,8 +26,12 @@ export function runTraining(
 ): Promise<{ steps: number; stopped: boolean; lastCheckpoint: CheckpointWritten | null }> {
   const stopFlag = new SharedArrayBuffer(4);
   const stop = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
+  // a cancel (1) wins over a suspend (2): a cancelled job needs no checkpoint
+  const suspend = () => Atomics.compareExchange(new Int32Array(stopFlag), 0, 0, 2);
   if (cb.signal?.aborted) stop();
   cb.signal?.addEventListener('abort', stop, { once: true });
+  if (cb.suspend?.aborted) suspend();
+  cb.suspend?.addEventListener('abort', suspend, { once: true });
   const worker = new Worker(new URL('./training-thread-entry.mjs', import.meta.url), { workerData: { program, loop, stopFlag } satisfies WorkerInit });
   let chain: Promise<void> = Promise.resolve();
   let lastCheckpoint: CheckpointWritten | null = null;
@@ -52,6 +58,7 @@ export function runTraining(
     worker.on('error', (e) => (failure ??= e));
     worker.on('exit', async () => {
       cb.signal?.removeEventListener('abort', stop);
+      cb.suspend?.removeEventListener('abort', suspend);
       await chain;
       if (failure) reject(failure);
       else if (!finished) reject(new TrainingError('the training worker exited without finishing', 'training_failed'));

@@ -16,13 +16,15 @@ export interface TrainAdapterOptions {
   /** A local folder holding a checkpoint's files: training continues from its step, bit for bit. */
   resumeFromDir?: string;
   signal?: AbortSignal;
+  /** A worker shutting down: checkpoint after the step in flight and return `suspended` (the job resumes elsewhere). */
+  suspend?: AbortSignal;
   onPhase?: (p: 'compiling' | 'training') => void | Promise<void>;
   onStep?: (m: StepMetrics) => void | Promise<void>;
   onCheckpoint?: (c: CheckpointWritten) => Promise<void>;
 }
 
 /** Trains an NPO (or DPO) LoRA on a prepared preference dataset; the final adapter is a PEFT safetensors file. */
-export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean }> {
+export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean; suspended?: boolean }> {
   const hp = resolveHyperparameters(o.method, o.hyperparameters.resolution, o.hyperparameters);
   const result = await runTraining(
     { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir },
@@ -36,5 +38,6 @@ export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapt
     o,
   );
   const final = result.lastCheckpoint?.final ? result.lastCheckpoint.files[0] : null;
-  return { finalAdapter: final, steps: result.steps, cancelled: result.stopped };
+  const suspended = result.stopped && !!o.suspend?.aborted && !o.signal?.aborted;
+  return { finalAdapter: final, steps: result.steps, cancelled: result.stopped && !suspended, suspended };
 }

@@ -15,6 +15,7 @@ try {
   const result = await runLoop(program, {
     ...init.loop,
     shouldStop: () => Atomics.load(stop, 0) !== 0,
+    suspendRequested: () => Atomics.load(stop, 0) === 2,
     onStep: (metrics) => post({ type: 'step', metrics }),
     onCheckpoint: (checkpoint) => post({ type: 'checkpoint', checkpoint }),
   });

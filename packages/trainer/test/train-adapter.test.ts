@@ -117,3 +117,24 @@ test('trainAdapter with gradient_accumulation_steps 3: metrics and checkpoints c
     s.done();
   }
 });
+
+test('trainAdapter: a suspend (worker shutdown) checkpoints the step reached, between interval checkpoints, and says suspended', async () => {
+  const s = scratch();
+  try {
+    const suspend = new AbortController();
+    const ckpts: [number, boolean][] = [];
+    const r = await trainAdapter({
+      modelDir: TINY_MODEL, preparedDir: s.prepared, method: 'npo', hyperparameters: { ...hp, steps: 8, checkpoint_every: 100 }, workDir: join(s.dir, 'w'), threads: 1, suspend: suspend.signal,
+      onStep: (m) => {
+        if (m.step === 3) suspend.abort();
+      },
+      onCheckpoint: async (c) => void ckpts.push([c.step, c.final]),
+    });
+    assert.equal(r.suspended, true);
+    assert.equal(r.cancelled, false);
+    assert.ok(r.steps >= 3 && r.steps < 8, `stopped at ${r.steps}`);
+    assert.deepEqual(ckpts, [[r.steps, false]], 'one checkpoint, of the last step reached');
+  } finally {
+    s.done();
+  }
+});

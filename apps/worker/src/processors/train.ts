@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { JobErrorCodes, TERMINAL_STATES, newId, type JobState } from '@npo/contracts';
-import { UnrecoverableError, type QueueJob } from '@npo/platform';
+import { UnrecoverableError, WaitingError, type QueueJob } from '@npo/platform';
 import type { TrainPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
@@ -21,7 +21,7 @@ export const checkpointPrefix = (jobId: string, step: number) => `jobs/${jobId}/
  * One training job: prepare data, train with checkpoints, render samples. Re-entrant: after a crash (BullMQ
  * stalled-job recovery) it runs again and resumes from the latest checkpoint that has a row in Postgres.
  */
-export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, job: QueueJob<TrainPayload>) {
+export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, job: QueueJob<TrainPayload>, token?: string) {
   const { jobId } = job.data;
   const rec = new JobRecord(deps, jobId);
   const row = await deps.db.job.findUnique({ where: { id: jobId } });
@@ -34,8 +34,16 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
   const { trainer } = deps;
   const controller = deps.cancels.register(jobId);
   const signal = controller.signal;
+  const shutdown = deps.shutdown ?? new AbortController().signal;
+  // Back to the queue, for another worker to resume from the checkpoint just written: the lock goes with it.
+  const release = async (step: number | null) => {
+    await rec.event('released', { step, reason: 'worker shutdown' });
+    await job.moveToWait(token);
+    throw new WaitingError();
+  };
   const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
   try {
+    if (shutdown.aborted) await release(null);
     await deps.db.job.update({ where: { id: jobId }, data: { attempts: { increment: 1 }, started_at: row.started_at ?? new Date() } });
     if ((await rec.advance('preparing')) === 'cancelling') controller.abort();
     const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
@@ -46,7 +54,8 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     const modelFilesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
     const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, modelFilesSha256);
-    const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal });
+    const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal: AbortSignal.any([signal, shutdown]) });
+    if (shutdown.aborted && !signal.aborted) await release(null);
 
     // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
     const latest = await deps.db.checkpoint.findFirst({ where: { job_id: jobId }, orderBy: { step: 'desc' } });
@@ -77,7 +86,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     const result = await trainer.trainAdapter({
       modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
-      workDir: join(work, 'train'), resumeFromDir, signal,
+      workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown,
       onPhase: async (p) => {
         if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
       },
@@ -87,6 +96,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       onCheckpoint,
     });
 
+    if (result.suspended) await release(result.steps);
     if (result.cancelled || signal.aborted) {
       await rec.finish('cancelled');
       return { state: 'cancelled' };
@@ -96,6 +106,8 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: `${finalCp.s3_prefix}/adapter_model.safetensors` } : {}) });
     return { state: 'succeeded' };
   } catch (err) {
+    if (err instanceof WaitingError) throw err;
+    if (shutdown.aborted && !signal.aborted) await release(null);
     if (signal.aborted) {
       await rec.finish('cancelled');
       return { state: 'cancelled' };
