@@ -9,6 +9,7 @@ import { registerErrorHandling, frameworkErrors } from './plugins/errors.ts';
 import { registerValidators } from './plugins/validation.ts';
 import { registerAuth, isV1Route } from './plugins/auth.ts';
 import { AuthFailureLimiter } from './plugins/auth-failures.ts';
+import { StreamRegistry } from './services/sse-streams.ts';
 import { createMetrics } from './plugins/metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -41,7 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const failures = new AuthFailureLimiter(deps.redis, deps.config.redisKeyPrefix, deps.config.authFailuresMax, deps.config.rateLimitWindowMs);
-  await registerAuth(app, { db: deps.db, bus: deps.bus, redisKeyPrefix: deps.config.redisKeyPrefix, failures });
+  const streams = new StreamRegistry(deps.config.sseStreamsPerKey);
+  await registerAuth(app, { db: deps.db, bus: deps.bus, redisKeyPrefix: deps.config.redisKeyPrefix, failures, onRevoked: (keyId) => streams.closeKey(keyId) });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after auth (onRequest), so the limit is keyed by the API key
@@ -59,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, deps, metrics);
   datasetRoutes(app, deps);
   modelRoutes(app, deps);
-  jobRoutes(app, deps);
+  jobRoutes(app, deps, streams);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -32,11 +32,12 @@ export class KeyCache {
 }
 
 /** Resolves `Authorization: Bearer <key>` on every /v1 route; routes read request.auth. */
-export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; redisKeyPrefix: string; failures: AuthFailureLimiter }): Promise<void> {
+export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; redisKeyPrefix: string; failures: AuthFailureLimiter; onRevoked: (keyId: string) => void }): Promise<void> {
   const cache = new KeyCache();
   const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.redisKeyPrefix), (msg) => {
-    const hash = (msg as { keyHash?: string }).keyHash;
-    if (hash) cache.evict(hash);
+    const { keyHash, keyId } = msg as { keyHash?: string; keyId?: string };
+    if (keyHash) cache.evict(keyHash);
+    if (keyId) deps.onRevoked(keyId); // e.g. its open event streams end
   });
   app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('auth', null);

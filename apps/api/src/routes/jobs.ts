@@ -8,12 +8,13 @@ import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import * as jobs from '../services/jobs.ts';
 import { streamJobEvents } from '../services/sse.ts';
+import type { StreamRegistry } from '../services/sse-streams.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse };
 const idOf = (p: unknown) => (p as { id: string }).id;
 
-export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const jobDeps = { ...deps, redisKeyPrefix: deps.config.redisKeyPrefix };
+export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRegistry): void {
+  const jobDeps = { ...deps, redisKeyPrefix: deps.config.redisKeyPrefix, streams };
 
   app.post('/v1/jobs', {
     schema: {
