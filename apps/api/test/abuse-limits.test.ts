@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Storage, createApiKey, type Config } from '@npo/platform';
+import { newId } from '@npo/contracts';
 import { buildApp } from '../src/app.ts';
 import { createTestApi, bearer, seedReady, type TestApi } from './helpers.ts';
 
@@ -82,4 +83,25 @@ test('/metrics: loopback only without METRICS_TOKEN, the bearer token with one; 
     }
   }
   assert.equal((await app.inject({ url: '/metrics', headers: { authorization: 'Bearer scrape-secret' }, remoteAddress: '203.0.113.7' })).statusCode, 200);
+});
+
+test('a list page stops at 1 MiB of JSON: 100 jobs with 15 KiB of metadata each come in several pages, each once', async () => {
+  const { model, dataset } = await seedReady(t.ctx.db, t.tenantB);
+  const metadata = { note: 'm'.repeat(15 * 1024) };
+  await t.ctx.db.job.createMany({ data: Array.from({ length: 100 }, () => ({ id: newId('job'), tenant_id: t.tenantB, model_id: model, dataset_id: dataset, method: 'npo', hyperparameters: {}, metadata, state: 'queued', total_steps: 10 })) });
+  const seen = new Set<string>();
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const res: { statusCode: number; rawPayload: Buffer; json: () => unknown } = await t.app.inject({ url: `/v1/jobs?limit=200${cursor ? `&cursor=${cursor}` : ''}`, headers: bearer(t.keyB) });
+    assert.equal(res.statusCode, 200);
+    assert.ok(res.rawPayload.length <= 1024 * 1024 + 64 * 1024, `page of ${res.rawPayload.length} bytes`);
+    const body = res.json() as { data: { id: string }[]; next_cursor: string | null };
+    assert.ok(body.data.length > 0);
+    for (const j of body.data) { assert.ok(!seen.has(j.id), 'no job twice'); seen.add(j.id); }
+    cursor = body.next_cursor;
+    pages++;
+  } while (cursor);
+  assert.equal(seen.size, 100);
+  assert.ok(pages >= 2);
 });

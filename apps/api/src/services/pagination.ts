@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, ValidationError } from '@npo/contracts';
+import { decodeCursor, encodeCursor, ValidationError, PAGE_MAX_BYTES } from '@npo/contracts';
 
 // Keyset pagination: the cursor is the last id of the previous page. Resources page newest first over
 // time-sortable ids; job events page oldest first over their bigint ids.
@@ -18,8 +18,19 @@ export function eventCursorWhere(cursor: string | undefined): { id?: { gt: bigin
   return { id: { gt: BigInt(id) } };
 }
 
-/** Fetch limit + 1 rows; the extra one only says whether there is a next page. */
+/**
+ * Fetch limit + 1 rows; the extra one only says whether there is a next page. A page also stops at PAGE_MAX_BYTES of
+ * JSON (rows carry client metadata and reports), with at least one row, and the cursor continues after its last row.
+ */
 export function page<T extends { id: string | bigint }, U>(rows: T[], limit: number, toApi: (row: T) => U): { data: U[]; next_cursor: string | null } {
-  const items = rows.slice(0, limit);
-  return { data: items.map((r) => toApi(r)), next_cursor: rows.length > limit ? encodeCursor(String(items[items.length - 1].id)) : null };
+  const data: U[] = [];
+  let bytes = 0;
+  for (const row of rows.slice(0, limit)) {
+    const item = toApi(row);
+    bytes += Buffer.byteLength(JSON.stringify(item), 'utf8');
+    if (data.length && bytes > PAGE_MAX_BYTES) break;
+    data.push(item);
+  }
+  const more = rows.length > data.length;
+  return { data, next_cursor: more ? encodeCursor(String(rows[data.length - 1].id)) : null };
 }

@@ -15,6 +15,9 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 
 export const IdParams = Type.Object({ id: ResourceId() });
 
+/** A list page holds at most `limit` items and at most this many bytes of JSON items (then next_cursor goes on). */
+export const PAGE_MAX_BYTES = 1024 * 1024;
+
 export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
