@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { DropReason } from './rows.ts';
+import type { ImageTimeIds } from '../unet/time-ids.ts';
+import { centreCropPlan } from './crop-plan.ts';
 
 /**
  * Image decoding for preference pairs: JPEG, PNG or WebP bytes → RGB → shorter side resized to `resolution` and
- * centre-cropped to a square (what diffusers' training scripts do with Resize + CenterCrop) → float32 CHW in [−1, 1].
+ * centre-cropped to a square (what diffusers' training scripts do with Resize + CenterCrop, see crop-plan.ts) →
+ * float32 CHW in [−1, 1], with the SDXL time ids of that crop.
  *
  * Transparency: images with alpha are composited ("flattened") onto a solid background, WHITE by default, because
  * generated images with alpha are mostly cut-outs meant to be shown on a page; pass `background: 'black'` to match
@@ -45,6 +48,8 @@ export interface DecodedImage {
   /** Size of the image as uploaded (before resizing). */
   width: number;
   height: number;
+  /** SDXL micro-conditioning of these pixels: the upright original size, the crop's top-left in the resized image, R×R. */
+  timeIds: ImageTimeIds;
 }
 
 const BACKGROUNDS: Record<Background, { r: number; g: number; b: number }> = {
@@ -64,7 +69,7 @@ function limitsOf(opts: Partial<ImageLimits>): ImageLimits {
 export async function checkImage(
   bytes: Uint8Array,
   opts: Partial<ImageLimits> = {},
-): Promise<ImageFailure | { ok: true; width: number; height: number; format: string }> {
+): Promise<ImageFailure | { ok: true; width: number; height: number; format: string; orientation: number }> {
   const limits = limitsOf(opts);
   if (bytes.byteLength === 0) return fail('empty_image', 'image has 0 bytes');
   if (bytes.byteLength > limits.maxBytes)
@@ -82,7 +87,7 @@ export async function checkImage(
   if (width <= 0 || height <= 0) return fail('undecodable_image', `image is ${width}×${height} pixels`);
   if (width * height > limits.maxPixels)
     return fail('image_too_large', `image is ${width}×${height} = ${width * height} pixels, the limit is ${limits.maxPixels}`);
-  return { ok: true, width, height, format };
+  return { ok: true, width, height, format, orientation: meta.orientation ?? 1 };
 }
 
 function rgbPipeline(bytes: Uint8Array, limits: ImageLimits, background: Background): Sharp {
@@ -99,10 +104,14 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions): Promi
   const checked = await checkImage(bytes, limits);
   if (!checked.ok) return checked;
   const R = opts.resolution;
+  // EXIF orientations 5–8 turn the picture a quarter: autoOrient swaps its width and height.
+  const [width, height] = checked.orientation >= 5 ? [checked.height, checked.width] : [checked.width, checked.height];
+  const plan = centreCropPlan(width, height, R);
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await rgbPipeline(bytes, limits, opts.background ?? 'white')
-      .resize(R, R, { fit: 'cover', position: 'centre' })
+      .resize(plan.resizedWidth, plan.resizedHeight, { fit: 'fill' })
+      .extract({ left: plan.left, top: plan.top, width: R, height: R })
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -112,7 +121,8 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions): Promi
   const { data, info } = raw;
   if (info.channels !== 3 || info.width !== R || info.height !== R)
     return fail('undecodable_image', `decoder produced ${info.width}×${info.height}×${info.channels}, expected ${R}×${R}×3`);
-  return { ok: true, pixels: hwcToChw(data, R), width: checked.width, height: checked.height };
+  const timeIds: ImageTimeIds = { originalSize: [height, width], cropTopLeft: [plan.top, plan.left], targetSize: [R, R] };
+  return { ok: true, pixels: hwcToChw(data, R), width: checked.width, height: checked.height, timeIds };
 }
 
 /** Interleaved RGB bytes → planar float32 in [−1, 1] (x / 127.5 − 1, as diffusers' Normalize([0.5], [0.5])). */

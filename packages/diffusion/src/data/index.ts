@@ -11,3 +11,4 @@ export * from './validate.ts';
 export * from './shards.ts';
 export * from './shard-reader.ts';
 export * from './encode-shards.ts';
+export * from './crop-plan.ts';
