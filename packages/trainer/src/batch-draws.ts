@@ -5,11 +5,17 @@ import type { Rng } from '@npo/graph';
  * prompt dropout, then timesteps (then the program's noise). Keeping the order fixed keeps resumes bit-exact.
  */
 
-/** Prompt dropout (for classifier-free guidance): each sample's embedding becomes `uncond` with probability `p`, in place. */
-export function dropPrompts(embeds: Float32Array, uncond: Float32Array, samples: number, p: number, rng: Rng): void {
-  if (p <= 0) return;
+/** Prompt dropout (for classifier-free guidance): each sample's embedding becomes `uncond` with probability `p`, in place; returns the dropped samples (SDXL drops their pooled embedding too). */
+export function dropPrompts(embeds: Float32Array, uncond: Float32Array, samples: number, p: number, rng: Rng): number[] {
+  const dropped: number[] = [];
+  if (p <= 0) return dropped;
   const per = embeds.length / samples;
-  for (let i = 0; i < samples; i++) if (rng.float() < p) embeds.set(uncond, i * per);
+  for (let i = 0; i < samples; i++)
+    if (rng.float() < p) {
+      embeds.set(uncond, i * per);
+      dropped.push(i);
+    }
+  return dropped;
 }
 
 /** One uniform training timestep in {0, …, T − 1} per sample, as the int64 feed the step graph takes. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, sha256File, TextEncoder, Vae,
+  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, SdxlTextEncoders, sha256File, TextEncoder, Vae,
   type ImageEncoder, type EncodeProgress,
 } from '@npo/diffusion';
 import type { ExecutionProvider } from '@npo/graph';
@@ -33,9 +33,9 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
   const workDir = o.workDir ?? join(o.outDir, '.work');
   const B = o.batchPairs ?? 8;
   const session = { executionProvider: o.executionProvider };
-  const text = await TextEncoder.create(o.modelDir, { workDir: join(workDir, 'text'), batch: B, ...session });
-  const uncond = (await text.unconditional()).lastHiddenState;
-  const embedShape = [text.sequenceLength, uncond.length / text.sequenceLength];
+  const text = model.unetConfig.addition ? await sdxlPrompts(o.modelDir, join(workDir, 'text'), B, session) : await sdPrompts(o.modelDir, join(workDir, 'text'), B, session);
+  if (text.embedShape[1] !== model.unetConfig.cross_attention_dim)
+    throw new ModelFolderError(`the text encoders make ${text.embedShape[1]}-wide prompt embeddings, the UNet's cross_attention_dim is ${model.unetConfig.cross_attention_dim}`);
   let encodeImages: ImageEncoder;
   let latentShape: number[];
   if (model.pixelSpace) {
@@ -60,10 +60,11 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
     shardSize: 256,
     batchSize: B,
     encodeImages,
-    encodePrompts: async (prompts) => (await text.encode(prompts)).lastHiddenState,
-    uncondEmbedding: uncond,
+    encodePrompts: text.encode,
+    uncondEmbedding: text.uncond,
+    pooled: text.pooled,
     latentShape,
-    embedShape,
+    embedShape: text.embedShape,
     pairsTotal: o.pairsTotal,
     onProgress: o.onProgress,
     signal: o.signal,
@@ -74,7 +75,7 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
 /** The text encoder, tokenizer and VAE define the prepared values: key the cache by their configs and weight files. */
 function encodersIdentity(modelDir: string): string {
   const h = createHash('sha256');
-  for (const part of ['text_encoder', 'tokenizer', 'vae']) {
+  for (const part of ['text_encoder', 'tokenizer', 'text_encoder_2', 'tokenizer_2', 'vae']) {
     const dir = join(modelDir, part);
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir).sort()) {
@@ -84,4 +85,36 @@ function encodersIdentity(modelDir: string): string {
     }
   }
   return h.digest('hex');
+}
+
+interface PromptSide {
+  embedShape: number[];
+  uncond: Float32Array;
+  pooled?: { width: number; uncond: Float32Array };
+  encode: (prompts: string[]) => Promise<Float32Array | { embeds: Float32Array; pooled: Float32Array }>;
+}
+
+/** SD1.x/2.x: text_encoder's last hidden state; the empty prompt for dropout. */
+async function sdPrompts(modelDir: string, workDir: string, batch: number, session: { executionProvider?: ExecutionProvider }): Promise<PromptSide> {
+  const text = await TextEncoder.create(modelDir, { workDir, batch, ...session });
+  const uncond = (await text.unconditional()).lastHiddenState;
+  return { embedShape: [text.sequenceLength, uncond.length / text.sequenceLength], uncond, encode: async (p) => (await text.encode(p)).lastHiddenState };
+}
+
+/**
+ * SDXL: both encoders' penultimate states and encoder 2's pooled projection. Prompt dropout uses the empty
+ * prompt's encoding, as diffusers' SDXL training scripts do (force_zeros_for_empty_prompt is an inference setting).
+ */
+async function sdxlPrompts(modelDir: string, workDir: string, batch: number, session: { executionProvider?: ExecutionProvider }): Promise<PromptSide> {
+  const text = await SdxlTextEncoders.create(modelDir, { workDir, batch, ...session });
+  const empty = await text.encode(['']);
+  return {
+    embedShape: text.embedShape,
+    uncond: empty.promptEmbeds,
+    pooled: { width: text.pooledWidth, uncond: empty.pooled },
+    encode: async (p) => {
+      const e = await text.encode(p);
+      return { embeds: e.promptEmbeds, pooled: e.pooled };
+    },
+  };
 }

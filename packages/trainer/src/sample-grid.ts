@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import {
-  ArtifactDir, buildGuidanceGraph, GuidedSampler, loadLora, moduleSpecs, TextEncoder, Vae, type AdapterSlot,
+  ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, loadLora, moduleSpecs, SdxlTextEncoders, TextEncoder, Vae, type AdapterSlot,
 } from '@npo/diffusion';
 import { numel, Rng, type ExecutionProvider } from '@npo/graph';
 import { loadModelFolder } from './model-folder.ts';
@@ -39,10 +39,7 @@ export async function renderSampleGrid(o: SampleGridOptions): Promise<{ file: st
   const workDir = o.workDir ?? join(dirname(o.outFile), '.grid-work');
   const session = { executionProvider: o.executionProvider };
   const adapter = loadLora(o.adapterPath);
-  const text = await TextEncoder.create(o.modelDir, { workDir: join(workDir, 'text'), batch: prompts.length, ...session });
-  const cond = (await text.encode(prompts)).lastHiddenState;
-  const uncond = (await text.unconditional()).lastHiddenState;
-  const embedShape = [text.sequenceLength, uncond.length / text.sequenceLength];
+  const { cond, uncond, embedShape, pooled } = await gridPrompts(o.modelDir, join(workDir, 'text'), prompts, session, !!model.unetConfig.addition);
   const S = model.unetConfig.sample_size;
   const latentShape = [model.unetConfig.in_channels, S, S];
   const artifacts = new ArtifactDir(workDir);
@@ -50,9 +47,11 @@ export async function renderSampleGrid(o: SampleGridOptions): Promise<{ file: st
   const slot: AdapterSlot = { name: 'npo', rank: adapter.config.rank, modules: moduleSpecs(adapter) };
   const B = seeds.length;
   const { session: unet } = await artifacts.compile(buildGuidanceGraph({ config: model.unetConfig, weights }, 2 * B, latentShape, embedShape, [slot]), `grid_b${B}`, session);
-  const sampler = new GuidedSampler(unet, model.scheduler, B, latentShape, embedShape, [slot]);
-  const vae = model.pixelSpace ? null : await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: B, resolution: S * 8, ...session });
   const side = model.pixelSpace ? S : S * 8;
+  // SDXL: the pipeline's default micro-conditioning (original = target = the generated size, no crop).
+  const sdxl = pooled ? { pooled: pooled.width, timeIds: defaultTimeIds(side) } : null;
+  const sampler = new GuidedSampler(unet, model.scheduler, B, latentShape, embedShape, [slot], sdxl);
+  const vae = model.pixelSpace ? null : await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: B, resolution: S * 8, ...session });
   const L = numel(latentShape);
   const E = embedShape[0] * embedShape[1];
   const rows: Uint8Array[][] = [];
@@ -65,9 +64,13 @@ export async function renderSampleGrid(o: SampleGridOptions): Promise<{ file: st
       c.set(cond.subarray(p * E, (p + 1) * E), i * E);
       u.set(uncond.subarray(0, E), i * E);
     }
+    const added = pooled && {
+      condPooled: repeat(pooled.cond.subarray(p * pooled.width, (p + 1) * pooled.width), B),
+      uncondPooled: repeat(pooled.uncond, B),
+    };
     const row: Uint8Array[] = [];
     for (const uses of [{}, { npo: { adapter, positiveScale: 0, negativeScale: 1 } }]) {
-      const { latents: x } = await sampler.sample({ latents, cond: c, uncond: u, guidance: o.guidance ?? 7.5, steps: o.steps ?? 20 }, uses);
+      const { latents: x } = await sampler.sample({ latents, cond: c, uncond: u, ...added, guidance: o.guidance ?? 7.5, steps: o.steps ?? 20 }, uses);
       const images = vae ? await vae.decode(x) : x;
       for (let i = 0; i < B; i++) row.push(toRgb(images.subarray(i * 3 * side * side, (i + 1) * 3 * side * side), side));
     }
@@ -90,4 +93,30 @@ export async function renderSampleGrid(o: SampleGridOptions): Promise<{ file: st
   mkdirSync(dirname(o.outFile), { recursive: true });
   await sharp({ create: { width: width + gap, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(o.outFile);
   return { file: o.outFile };
+}
+
+function repeat(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length * n);
+  for (let i = 0; i < n; i++) out.set(x, i * x.length);
+  return out;
+}
+
+interface GridPrompts {
+  cond: Float32Array;
+  uncond: Float32Array;
+  embedShape: number[];
+  pooled?: { width: number; cond: Float32Array; uncond: Float32Array };
+}
+
+/** The prompts' and the empty negative prompt's conditioning: SD's text_encoder, or SDXL's two encoders (force_zeros_for_empty_prompt honoured). */
+async function gridPrompts(modelDir: string, workDir: string, prompts: string[], session: { executionProvider?: ExecutionProvider }, sdxl: boolean): Promise<GridPrompts> {
+  if (!sdxl) {
+    const text = await TextEncoder.create(modelDir, { workDir, batch: prompts.length, ...session });
+    const uncond = (await text.unconditional()).lastHiddenState;
+    return { cond: (await text.encode(prompts)).lastHiddenState, uncond, embedShape: [text.sequenceLength, uncond.length / text.sequenceLength] };
+  }
+  const text = await SdxlTextEncoders.create(modelDir, { workDir, batch: prompts.length, ...session });
+  const cond = await text.encode(prompts);
+  const neg = await text.emptyNegative();
+  return { cond: cond.promptEmbeds, uncond: neg.promptEmbeds, embedShape: text.embedShape, pooled: { width: text.pooledWidth, cond: cond.pooled, uncond: neg.pooled } };
 }

@@ -4,7 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { numel } from '@npo/graph';
 import { DatasetError } from './errors.ts';
-import { decodeBatch, type Background, type ImageLimits } from './images.ts';
+import { TIME_IDS } from '../unet/config.ts';
+import { timeIdsVector } from '../unet/time-ids.ts';
+import { decodeBatch, type Background, type DecodedImage, type ImageLimits } from './images.ts';
 import { isDropped, type PairRow, type SourceRow } from './rows.ts';
 import {
   MANIFEST_FILE,
@@ -16,7 +18,9 @@ import {
   writeShard,
   writeUncond,
   type PreparedManifest,
+  type ShardAdded,
   type ShardEntry,
+  type ShardTensors,
 } from './shards.ts';
 
 /**
@@ -61,10 +65,15 @@ export interface EncodeShardsOptions {
   batchSize: number;
   /** [n, 3, R, R] in [−1, 1] → [n, C, h, w] latents (already multiplied by the VAE scaling factor). */
   encodeImages: ImageEncoder;
-  /** Prompts → [n, T, D] embeddings. */
-  encodePrompts: (prompts: string[]) => Promise<Float32Array>;
+  /** Prompts → [n, T, D] embeddings (and, for text_time models, [n, P] pooled embeddings). */
+  encodePrompts: (prompts: string[]) => Promise<Float32Array | { embeds: Float32Array; pooled: Float32Array }>;
   /** [T, D] (or [1, T, D]) embedding of the empty prompt, for classifier-free-guidance dropout. */
   uncondEmbedding: Float32Array;
+  /**
+   * text_time (SDXL) models: width of the pooled embedding and the empty prompt's; the shards then also keep each
+   * image's time ids (its original size and the crop preparation made).
+   */
+  pooled?: { width: number; uncond: Float32Array };
   latentShape: number[];
   embedShape: number[];
   pairsTotal?: number;
@@ -97,6 +106,7 @@ interface EncodedPair {
   chosen: Float32Array;
   rejected: Float32Array;
   embeds: Float32Array;
+  added?: ShardAdded;
   /** Source rows consumed up to and including this pair. */
   sourceEnd: number;
 }
@@ -146,6 +156,7 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
   const E = numel(embedShape);
   const R = opts.resolution;
   const imageSize = 3 * R * R;
+  const P = opts.pooled?.width ?? 0;
   let pairsDone = shards.reduce((a, s) => a + s.pairs, 0);
   let dropped = 0;
   const pending: EncodedPair[] = [];
@@ -153,11 +164,18 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
 
   const flushShard = async (count: number) => {
     const take = pending.splice(0, count);
-    const tensors = { pairs: take.length, chosen: new Float32Array(take.length * L), rejected: new Float32Array(take.length * L), embeds: new Float32Array(take.length * E) };
+    const n = take.length;
+    const tensors: ShardTensors = { pairs: n, chosen: new Float32Array(n * L), rejected: new Float32Array(n * L), embeds: new Float32Array(n * E) };
+    if (P) tensors.added = { pooled: new Float32Array(n * P), chosenTimeIds: new Float32Array(n * TIME_IDS), rejectedTimeIds: new Float32Array(n * TIME_IDS) };
     take.forEach((p, i) => {
       tensors.chosen.set(p.chosen, i * L);
       tensors.rejected.set(p.rejected, i * L);
       tensors.embeds.set(p.embeds, i * E);
+      if (tensors.added) {
+        tensors.added.pooled.set(p.added!.pooled, i * P);
+        tensors.added.chosenTimeIds.set(p.added!.chosenTimeIds, i * TIME_IDS);
+        tensors.added.rejectedTimeIds.set(p.added!.rejectedTimeIds, i * TIME_IDS);
+      }
     });
     const entry = await writeShard(outDir, shards.length, tensors, latentShape, embedShape, key);
     shards.push({ ...entry, source_end: take[take.length - 1].sourceEnd });
@@ -183,7 +201,11 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
     const latents = await opts.encodeImages(images, 2 * n);
     if (latents.length !== 2 * n * L)
       throw new DatasetError('prepare_mismatch', `encodeImages returned ${latents.length} values for ${2 * n} images; latent shape [${latentShape}] needs ${2 * n * L}`);
-    const embeds = await opts.encodePrompts(usable.map((b) => b.row.prompt));
+    const encoded = await opts.encodePrompts(usable.map((b) => b.row.prompt));
+    const embeds = encoded instanceof Float32Array ? encoded : encoded.embeds;
+    const pooled = encoded instanceof Float32Array ? null : encoded.pooled;
+    if (P && pooled?.length !== n * P)
+      throw new DatasetError('prepare_mismatch', `encodePrompts returned ${pooled?.length ?? 0} pooled values for ${n} prompts; pooled width ${P} needs ${n * P}`);
     if (embeds.length !== n * E)
       throw new DatasetError('prepare_mismatch', `encodePrompts returned ${embeds.length} values for ${n} prompts; embed shape [${embedShape}] needs ${n * E}`);
     usable.forEach((b, i) =>
@@ -191,6 +213,13 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
         chosen: latents.slice(i * L, (i + 1) * L),
         rejected: latents.slice((n + i) * L, (n + i + 1) * L),
         embeds: embeds.slice(i * E, (i + 1) * E),
+        added: P
+          ? {
+              pooled: pooled!.slice(i * P, (i + 1) * P),
+              chosenTimeIds: timeIdsVector((b.c as DecodedImage).timeIds),
+              rejectedTimeIds: timeIdsVector((b.r as DecodedImage).timeIds),
+            }
+          : undefined,
         sourceEnd: b.sourceEnd,
       }),
     );
@@ -221,7 +250,7 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
 
   const total = shards.reduce((a, s) => a + s.pairs, 0);
   if (total === 0) throw new DatasetError('prepare_empty', 'no usable pairs: every row was dropped (run validation to see why)');
-  writeUncond(outDir, opts.uncondEmbedding, embedShape, key);
+  writeUncond(outDir, opts.uncondEmbedding, embedShape, key, opts.pooled?.uncond);
   const manifest: PreparedManifest = {
     version: MANIFEST_VERSION,
     key,
@@ -230,6 +259,7 @@ export async function encodeShards(opts: EncodeShardsOptions): Promise<EncodeSha
     latent_shape: latentShape,
     embed_shape: embedShape,
     uncond_file: UNCOND_FILE,
+    ...(P && { pooled_width: P }),
   };
   writeJsonAtomic(join(outDir, MANIFEST_FILE), manifest);
   rmSync(join(outDir, PROGRESS_FILE), { force: true });

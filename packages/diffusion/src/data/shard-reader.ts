@@ -1,6 +1,7 @@
 import { DatasetError } from './errors.ts';
 import { numel, Rng } from '@npo/graph';
-import { readManifest, readShard, readUncond, type PreparedManifest, type ShardTensors } from './shards.ts';
+import { TIME_IDS } from '../unet/config.ts';
+import { readManifest, readShard, readUncond, readUncondPooled, type PreparedManifest, type ShardAdded, type ShardTensors } from './shards.ts';
 
 /**
  * Reads a prepared dataset as an endless stream of shuffled batches.
@@ -40,6 +41,8 @@ export interface PairBatch {
   rejected: Float32Array;
   /** [N, T, D] */
   embeds: Float32Array;
+  /** text_time (SDXL) datasets: pooled embeddings [N, P] and each image's time ids [N, 6]. */
+  added?: ShardAdded;
   /** Where each pair came from (shard number and row in it), for debugging and tests. */
   sources: { shard: number; row: number }[];
   /** Epoch of the batch's first pair. */
@@ -57,6 +60,8 @@ interface LoadedWindow {
 export class ShardReader {
   readonly manifest: PreparedManifest;
   readonly uncond: Float32Array;
+  /** The empty prompt's pooled embedding (text_time datasets). */
+  readonly uncondPooled: Float32Array | undefined;
   private readonly windowShards: number;
   private state: ShardReaderState;
   private loaded?: LoadedWindow;
@@ -66,6 +71,7 @@ export class ShardReader {
     if (this.manifest.total_pairs <= 0) throw new DatasetError('shards_corrupt', `${dir} holds no pairs`);
     if (!(opts.batchSize >= 1)) throw new Error(`batchSize must be at least 1, got ${opts.batchSize}`);
     this.uncond = readUncond(dir, this.manifest);
+    this.uncondPooled = readUncondPooled(dir, this.manifest);
     this.windowShards = Math.max(1, opts.windowShards ?? 4);
     this.state = { version: 1, seed: opts.seed >>> 0, epoch: 0, window: 0, offset: 0 };
   }
@@ -115,6 +121,8 @@ export class ShardReader {
       sources: [],
       epoch: this.state.epoch,
     };
+    const P = this.manifest.pooled_width ?? 0;
+    if (P) batch.added = { pooled: new Float32Array(N * P), chosenTimeIds: new Float32Array(N * TIME_IDS), rejectedTimeIds: new Float32Array(N * TIME_IDS) };
     for (let k = 0; k < N; k++) {
       let win = this.load(this.state.epoch, this.state.window);
       while (this.state.offset >= win.order.length) {
@@ -131,6 +139,12 @@ export class ShardReader {
       batch.chosen.set(shard.chosen.subarray(row * L, (row + 1) * L), k * L);
       batch.rejected.set(shard.rejected.subarray(row * L, (row + 1) * L), k * L);
       batch.embeds.set(shard.embeds.subarray(row * E, (row + 1) * E), k * E);
+      if (batch.added) {
+        const from = shard.added!;
+        batch.added.pooled.set(from.pooled.subarray(row * P, (row + 1) * P), k * P);
+        batch.added.chosenTimeIds.set(from.chosenTimeIds.subarray(row * TIME_IDS, (row + 1) * TIME_IDS), k * TIME_IDS);
+        batch.added.rejectedTimeIds.set(from.rejectedTimeIds.subarray(row * TIME_IDS, (row + 1) * TIME_IDS), k * TIME_IDS);
+      }
       batch.sources.push({ shard: id, row });
     }
     return batch;

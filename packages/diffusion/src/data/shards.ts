@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { numel, SafetensorsFile, writeSafetensors } from '@npo/graph';
+import { TIME_IDS } from '../unet/config.ts';
 import { DatasetError } from './errors.ts';
 
 /**
@@ -31,6 +32,17 @@ export interface PreparedManifest {
   /** [T, D] of one prompt embedding. */
   embed_shape: number[];
   uncond_file: string;
+  /** text_time (SDXL) models: width of the pooled prompt embedding; the shards then also hold `pooled` [n, P] and each image's time ids. */
+  pooled_width?: number;
+}
+
+/** What a text_time (SDXL) model needs beside latents and prompt embeddings, per pair. */
+export interface ShardAdded {
+  /** [n, P] pooled prompt embeddings */
+  pooled: Float32Array;
+  /** [n, 6] micro-conditioning of each pair's chosen and rejected image (original size, crop top-left, target size) */
+  chosenTimeIds: Float32Array;
+  rejectedTimeIds: Float32Array;
 }
 
 export interface ShardTensors {
@@ -38,6 +50,7 @@ export interface ShardTensors {
   chosen: Float32Array;
   rejected: Float32Array;
   embeds: Float32Array;
+  added?: ShardAdded;
 }
 
 export function shardFileName(i: number): string {
@@ -77,22 +90,35 @@ export async function writeShard(
 ): Promise<ShardEntry> {
   const file = shardFileName(index);
   const n = shard.pairs;
+  const a = shard.added;
   writeSafetensors(
     join(dir, file),
     {
       chosen: { dtype: 'float32', shape: [n, ...latentShape], data: shard.chosen },
       rejected: { dtype: 'float32', shape: [n, ...latentShape], data: shard.rejected },
       embeds: { dtype: 'float32', shape: [n, ...embedShape], data: shard.embeds },
+      ...(a && {
+        pooled: { dtype: 'float32', shape: [n, a.pooled.length / n], data: a.pooled },
+        chosen_time_ids: { dtype: 'float32', shape: [n, TIME_IDS], data: a.chosenTimeIds },
+        rejected_time_ids: { dtype: 'float32', shape: [n, TIME_IDS], data: a.rejectedTimeIds },
+      }),
     },
     { key },
   );
   return { file, pairs: n, sha256: await sha256File(join(dir, file)) };
 }
 
-export function writeUncond(dir: string, uncond: Float32Array, embedShape: number[], key: string): void {
+export function writeUncond(dir: string, uncond: Float32Array, embedShape: number[], key: string, uncondPooled?: Float32Array): void {
   if (uncond.length !== numel(embedShape))
     throw new DatasetError('prepare_mismatch', `unconditional embedding has ${uncond.length} values, embed shape [${embedShape}] needs ${numel(embedShape)}`);
-  writeSafetensors(join(dir, UNCOND_FILE), { embeds: { dtype: 'float32', shape: [1, ...embedShape], data: uncond } }, { key });
+  writeSafetensors(
+    join(dir, UNCOND_FILE),
+    {
+      embeds: { dtype: 'float32', shape: [1, ...embedShape], data: uncond },
+      ...(uncondPooled && { pooled: { dtype: 'float32', shape: [1, uncondPooled.length], data: uncondPooled } }),
+    },
+    { key },
+  );
 }
 
 export function readManifest(dir: string): PreparedManifest {
@@ -120,6 +146,7 @@ export function readShard(dir: string, entry: ShardEntry, manifest: PreparedMani
     chosen: [n, ...manifest.latent_shape],
     rejected: [n, ...manifest.latent_shape],
     embeds: [n, ...manifest.embed_shape],
+    ...(manifest.pooled_width && { pooled: [n, manifest.pooled_width], chosen_time_ids: [n, TIME_IDS], rejected_time_ids: [n, TIME_IDS] }),
   };
   for (const [name, shape] of Object.entries(expect)) {
     const e = file.entry(name);
@@ -131,9 +158,22 @@ export function readShard(dir: string, entry: ShardEntry, manifest: PreparedMani
     chosen: file.read('chosen').data as Float32Array,
     rejected: file.read('rejected').data as Float32Array,
     embeds: file.read('embeds').data as Float32Array,
+    added: manifest.pooled_width
+      ? {
+          pooled: file.read('pooled').data as Float32Array,
+          chosenTimeIds: file.read('chosen_time_ids').data as Float32Array,
+          rejectedTimeIds: file.read('rejected_time_ids').data as Float32Array,
+        }
+      : undefined,
   };
 }
 
 export function readUncond(dir: string, manifest: PreparedManifest): Float32Array {
   return SafetensorsFile.open(join(dir, manifest.uncond_file)).read('embeds').data as Float32Array;
+}
+
+/** The empty prompt's pooled embedding, for text_time (SDXL) datasets; undefined for others. */
+export function readUncondPooled(dir: string, manifest: PreparedManifest): Float32Array | undefined {
+  if (!manifest.pooled_width) return undefined;
+  return SafetensorsFile.open(join(dir, manifest.uncond_file)).read('pooled').data as Float32Array;
 }

@@ -87,7 +87,8 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     initialParams: () => adapterFeeds(init),
     batch(rng: Rng): Record<string, HostTensor> {
       const b = reader.nextBatch();
-      dropPrompts(b.embeds, reader.uncond, P, hp.prompt_dropout, rng);
+      const dropped = dropPrompts(b.embeds, reader.uncond, P, hp.prompt_dropout, rng);
+      if (b.added) for (const i of dropped) b.added.pooled.set(reader.uncondPooled!, i * reader.uncondPooled!.length);
       const timesteps = drawTimesteps(rng, P, T);
       const noise = rng.fillNormal(new Float32Array(P * latentSize));
       return {
@@ -96,6 +97,11 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
         noise: hostTensor('float32', [P, ...latentShape], noise),
         timesteps: hostTensor('int64', [P], timesteps),
         embeds: hostTensor('float32', [P, ...embedShape], b.embeds),
+        ...(b.added && {
+          text_embeds: hostTensor('float32', [P, b.added.pooled.length / P], b.added.pooled),
+          chosen_time_ids: hostTensor('float32', [P, 6], b.added.chosenTimeIds),
+          rejected_time_ids: hostTensor('float32', [P, 6], b.added.rejectedTimeIds),
+        }),
       };
     },
     dataState: () => reader.getState(),
