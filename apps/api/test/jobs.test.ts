@@ -36,6 +36,15 @@ test('a job is created queued with documented defaults and enqueued under its ow
   assert.equal(sd.hyperparameters.resolution, 512, 'latent models train at sample_size × 8');
 });
 
+test('a default never makes a request invalid: {"steps": 6} gets a warm-up of 6; the row keeps the trainer-only values too', async () => {
+  const res = await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo', hyperparameters: { steps: 6 } });
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(res.json().hyperparameters.warmup_steps, 6);
+  assert.equal(res.json().hyperparameters.weight_decay, undefined, 'not part of the API');
+  const row = await t.ctx.db.job.findUniqueOrThrow({ where: { id: res.json().id } });
+  assert.deepEqual({ ...(row.hyperparameters as object) }, { ...res.json().hyperparameters, weight_decay: 0.01, prompt_dropout: 0 });
+});
+
 test('Idempotency-Key: same key and body → same job (200); other body → 409 idempotency_conflict', async () => {
   const body = { model: seeded.model, dataset: seeded.dataset, method: 'npo', hyperparameters: { steps: 10, seed: 3 } };
   const first = await post(body, { 'idempotency-key': 'k-1' });

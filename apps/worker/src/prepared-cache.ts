@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { S3Keys } from '@npo/contracts';
 import { MANIFEST_FILE, MANIFEST_VERSION, sha256File, tryReadManifest, type PreparedManifest } from '@npo/diffusion';
 import type { Storage } from '@npo/platform';
 
@@ -14,7 +15,7 @@ export function preparedCacheKey(p: { datasetId: string; modelId: string; modelF
   return createHash('sha256').update(JSON.stringify([MANIFEST_VERSION, p.datasetId, p.modelId, p.modelFilesSha256 ?? null, p.resolution])).digest('hex');
 }
 
-export const preparedPrefix = (key: string) => `prepared/${key}`;
+export const preparedPrefix = S3Keys.prepared;
 
 export type PreparedSource = 'local' | 's3';
 

@@ -1,5 +1,5 @@
 import type { Worker, Queue } from 'bullmq';
-import { QueueNames, type QueueName } from '@npo/contracts';
+import { ACTIVE_STATES, QueueNames, type QueueName } from '@npo/contracts';
 import { createWorker } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import { CancelRegistry } from './cancellation.ts';
@@ -67,7 +67,7 @@ export async function reconcile(deps: WorkerDeps): Promise<number> {
   };
   for (const d of await deps.db.dataset.findMany({ where: { status: 'validating' }, select: { id: true } })) await ensure(deps.queues.datasets, 'validate', d.id, { datasetId: d.id });
   for (const m of await deps.db.model.findMany({ where: { status: 'validating' }, select: { id: true } })) await ensure(deps.queues.models, 'validate', m.id, { modelId: m.id });
-  for (const j of await deps.db.job.findMany({ where: { state: { in: ['queued', 'preparing', 'compiling', 'training', 'cancelling'] } }, select: { id: true } })) {
+  for (const j of await deps.db.job.findMany({ where: { state: { in: [...ACTIVE_STATES] } }, select: { id: true } })) {
     await ensure(deps.queues.train, 'train', j.id, { jobId: j.id });
   }
   return n;

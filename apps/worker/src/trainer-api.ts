@@ -11,4 +11,4 @@ export interface TrainerApi {
 
 export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel, validateModelFolder, renderSampleGrid };
 
-export type { TrainHyperparameters, StepMetrics, CheckpointWritten, TrainAdapterOptions } from '@npo/trainer';
+export type { StepMetrics, CheckpointWritten, TrainAdapterOptions } from '@npo/trainer';

@@ -23,7 +23,7 @@ export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>) {
   const dataset = newId('ds');
   await ctx.storage.putBuffer(`datasets/${dataset}/data.parquet`, Buffer.from('pairs'));
   await ctx.db.dataset.create({ data: { id: dataset, tenant_id: tenant, name: 'd', format: 'parquet', status: 'ready', s3_key: `datasets/${dataset}/data.parquet`, size_bytes: 5n } });
-  const hyper = resolveHyperparameters(hp, 'npo', { pixelSpace: true, sampleSize: 8 });
+  const hyper = resolveHyperparameters(hp, { method: 'npo', model: { pixelSpace: true, sampleSize: 8 } });
   const id = newId('job');
   await ctx.db.job.create({ data: { id, tenant_id: tenant, model_id: model, dataset_id: dataset, method: 'npo', hyperparameters: hyper as object, state: 'queued', total_steps: hyper.steps } });
   await ctx.queues.train.add('train', { jobId: id }, { jobId: id });

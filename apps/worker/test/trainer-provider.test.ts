@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveHyperparameters } from '@npo/contracts';
 import { realTrainer, type TrainerApi } from '../src/trainer-api.ts';
 import { trainerOn } from '../src/trainer-on-provider.ts';
 import { tryLoadLibrary } from '../../../packages/graph/src/cuda/native-library.ts';
@@ -50,7 +51,7 @@ test('a cuda worker: preparation, training and the sample grid each fail with th
     await providerError('trainAdapter', () =>
       trainer.trainAdapter({
         modelDir: TINY_MODEL, preparedDir: makePrepared(join(dir, 'p'), [2]), method: 'npo', workDir: join(dir, 'train'), threads: 1,
-        hyperparameters: { steps: 1, batch_pairs: 2, resolution: 8, lora_rank: 4, lora_alpha: 4, seed: 1 },
+        hyperparameters: resolveHyperparameters({ steps: 1, batch_pairs: 2, resolution: 8, lora_rank: 4, lora_alpha: 4, seed: 1 }, { method: 'npo', model: { pixelSpace: false, sampleSize: 32 } }),
       }));
     await providerError('renderSampleGrid', () =>
       trainer.renderSampleGrid({ modelDir: TINY_SD, adapterPath: join(ROOT, 'packages/diffusion/test/fixtures/tiny-unet/lora/lora_init.safetensors'), outFile: join(dir, 'grid.png') }));

@@ -1,8 +1,15 @@
-// The small set of named errors the API answers with. Each has a stable string `code` (clients switch on it)
-// and an HTTP status; `details` carries machine-readable context (the offending field, limits, ...).
+// The one error hierarchy. Every error raised on purpose is an NpoError: a stable string `code` (clients and the
+// worker switch on it), the HTTP `status` the API answers with, and `retryable` — whether the same request or job
+// can succeed when tried again (an outage) or not (bad input: the worker fails such a job at once, without retries).
+// `details` carries machine-readable context (the offending field, limits, ...).
 export type ErrorDetails = Record<string, unknown>;
 
-export class ApiError extends Error {
+export interface ErrorBody {
+  error: { code: string; message: string; details: ErrorDetails };
+}
+
+export abstract class NpoError extends Error {
+  abstract readonly retryable: boolean;
   readonly code: string;
   readonly status: number;
   readonly details: ErrorDetails;
@@ -18,44 +25,62 @@ export class ApiError extends Error {
   }
 }
 
-export interface ErrorBody {
-  error: { code: string; message: string; details: ErrorDetails };
+/** Input that cannot work as given (a request, a dataset, a model folder, a setting): trying again cannot help. */
+export class InputError extends NpoError {
+  readonly retryable = false;
+  constructor(message: string, details: ErrorDetails = {}, code = 'validation_error', status = 400) {
+    super(status, code, message, details);
+  }
 }
 
-export class ValidationError extends ApiError {
+/** A dependency that failed for now (storage, queue, database, a worker that went away): worth trying again. */
+export class TransientError extends NpoError {
+  readonly retryable = true;
+  constructor(message: string, details: ErrorDetails = {}, code = 'unavailable', status = 503) {
+    super(status, code, message, details);
+  }
+}
+
+export class ValidationError extends InputError {
   constructor(message: string, details: ErrorDetails = {}, code = 'validation_error') {
-    super(400, code, message, details);
+    super(message, details, code, 400);
   }
 }
-export class UnauthorizedError extends ApiError {
+export class UnauthorizedError extends InputError {
   constructor(message = 'missing or invalid API key', code = 'unauthorized') {
-    super(401, code, message);
+    super(message, {}, code, 401);
   }
 }
-export class NotFoundError extends ApiError {
+export class NotFoundError extends InputError {
   constructor(resource: string, id: string) {
-    super(404, 'not_found', `${resource} ${id} not found`, { resource, id });
+    super(`${resource} ${id} not found`, { resource, id }, 'not_found', 404);
   }
 }
-export class ConflictError extends ApiError {
+export class ConflictError extends InputError {
   constructor(message: string, code = 'conflict', details: ErrorDetails = {}) {
-    super(409, code, message, details);
+    super(message, details, code, 409);
   }
 }
-export class PayloadTooLargeError extends ApiError {
+export class PayloadTooLargeError extends InputError {
   constructor(message: string, details: ErrorDetails = {}) {
-    super(413, 'payload_too_large', message, details);
+    super(message, details, 'payload_too_large', 413);
   }
 }
-export class UnsupportedMediaTypeError extends ApiError {
+export class UnsupportedMediaTypeError extends InputError {
   constructor(message: string, details: ErrorDetails = {}) {
-    super(415, 'unsupported_media_type', message, details);
+    super(message, details, 'unsupported_media_type', 415);
   }
 }
-export class RateLimitedError extends ApiError {
+/** Too many requests for now: the same request succeeds after the window. */
+export class RateLimitedError extends TransientError {
   constructor(message: string, details: ErrorDetails = {}) {
-    super(429, 'rate_limited', message, details);
+    super(message, details, 'rate_limited', 429);
   }
+}
+
+/** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof NpoError ? err.retryable : true;
 }
 
 /** Error codes a job can end with (`job.error.code`). */

@@ -1,4 +1,6 @@
 export * from './errors.ts';
+export * from './files.ts';
+export * from './s3-keys.ts';
 export * from './hyperparameters.ts';
 export * from './ids.ts';
 export * from './queues.ts';

@@ -1,28 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveHyperparameters, resolutionProblem, defaultResolution, newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, ApiError, HYPERPARAMETER_DEFAULTS } from '../src/index.ts';
-
-test('hyperparameter defaults follow the reference runs and depend on method and model', () => {
-  const npo = resolveHyperparameters({}, 'npo', { pixelSpace: false, sampleSize: 64 });
-  assert.equal(npo.beta, 1000);
-  assert.equal(npo.learning_rate, 1e-5);
-  assert.equal(npo.resolution, 512);
-  assert.equal(npo.lora_alpha, 8);
-  assert.equal(resolveHyperparameters({}, 'dpo', { pixelSpace: false, sampleSize: 64 }).beta, 5000);
-  assert.equal(resolveHyperparameters({}, 'npo', { pixelSpace: true, sampleSize: 32 }).resolution, 32);
-  const given = resolveHyperparameters({ beta: 7, lora_rank: 16, steps: 3 }, 'npo', { pixelSpace: true, sampleSize: 32 });
-  assert.equal(given.beta, 7);
-  assert.equal(given.lora_alpha, 16);
-  assert.equal(given.steps, 3);
-  assert.equal(given.checkpoint_every, HYPERPARAMETER_DEFAULTS.checkpoint_every);
-  assert.equal(defaultResolution({ pixelSpace: true, sampleSize: 16 }), 16);
-});
-
-test('a pixel-space model takes only its sample size as resolution; a latent model any multiple of 8', () => {
-  assert.equal(resolutionProblem(16, { pixelSpace: true, sampleSize: 16 }), null);
-  assert.match(resolutionProblem(32, { pixelSpace: true, sampleSize: 16 }) ?? '', /must be 16 .*got 32/);
-  assert.equal(resolutionProblem(768, { pixelSpace: false, sampleSize: 64 }), null);
-});
+import {
+  newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, NpoError, InputError, RateLimitedError, TransientError, isRetryable,
+  JOB_STATES, TERMINAL_STATES, RUNNING_STATES, ACTIVE_STATES, S3Keys,
+} from '../src/index.ts';
 
 test('ids sort by creation time and cursors round-trip', async () => {
   const a = newId('job');
@@ -37,8 +18,31 @@ test('ids sort by creation time and cursors round-trip', async () => {
 
 test('errors carry stable codes and statuses', () => {
   const nf = new NotFoundError('job', 'job_1');
-  assert.ok(nf instanceof ApiError);
+  assert.ok(nf instanceof NpoError && nf instanceof InputError);
+  assert.equal(nf.retryable, false);
   assert.equal(nf.status, 404);
   assert.deepEqual(nf.toBody(), { error: { code: 'not_found', message: 'job job_1 not found', details: { resource: 'job', id: 'job_1' } } });
   assert.equal(new ConflictError('x', 'idempotency_conflict').toBody().error.code, 'idempotency_conflict');
+});
+
+test('one error hierarchy: input errors are final, transient ones are retried', () => {
+  assert.equal(isRetryable(new ConflictError('x')), false);
+  assert.equal(isRetryable(new RateLimitedError('slow down')), true);
+  assert.ok(new RateLimitedError('x') instanceof TransientError);
+  assert.equal(new RateLimitedError('x').status, 429);
+  assert.equal(isRetryable(new Error('socket hang up')), true, 'an unnamed failure may be an outage');
+});
+
+test('job states: one list, the sets follow from it', () => {
+  assert.deepEqual(JOB_STATES, ['queued', 'preparing', 'compiling', 'training', 'cancelling', 'succeeded', 'failed', 'cancelled']);
+  assert.deepEqual(TERMINAL_STATES, ['succeeded', 'failed', 'cancelled']);
+  assert.deepEqual(RUNNING_STATES, ['preparing', 'compiling', 'training']);
+  assert.deepEqual(ACTIVE_STATES, ['queued', 'preparing', 'compiling', 'training', 'cancelling']);
+});
+
+test('S3 keys: one builder per object; the adapter file name comes from one place', () => {
+  assert.equal(S3Keys.checkpointAdapter(S3Keys.checkpoint('job_1', 5)), 'jobs/job_1/checkpoints/step-5/adapter_model.safetensors');
+  assert.equal(S3Keys.datasetFile('ds_1', 'zip'), 'datasets/ds_1/data.zip');
+  assert.ok(S3Keys.modelFiles('mdl_1').startsWith(`${S3Keys.model('mdl_1')}/`));
+  assert.equal(S3Keys.modelUpload('mdl_1', '.TAR.GZ'), 'models/mdl_1/upload.tar.gz');
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Keys } from '@npo/contracts';
 import type { Config } from './config.ts';
 import { createDb, type Db } from './db/client.ts';
 import { Storage } from './storage.ts';
@@ -26,7 +27,7 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
   for (const name of BUILTIN_MODELS) {
     const dir = join(config.builtinModelsDir, name);
     if (!existsSync(join(dir, 'unet', 'config.json'))) continue;
-    const prefix = `models/builtin/${name}`;
+    const prefix = S3Keys.builtinModel(name);
     const hashes: string[] = [];
     for (const rel of (await listFiles(dir)).sort()) {
       const key = `${prefix}/${rel}`;

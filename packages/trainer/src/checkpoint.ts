@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADAPTER_FILE, InputError } from '@npo/contracts';
 import { readSafetensors, writeSafetensors, type HostTensor, type RngState } from '@npo/graph';
 
-export const ADAPTER_FILE = 'adapter_model.safetensors';
+export { ADAPTER_FILE };
+
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const STATE_FILE = 'trainer_state.json';
 
@@ -22,11 +24,9 @@ export interface CheckpointContents {
   state: TrainerState;
 }
 
-export class CheckpointError extends Error {
-  readonly code = 'invalid_checkpoint';
+export class CheckpointError extends InputError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
+    super(message, {}, 'invalid_checkpoint', 422);
   }
 }
 

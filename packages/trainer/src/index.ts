@@ -1,4 +1,3 @@
-export * from './hyperparameters.ts';
 export * from './lr-schedule.ts';
 export * from './model-folder.ts';
 export * from './checkpoint.ts';

@@ -1,6 +1,6 @@
 import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } from '@npo/graph';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import type { TrainHyperparameters } from './hyperparameters.ts';
+import { InputError, type Hyperparameters } from '@npo/contracts';
 import { learningRate } from './lr-schedule.ts';
 import { adamStateName as stateName, gradSumName, updatedName as updated } from '@npo/diffusion';
 import type { StepProgram } from './program.ts';
@@ -24,7 +24,7 @@ export interface CheckpointWritten {
 }
 
 export interface LoopOptions {
-  hp: Pick<TrainHyperparameters, 'steps' | 'learning_rate' | 'warmup_steps' | 'lr_schedule' | 'checkpoint_every' | 'seed'>;
+  hp: Pick<Hyperparameters, 'steps' | 'learning_rate' | 'warmup_steps' | 'lr_schedule' | 'checkpoint_every' | 'seed'>;
   checkpointRoot: string;
   resumeFromDir?: string;
   executionProvider?: ExecutionProvider;
@@ -136,10 +136,9 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
   return { steps: step, stopped, params };
 }
 
-export class TrainingDivergedError extends Error {
-  readonly code = 'training_diverged';
+/** The same settings diverge again on a retry: input, not an outage. */
+export class TrainingDivergedError extends InputError {
   constructor(step: number, loss: number) {
-    super(`the loss became ${loss} at step ${step}; lower learning_rate or beta`);
-    this.name = 'TrainingDivergedError';
+    super(`the loss became ${loss} at step ${step}; lower learning_rate or beta`, { step }, 'training_diverged', 422);
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   ConfigError, parseSchedulerConfig, parseUNetConfig, SD15_SCHEDULER, type SchedulerConfig, type UNetConfig,
 } from '@npo/diffusion';
+import { InputError } from '@npo/contracts';
 import { SafetensorsFile } from '@npo/graph';
 
 /** A diffusers model folder as the trainer uses it. */
@@ -16,11 +17,9 @@ export interface ModelFolder {
   hasTextEncoder: boolean;
 }
 
-export class ModelFolderError extends Error {
-  readonly code = 'invalid_model';
+export class ModelFolderError extends InputError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelFolderError';
+    super(message, {}, 'invalid_model', 422);
   }
 }
 

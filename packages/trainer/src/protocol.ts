@@ -12,4 +12,4 @@ export type WorkerMessage =
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'checkpoint'; checkpoint: CheckpointWritten }
   | { type: 'done'; steps: number; stopped: boolean }
-  | { type: 'error'; error: { name: string; message: string; code?: string; stack?: string } };
+  | { type: 'error'; error: { name: string; message: string; code?: string; retryable: boolean; stack?: string } };

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { NpoError } from '@npo/contracts';
 import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
 import type { ProgramSpec } from './programs/index.ts';
 import type { WorkerInit, WorkerMessage } from './protocol.ts';
@@ -13,10 +14,10 @@ export interface RunCallbacks {
   onCheckpoint?: (c: CheckpointWritten) => Promise<void>;
 }
 
-export class TrainingError extends Error {
-  constructor(message: string, readonly code: string, readonly workerStack?: string) {
-    super(message);
-    this.name = 'TrainingError';
+/** A failure inside the training thread, carrying the original error's code and retryability across the thread boundary. */
+export class TrainingError extends NpoError {
+  constructor(message: string, code: string, readonly retryable: boolean, readonly workerStack?: string) {
+    super(retryable ? 503 : 422, code, message);
   }
 }
 
@@ -53,7 +54,7 @@ export function runTraining(
           lastCheckpoint = m.checkpoint;
         });
       else if (m.type === 'done') finished = { steps: m.steps, stopped: m.stopped };
-      else failure ??= new TrainingError(m.error.message, m.error.code ?? 'training_failed', m.error.stack);
+      else failure ??= new TrainingError(m.error.message, m.error.code ?? 'training_failed', m.error.retryable, m.error.stack);
     });
     worker.on('error', (e) => (failure ??= e));
     worker.on('exit', async () => {
@@ -61,7 +62,7 @@ export function runTraining(
       cb.suspend?.removeEventListener('abort', suspend);
       await chain;
       if (failure) reject(failure);
-      else if (!finished) reject(new TrainingError('the training worker exited without finishing', 'training_failed'));
+      else if (!finished) reject(new TrainingError('the training worker exited without finishing', 'training_failed', true));
       else resolve({ ...finished, lastCheckpoint });
     });
   });

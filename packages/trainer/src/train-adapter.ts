@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import type { ExecutionProvider } from '@npo/graph';
 import type { PreferenceMethod } from '@npo/diffusion';
-import { resolveHyperparameters, type TrainHyperparameters } from './hyperparameters.ts';
+import type { Hyperparameters } from '@npo/contracts';
 import { runTraining, type CheckpointWritten, type StepMetrics } from './run.ts';
 
 export interface TrainAdapterOptions {
   modelDir: string;
   preparedDir: string;
   method: PreferenceMethod;
-  hyperparameters: Partial<TrainHyperparameters> & { resolution: number };
+  /** A complete set, as resolveHyperparameters (@npo/contracts) returns it; a job's stored set is one. */
+  hyperparameters: Hyperparameters;
   /** Scratch: compiled artifacts (cached by content) and checkpoints. */
   workDir: string;
   executionProvider?: ExecutionProvider;
@@ -25,7 +26,7 @@ export interface TrainAdapterOptions {
 
 /** Trains an NPO (or DPO) LoRA on a prepared preference dataset; the final adapter is a PEFT safetensors file. */
 export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean; suspended?: boolean }> {
-  const hp = resolveHyperparameters(o.method, o.hyperparameters.resolution, o.hyperparameters);
+  const hp = o.hyperparameters;
   const result = await runTraining(
     { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir },
     {

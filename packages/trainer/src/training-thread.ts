@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { isRetryable } from '@npo/contracts';
 import { runLoop } from './loop.ts';
 import { createProgram, type ProgramSpec } from './programs/index.ts';
 import type { WorkerMessage, WorkerInit } from './protocol.ts';
@@ -22,5 +23,6 @@ try {
   post({ type: 'done', steps: result.steps, stopped: result.stopped });
 } catch (e) {
   const err = e as Error & { code?: string };
-  post({ type: 'error', error: { name: err.name, message: err.message, code: err.code, stack: err.stack } });
+  // the class does not cross the thread boundary: its code and whether a retry can help do
+  post({ type: 'error', error: { name: err.name, message: err.message, code: err.code, retryable: isRetryable(e), stack: err.stack } });
 }

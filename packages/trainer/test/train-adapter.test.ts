@@ -3,11 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveHyperparameters } from '@npo/contracts';
 import { SafetensorsFile } from '@npo/graph';
 import { latestCheckpoint, trainAdapter, type StepMetrics } from '../src/index.ts';
 import { makePrepared, TINY_MODEL } from './helpers.ts';
 
-const hp = { steps: 4, batch_pairs: 2, resolution: 8, checkpoint_every: 2, learning_rate: 1e-3, warmup_steps: 1, lora_rank: 4, lora_alpha: 4, seed: 5 };
+// the fixture UNet has 4 input channels and no vae/: trained here on 4×8×8 latents made by makePrepared
+const hp = resolveHyperparameters(
+  { steps: 4, batch_pairs: 2, resolution: 8, checkpoint_every: 2, learning_rate: 1e-3, warmup_steps: 1, lora_rank: 4, lora_alpha: 4, seed: 5 },
+  { method: 'npo', model: { pixelSpace: false, sampleSize: 32 } },
+);
 
 function scratch() {
   const dir = mkdtempSync(join(tmpdir(), 'npo-train-'));

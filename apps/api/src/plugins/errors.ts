@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type ErrorBody } from '@npo/contracts';
+import { NpoError, type ErrorBody } from '@npo/contracts';
 
 // Maps every error to {error: {code, message, details}} with a stable code. Client mistakes (bad JSON, wrong
 // content type, oversize bodies, schema violations) are 4xx; only our own bugs and outages are 5xx.
@@ -36,7 +36,7 @@ const BY_FASTIFY_CODE: Record<string, { status: number; code: string; message?: 
 };
 
 export function toErrorResponse(err: FastifyError & { validation?: AjvIssue[]; validationContext?: string }): { status: number; body: ErrorBody } {
-  if (err instanceof ApiError) return { status: err.status, body: err.toBody() };
+  if (err instanceof NpoError) return { status: err.status, body: err.toBody() };
   if (err.validation) {
     const part = err.validationContext ?? 'body';
     const issues = err.validation.map((i) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
   CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, SampleList, IdParams, PageQuery, ErrorResponse,
-  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN, ADAPTER_FILE,
 } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -71,7 +71,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRe
   }, async (request, reply) => {
     const { id, step } = request.params as { id: string; step: number };
     const key = await jobs.checkpointAdapterKey(deps.db, tenantOf(request), id, step);
-    const filename = `${id}-step-${step}-adapter_model.safetensors`;
+    const filename = `${id}-step-${step}-${ADAPTER_FILE}`;
     const stream = (request.query as { stream?: string }).stream;
     if (stream === '1' || stream === 'true') {
       const obj = await deps.storage.getStream(key);

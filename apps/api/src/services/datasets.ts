@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, UnsupportedMediaTypeError, ValidationError, newId, truncateText, NAME_MAX_LENGTH, type DatasetFormat, RUNNING_STATES } from '@npo/contracts';
+import { ConflictError, NotFoundError, UnsupportedMediaTypeError, ValidationError, newId, truncateText, NAME_MAX_LENGTH, type DatasetFormat, ACTIVE_STATES, S3Keys } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { datasetToApi } from './serialize.ts';
 import { cursorWhere, page } from './pagination.ts';
@@ -19,9 +19,9 @@ export async function createDataset(deps: { db: Db; storage: Storage; queues: Qu
   const format = detectFormat(upload.filename, upload.fields.format);
   const name = upload.fields.name || truncateText(upload.filename, NAME_MAX_LENGTH) || 'dataset';
   const id = newId('ds');
-  const key = `datasets/${id}/data.${format}`;
-  const bytes = await storeUpload(deps.storage, key, `datasets/${id}`, upload.file, deps.maxUploadBytes);
-  const row = await recordUpload(deps.storage, `datasets/${id}`, () => deps.db.dataset.create({
+  const key = S3Keys.datasetFile(id, format);
+  const bytes = await storeUpload(deps.storage, key, S3Keys.dataset(id), upload.file, deps.maxUploadBytes);
+  const row = await recordUpload(deps.storage, S3Keys.dataset(id), () => deps.db.dataset.create({
     data: { id, tenant_id: tenantId, name, format, status: 'validating', s3_key: key, size_bytes: BigInt(bytes) },
   }));
   await deps.queues.datasets.add('validate', { datasetId: id }, { jobId: id });
@@ -51,8 +51,8 @@ export async function listDatasets(db: Db, tenantId: string, q: { cursor?: strin
 
 export async function deleteDataset(deps: { db: Db; storage: Storage }, tenantId: string, id: string): Promise<void> {
   await findDataset(deps.db, tenantId, id);
-  const busy = await deps.db.job.findFirst({ where: { dataset_id: id, state: { in: ['queued', 'cancelling', ...RUNNING_STATES] } }, select: { id: true } });
+  const busy = await deps.db.job.findFirst({ where: { dataset_id: id, state: { in: [...ACTIVE_STATES] } }, select: { id: true } });
   if (busy) throw new ConflictError(`dataset ${id} is used by job ${busy.id}; cancel it or wait for it to finish`, 'dataset_in_use', { job: busy.id });
   await deps.db.dataset.delete({ where: { id } });
-  await deps.storage.deletePrefix(`datasets/${id}`);
+  await deps.storage.deletePrefix(S3Keys.dataset(id));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  ConflictError, NotFoundError, ValidationError, newId, resolveHyperparameters, resolutionProblem, metadataProblem, Channels, TERMINAL_STATES,
+  ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, resolveHyperparameters, metadataProblem, Channels, TERMINAL_STATES,
   type CreateJob, type JobState,
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
@@ -38,10 +38,7 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   requireReady('dataset', dataset);
   const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
   const shape = { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 };
-  const hp = resolveHyperparameters(body.hyperparameters ?? {}, body.method, shape);
-  const badResolution = resolutionProblem(hp.resolution, shape);
-  if (badResolution) throw new ValidationError(`hyperparameters.${badResolution}`, { field: 'body.hyperparameters.resolution' });
-  if (hp.warmup_steps > hp.steps) throw new ValidationError(`hyperparameters.warmup_steps (${hp.warmup_steps}) must not exceed steps (${hp.steps})`, { field: 'body.hyperparameters.warmup_steps' });
+  const hp = resolveHyperparameters(body.hyperparameters ?? {}, { method: body.method, model: shape });
   const id = newId('job');
   let row;
   try {
@@ -118,7 +115,7 @@ export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
     await deps.queues.train.remove(id).catch(() => 0); // a worker holding it sees `cancelled` and skips
     await recordJobEvent(deps, id, 'state', { state: 'cancelled' });
   } else {
-    const running = await deps.db.job.updateMany({ where: { id, state: { in: ['preparing', 'compiling', 'training'] } }, data: { state: 'cancelling' } });
+    const running = await deps.db.job.updateMany({ where: { id, state: { in: [...RUNNING_STATES] } }, data: { state: 'cancelling' } });
     if (running.count === 1) await recordJobEvent(deps, id, 'state', { state: 'cancelling' });
     await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
   }
@@ -163,7 +160,7 @@ export async function checkpointAdapterKey(db: Db, tenantId: string, id: string,
   await findJob(db, tenantId, id);
   const cp = await db.checkpoint.findUnique({ where: { job_id_step: { job_id: id, step } } });
   if (!cp) throw new NotFoundError('checkpoint', `${id}/step-${step}`);
-  return `${cp.s3_prefix}/adapter_model.safetensors`;
+  return S3Keys.checkpointAdapter(cp.s3_prefix);
 }
 
 export async function listSamples(deps: { db: Db; storage: Storage }, tenantId: string, id: string) {

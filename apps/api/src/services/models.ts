@@ -1,5 +1,5 @@
 import {
-  NotFoundError, ValidationError, UnsupportedMediaTypeError, newId, scopedImportPrefix, tenantImportsRoot, truncateText, NAME_MAX_LENGTH,
+  NotFoundError, ValidationError, UnsupportedMediaTypeError, S3Keys, newId, scopedImportPrefix, tenantImportsRoot, truncateText, NAME_MAX_LENGTH,
 } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { modelToApi } from './serialize.ts';
@@ -35,11 +35,11 @@ export async function createModelFromUpload(
   const ext = MODEL_ARCHIVE.exec(upload.filename)?.[0];
   if (!ext) throw new UnsupportedMediaTypeError(`model uploads are .tar or .tar.gz (.tgz) archives of a diffusers folder, got "${upload.filename}"`, { filename: upload.filename });
   const id = newId('mdl');
-  const tarKey = `models/${id}/upload${ext.toLowerCase()}`;
-  await storeUpload(deps.storage, tarKey, `models/${id}`, upload.file, deps.maxUploadBytes);
+  const tarKey = S3Keys.modelUpload(id, ext);
+  await storeUpload(deps.storage, tarKey, S3Keys.model(id), upload.file, deps.maxUploadBytes);
   const name = upload.fields.name || truncateText(upload.filename.slice(0, -ext.length), NAME_MAX_LENGTH) || 'model';
-  const row = await recordUpload(deps.storage, `models/${id}`, () => deps.db.model.create({
-    data: { id, tenant_id: tenantId, name, source: 'upload', s3_prefix: `models/${id}/files`, status: 'validating', info: { upload_key: tarKey } },
+  const row = await recordUpload(deps.storage, S3Keys.model(id), () => deps.db.model.create({
+    data: { id, tenant_id: tenantId, name, source: 'upload', s3_prefix: S3Keys.modelFiles(id), status: 'validating', info: { upload_key: tarKey } },
   }));
   await deps.queues.models.add('validate', { modelId: id }, { jobId: id });
   return modelToApi(row);

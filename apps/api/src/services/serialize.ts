@@ -1,4 +1,4 @@
-import type { Dataset, Model, Job } from '@npo/contracts';
+import { apiHyperparameters, type Dataset, type Model, type Job } from '@npo/contracts';
 
 // Database rows → API shapes (ISO timestamps, numbers instead of BigInt, nested progress/error objects).
 type Row = Record<string, any>;
@@ -28,7 +28,7 @@ export function jobToApi(r: Row): Job {
     dataset: r.dataset_id,
     method: r.method,
     state: r.state,
-    hyperparameters: r.hyperparameters,
+    hyperparameters: apiHyperparameters(r.hyperparameters),
     metadata: r.metadata ?? {},
     progress: {
       step: r.step,

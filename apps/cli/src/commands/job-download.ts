@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Checkpoint } from '@npo/contracts';
+import { ADAPTER_FILE, type Checkpoint } from '@npo/contracts';
 import { integer, str, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { bytes } from '../format.ts';
@@ -24,7 +24,7 @@ export const jobDownloadCommand: Command = {
       if (wanted !== undefined) throw new CliError('checkpoint_not_found', `job ${id} has no checkpoint at step ${wanted} (checkpoints: ${steps})`, { job: id, step: wanted });
       throw new CliError('no_final_checkpoint', `job ${id} has no final checkpoint yet (checkpoints: ${steps}); pass --step N for an intermediate one`, { job: id });
     }
-    const target = resolve(ctx.io.cwd, str(ctx, 'output') ?? `${id}-step-${cp.step}-adapter_model.safetensors`);
+    const target = resolve(ctx.io.cwd, str(ctx, 'output') ?? `${id}-step-${cp.step}-${ADAPTER_FILE}`);
     const res = await ctx.client.request('GET', `${jobPath(id)}/checkpoints/${cp.step}/download`, { query: { stream: 1 } });
     if (!res.body) throw new CliError('empty_download', `the API sent no body for checkpoint ${cp.step} of job ${id}`);
     // write beside the target and rename, so an interrupted download never leaves a truncated adapter behind

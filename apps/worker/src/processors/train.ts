@@ -1,21 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import { JobErrorCodes, TERMINAL_STATES, newId, type JobState } from '@npo/contracts';
+import { JobErrorCodes, S3Keys, TERMINAL_STATES, isRetryable, newId, storedHyperparameters, type JobState } from '@npo/contracts';
 import { UnrecoverableError, WaitingError, type QueueJob } from '@npo/platform';
 import type { TrainPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
-import type { TrainHyperparameters, CheckpointWritten } from '../trainer-api.ts';
+import type { CheckpointWritten } from '../trainer-api.ts';
 import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
 import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
 
-// Errors the trainer raises for input that a retry cannot fix (its error classes' stable codes): fail at once.
-const BAD_INPUT_CODES = new Set(['bad_input', 'invalid_hyperparameters', 'invalid_model', 'invalid_checkpoint', 'training_diverged']);
 
-export const checkpointPrefix = (jobId: string, step: number) => `jobs/${jobId}/checkpoints/step-${step}`;
 
 /**
  * One training job: prepare data, train with checkpoints, render samples. Re-entrant: after a crash (BullMQ
@@ -50,7 +47,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     const dataset = await deps.db.dataset.findUnique({ where: { id: row.dataset_id } });
     if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${row.model_id} is missing or not ready`);
     if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
-    const hp = row.hyperparameters as unknown as TrainHyperparameters;
+    const hp = storedHyperparameters(row.hyperparameters);
 
     const modelFilesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
     const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, modelFilesSha256);
@@ -68,7 +65,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     }
 
     const onCheckpoint = async (c: CheckpointWritten) => {
-      const prefix = checkpointPrefix(jobId, c.step);
+      const prefix = S3Keys.checkpoint(jobId, c.step);
       const names: string[] = [];
       for (const file of c.files) {
         await deps.storage.uploadFile(`${prefix}/${basename(file)}`, file);
@@ -80,7 +77,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
         create: { job_id: jobId, step: c.step, s3_prefix: prefix, files: names, final: c.final },
         update: { s3_prefix: prefix, files: names, final: c.final },
       });
-      if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: `${prefix}/adapter_model.safetensors` } });
+      if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: S3Keys.checkpointAdapter(prefix) } });
       await rec.event('checkpoint', { step: c.step, final: c.final, files: names });
     };
 
@@ -103,7 +100,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     }
     await renderSamples(deps, rec, modelDir, result.finalAdapter, work);
     const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
-    await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: `${finalCp.s3_prefix}/adapter_model.safetensors` } : {}) });
+    await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: S3Keys.checkpointAdapter(finalCp.s3_prefix) } : {}) });
     return { state: 'succeeded' };
   } catch (err) {
     if (err instanceof WaitingError) throw err;
@@ -112,8 +109,9 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.finish('cancelled');
       return { state: 'cancelled' };
     }
+    // input that a retry cannot fix (the error hierarchy says which): fail at once
     const code = (err as { code?: string }).code;
-    if (err instanceof UnrecoverableError || (code && BAD_INPUT_CODES.has(code))) {
+    if (err instanceof UnrecoverableError || !isRetryable(err)) {
       await rec.finish('failed', { error_code: code ?? JobErrorCodes.badInput, error_message: (err as Error).message });
       throw err instanceof UnrecoverableError ? err : new UnrecoverableError((err as Error).message);
     }
@@ -175,7 +173,7 @@ async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string,
   try {
     await mkdir(join(work, 'samples'), { recursive: true });
     const { file } = await deps.trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
-    const key = `jobs/${rec.jobId}/samples/grid.png`;
+    const key = S3Keys.sampleGrid(rec.jobId);
     await deps.storage.uploadStream(key, createReadStream(file), 'image/png');
     await deps.db.sample.create({ data: { id: newId('smp'), job_id: rec.jobId, s3_key: key, kind: 'grid' } });
     await rec.event('sample', { kind: 'grid' });

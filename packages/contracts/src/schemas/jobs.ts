@@ -2,41 +2,13 @@ import { Type, type Static } from 'typebox';
 import { PageQuery, Page, Timestamp, NullableTimestamp } from './common.ts';
 import { ResourceId, INT32_MAX } from './text.ts';
 import { METADATA_LIMITS } from '../metadata.ts';
+import { JobStateSchema } from '../job-states.ts';
+import { HyperparametersInput } from '../hyperparameters.ts';
 
 export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
 export type JobMethod = Static<typeof JobMethod>;
 
-export const JOB_STATES = ['queued', 'preparing', 'compiling', 'training', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
-export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
-export const RUNNING_STATES: readonly JobState[] = ['preparing', 'compiling', 'training'];
-export const JobStateSchema = Type.Union([
-  Type.Literal('queued'), Type.Literal('preparing'), Type.Literal('compiling'), Type.Literal('training'),
-  Type.Literal('cancelling'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled'),
-]);
-
-// JSON Schema numbers already exclude NaN/Infinity (JSON cannot carry them); the ranges below keep values sane.
-// Defaults are documented in ../hyperparameters.ts and filled by the service (beta and resolution depend on
-// the method and the model).
-export const HyperparametersInput = Type.Object(
-  {
-    steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'optimizer steps (default 400)' })),
-    batch_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'preference pairs per micro-batch (default 16)' })),
-    gradient_accumulation_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'micro-batches per optimizer step: each step uses the mean gradient of batch_pairs × gradient_accumulation_steps pairs (default 1)' })),
-    learning_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'AdamW learning rate (default 1e-5)' })),
-    beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'DPO β in the β/2 form (default 1000 for npo, 5000 for dpo)' })),
-    lora_rank: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'LoRA rank (default 8)' })),
-    lora_alpha: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096, description: 'LoRA alpha (default = rank)' })),
-    warmup_steps: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'linear warm-up steps (default 10)' })),
-    lr_schedule: Type.Optional(Type.Union([Type.Literal('constant'), Type.Literal('cosine')], { description: 'default constant' })),
-    max_grad_norm: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'gradient-norm clip (default 1.0)' })),
-    resolution: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096, multipleOf: 8, description: 'training resolution in pixels (default: model sample_size × 8, or sample_size for pixel-space models, which accept no other)' })),
-    checkpoint_every: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'steps between checkpoints (default 50)' })),
-    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX, description: 'RNG seed (default 0)' })),
-  },
-  { additionalProperties: false },
-);
-export type HyperparametersInput = Static<typeof HyperparametersInput>;
+export { JOB_STATES, RUNNING_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, JobStateSchema, type JobState } from '../job-states.ts';
 
 export const CreateJob = Type.Object(
   {

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveHyperparameters } from '@npo/contracts';
 import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
 import { encodeDatasetForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
 import { writePngGrid } from '../image.ts';
@@ -8,6 +9,9 @@ import { rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
 import { readPairsArchive, samplePreferencePairs, writePairsZip, type PreferencePair } from './preferences.ts';
 import { ShapesSampler, type Slot } from './sampler.ts';
+
+/** tiny-sd is pixel space with a 16×16 UNet: it trains at 16 × 16. */
+const TINY_SD_SHAPE = { pixelSpace: true, sampleSize: 16 };
 
 export interface ExperimentOptions {
   modelDir: string;
@@ -73,10 +77,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     let last: StepMetrics | undefined;
     const r = await trainAdapter({
       modelDir: o.modelDir, preparedDir, method, workDir: join(o.workDir, `train-${arm}`), threads: o.threads,
-      hyperparameters: {
-        steps: s.loraSteps, batch_pairs: s.batchPairs, learning_rate: 5e-4, beta: 2000, lora_rank: RANK, lora_alpha: RANK,
-        warmup_steps: 0, lr_schedule: 'constant', max_grad_norm: 1, resolution: 16, checkpoint_every: s.loraSteps, seed: 0,
-      },
+      hyperparameters: resolveHyperparameters(
+        { steps: s.loraSteps, batch_pairs: s.batchPairs, learning_rate: 5e-4, beta: 2000, lora_rank: RANK, lora_alpha: RANK, warmup_steps: 0, checkpoint_every: s.loraSteps },
+        { method, model: TINY_SD_SHAPE },
+      ),
       onStep: (m) => {
         last = m;
         o.onTrainStep?.(arm, m);

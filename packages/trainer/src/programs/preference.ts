@@ -6,7 +6,7 @@ import {
   ShardReader, DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
-import type { TrainHyperparameters } from '../hyperparameters.ts';
+import type { Hyperparameters } from '@npo/contracts';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
@@ -17,7 +17,7 @@ export interface PreferenceProgramSpec {
   modelDir: string;
   preparedDir: string;
   method: PreferenceMethod;
-  hp: TrainHyperparameters;
+  hp: Hyperparameters;
   workDir: string;
   targets?: string[];
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
 import { hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
-import type { TrainHyperparameters } from '../hyperparameters.ts';
+import type { Hyperparameters } from '@npo/contracts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
 
@@ -25,7 +25,7 @@ export interface PretrainProgramSpec {
   /** Starting weights (diffusers safetensors); absent: torch-default init from hp.seed. */
   initWeights?: string;
   source: { module: string; options: unknown };
-  hp: Pick<TrainHyperparameters, 'batch_pairs' | 'seed' | 'max_grad_norm' | 'weight_decay' | 'prompt_dropout'>;
+  hp: Pick<Hyperparameters, 'batch_pairs' | 'seed' | 'max_grad_norm' | 'weight_decay' | 'prompt_dropout'>;
   workDir: string;
 }
 

@@ -1,0 +1,24 @@
+// Every S3 key the service reads or writes, built here. Tenants write only below their own imports root
+// (imports.ts checks a registered prefix against it); every other folder is the service's.
+import { ADAPTER_FILE } from './files.ts';
+import { tenantImportsRoot } from './imports.ts';
+
+const ROOTS = { datasets: 'datasets', jobs: 'jobs', models: 'models', prepared: 'prepared' } as const;
+
+export const S3Keys = {
+  /** Everything of one dataset (deleted with it). */
+  dataset: (id: string) => `${ROOTS.datasets}/${id}`,
+  datasetFile: (id: string, format: string) => `${ROOTS.datasets}/${id}/data.${format}`,
+  /** Everything of one uploaded model. */
+  model: (id: string) => `${ROOTS.models}/${id}`,
+  /** The uploaded archive as sent (`.tar` or `.tar.gz`). */
+  modelUpload: (id: string, ext: string) => `${ROOTS.models}/${id}/upload${ext.toLowerCase()}`,
+  modelFiles: (id: string) => `${ROOTS.models}/${id}/files`,
+  builtinModel: (name: string) => `${ROOTS.models}/builtin/${name}`,
+  /** Shards of one (dataset, model, resolution), shared by every worker. */
+  prepared: (key: string) => `${ROOTS.prepared}/${key}`,
+  checkpoint: (jobId: string, step: number) => `${ROOTS.jobs}/${jobId}/checkpoints/step-${step}`,
+  checkpointAdapter: (checkpointPrefix: string) => `${checkpointPrefix}/${ADAPTER_FILE}`,
+  sampleGrid: (jobId: string) => `${ROOTS.jobs}/${jobId}/samples/grid.png`,
+  tenantImports: tenantImportsRoot,
+};
