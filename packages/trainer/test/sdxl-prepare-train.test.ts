@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest, readShard, readUncondPooled, writeTinySdxlFolder } from '@npo/diffusion';
+import { resolveHyperparameters } from '@npo/contracts';
 import { SafetensorsFile } from '@npo/graph';
 import { colourImage, writePickAPicParquet } from '../../diffusion/test/fixtures/data/make.ts';
 import { encodeDatasetForModel, trainAdapter } from '../src/index.ts';
@@ -42,7 +43,10 @@ test('SDXL folder: preparation stores pooled embeddings and each image\'s time i
     assert.ok(shards.every((s) => s.added!.pooled.some((v) => v !== 0)));
     assert.equal(readUncondPooled(prepared, manifest)!.length, 32);
 
-    const hp = { steps: 2, batch_pairs: 2, resolution: 16, checkpoint_every: 2, learning_rate: 1e-3, warmup_steps: 0, lora_rank: 4, lora_alpha: 4, seed: 3, prompt_dropout: 0.5 };
+    const hp = resolveHyperparameters(
+      { steps: 2, batch_pairs: 2, resolution: 16, checkpoint_every: 2, learning_rate: 1e-3, warmup_steps: 0, lora_rank: 4, lora_alpha: 4, seed: 3, prompt_dropout: 0.5 },
+      { method: 'npo', model: { pixelSpace: false, sampleSize: 2 } },
+    );
     const losses: number[] = [];
     const t = await trainAdapter({ modelDir: model, preparedDir: prepared, method: 'npo', hyperparameters: hp, workDir: join(dir, 'work'), threads: 1, onStep: (m) => void losses.push(m.loss) });
     assert.equal(t.steps, 2);
