@@ -93,6 +93,8 @@ function cases(): Case[] {
   ];
   for (const [name, value] of badHp) add(`hyperparameters.${name} = ${JSON.stringify(value)}`, () => withHp({ [name]: value })(), 400, 'validation_error', `body.hyperparameters.${name}`);
   add('warmup_steps past steps', () => withHp({ steps: 5, warmup_steps: 10 })(), 400, 'validation_error', 'body.hyperparameters.warmup_steps');
+  for (const targets of ['attn+mlp', [], 'all', 5, ['to_q', 'to_q'], [5]]) add(`lora_targets ${JSON.stringify(targets)}`, () => withHp({ lora_targets: targets })(), 400, 'validation_error', 'body.hyperparameters.lora_targets');
+  for (const targets of [['attn1'], ['to_q', 'ff.net.3'], ['to q'], ['down_blocks.0.resnets.0.conv1']]) add(`lora_targets ${JSON.stringify(targets)} (no UNet Linear layer)`, () => withHp({ lora_targets: targets })(), 400, 'unknown_target_modules', 'body.hyperparameters.lora_targets');
   add('resolution a pixel-space model cannot use', () => withHp({ resolution: 64 })(), 400, 'validation_error', 'body.hyperparameters.resolution');
 
   // metadata: stored as jsonb and returned with every read, so NUL, lone surrogates, depth and size are bounded
@@ -162,6 +164,7 @@ function cases(): Case[] {
   }
   add('checkpoint step 2^31 − 1 that does not exist', () => get(`/v1/jobs/${job}/checkpoints/2147483647/download`)(), 404, 'not_found');
   add('checkpoint ?stream=maybe', () => get(`/v1/jobs/${job}/checkpoints/1/download?stream=maybe`)(), 400, 'validation_error', 'querystring.stream');
+  add('checkpoint ?format=ckpt', () => get(`/v1/jobs/${job}/checkpoints/1/download?format=ckpt`)(), 400, 'validation_error', 'querystring.format');
 
   // list queries
   add('jobs ?model=NUL', get('/v1/jobs?model=%00'), 400, 'validation_error', 'querystring.model');
@@ -274,6 +277,14 @@ test('every bad request is a 4xx with a stable code and a message', async (tt) =
       if (c.field) assert.equal(body.error.details.field, c.field, res.body.slice(0, 500));
     });
   }
+});
+
+test('LoRA target names no UNet Linear layer can have are listed in the error', async () => {
+  const res = await t.app.inject(withHp({ lora_targets: ['to_q', 'attn1', 'ff.net.3', 'to_v', 'down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_k', 'to q'] })());
+  assert.equal(res.statusCode, 400, res.body);
+  assert.equal(res.json().error.code, 'unknown_target_modules');
+  assert.deepEqual(res.json().error.details.unknown, ['attn1', 'ff.net.3', 'to q']);
+  assert.match(res.json().error.message, /"attn1", "ff\.net\.3", "to q" are not names of a UNet Linear layer/);
 });
 
 test('a refused upload leaves nothing in S3 and no row', async () => {

@@ -20,7 +20,7 @@ test('a job is created queued with documented defaults and enqueued under its ow
   const job = res.json();
   assert.equal(job.state, 'queued');
   assert.deepEqual(job.hyperparameters, {
-    steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, warmup_steps: 10,
+    steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn', warmup_steps: 10,
     lr_schedule: 'constant', max_grad_norm: 1, resolution: 32, checkpoint_every: 50, seed: 0,
   });
   assert.deepEqual(job.progress, { step: 0, total_steps: 400, percent: 0, eta_seconds: null, preparation: null });
@@ -31,6 +31,11 @@ test('a job is created queued with documented defaults and enqueued under its ow
   const dpo = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'dpo', hyperparameters: { lora_rank: 4 } })).json();
   assert.equal(dpo.hyperparameters.beta, 5000);
   assert.equal(dpo.hyperparameters.lora_alpha, 4, 'alpha defaults to the rank');
+  for (const lora_targets of ['attn+ff', 'all-linear', ['to_k', 'attn2.to_v', 'ff.net.2']]) {
+    const res = await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo', hyperparameters: { lora_targets } });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual(res.json().hyperparameters.lora_targets, lora_targets);
+  }
   const latent = await seedReady(t.ctx.db, t.tenantA, { pixelSpace: false, sampleSize: 64 });
   const sd = (await post({ model: latent.model, dataset: latent.dataset, method: 'npo' })).json();
   assert.equal(sd.hyperparameters.resolution, 512, 'latent models train at sample_size × 8');
@@ -197,4 +202,19 @@ test('checkpoint listing and download: 302 to a presigned URL, or streamed with 
   const streamed = await t.app.inject({ url: `/v1/jobs/${job.id}/checkpoints/5/download?stream=1`, headers: bearer(t.keyA) });
   assert.equal(streamed.statusCode, 200);
   assert.equal(streamed.body, 'adapter-bytes');
+  // kohya naming: 409 for a checkpoint that predates the export; the file beside the PEFT one when it exists
+  const oldKohya = await t.app.inject({ url: `/v1/jobs/${job.id}/checkpoints/5/download?format=kohya`, headers: bearer(t.keyA) });
+  assert.equal(oldKohya.statusCode, 409, oldKohya.body);
+  assert.equal(oldKohya.json().error.code, 'format_not_available');
+  await t.ctx.storage.putBuffer(`${prefix}/adapter_kohya.safetensors`, Buffer.from('kohya-bytes'));
+  await t.ctx.db.checkpoint.update({ where: { job_id_step: { job_id: job.id, step: 5 } }, data: { files: ['adapter_model.safetensors', 'adapter_kohya.safetensors'] } });
+  const kohya = await t.app.inject({ url: `/v1/jobs/${job.id}/checkpoints/5/download?format=kohya&stream=1`, headers: bearer(t.keyA) });
+  assert.equal(kohya.statusCode, 200);
+  assert.equal(kohya.body, 'kohya-bytes');
+  assert.match(kohya.headers['content-disposition'] as string, /step-5-adapter_kohya\.safetensors/);
+  const peft = await t.app.inject({ url: `/v1/jobs/${job.id}/checkpoints/5/download?format=peft&stream=1`, headers: bearer(t.keyA) });
+  assert.equal(peft.body, 'adapter-bytes');
+  const badFormat = await t.app.inject({ url: `/v1/jobs/${job.id}/checkpoints/5/download?format=ckpt`, headers: bearer(t.keyA) });
+  assert.equal(badFormat.statusCode, 400);
+  assert.equal(badFormat.json().error.details.field, 'querystring.format');
 });

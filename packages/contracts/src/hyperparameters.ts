@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import { InputError } from './errors.ts';
 import type { JobMethod } from './schemas/jobs.ts';
+import { DEFAULT_LORA_TARGETS, LORA_TARGET_PRESET_NAMES, isLoraTargetPreset, loraTargetsProblem, type LoraTargets } from './lora-targets.ts';
 
 // Every training hyperparameter, once: type, range, default (fixed, per method, or derived from the model and the
 // values resolved before it) and whether the API exposes it. The job body's schema (HyperparametersInput), the one
@@ -23,10 +24,17 @@ export interface DefaultContext {
   model: ModelShapeInfo;
 }
 
-type Resolved = Record<string, number | string>;
+type Value = number | string | readonly string[];
+const TARGETS_MAX = 256;
+const TARGET_NAME_MAX = 300;
+type Resolved = Record<string, Value>;
+
+/** A refusal of a given value: a message, or a message with its own stable code and details. */
+type Problem = string | { message: string; code: string; details: Record<string, unknown> };
 
 interface Spec {
-  readonly kind: 'integer' | 'number' | 'enum';
+  /** `targets`: a preset name from `values` or a list of module names (lora-targets.ts). */
+  readonly kind: 'integer' | 'number' | 'enum' | 'targets';
   readonly values?: readonly string[];
   readonly minimum?: number;
   readonly exclusiveMinimum?: number;
@@ -38,7 +46,7 @@ interface Spec {
   readonly api: boolean;
   readonly description: string;
   /** A constraint involving other values or the model. Only values the caller gave are checked: a default is never refused. */
-  readonly check?: (value: number, hp: Resolved, ctx: DefaultContext) => string | null;
+  readonly check?: (value: Value, hp: Resolved, ctx: DefaultContext) => Problem | null;
 }
 
 export const HYPERPARAMETER_TABLE = {
@@ -55,18 +63,26 @@ export const HYPERPARAMETER_TABLE = {
     kind: 'number', exclusiveMinimum: 0, maximum: 4096, api: true, description: 'LoRA alpha',
     default: { derive: (_ctx, hp) => hp.lora_rank as number, doc: 'default = rank' }, // scale 1, as in the reference runs
   },
+  lora_targets: {
+    kind: 'targets', values: LORA_TARGET_PRESET_NAMES, default: DEFAULT_LORA_TARGETS, api: true,
+    description: "UNet Linear layers the LoRA adapts: 'attn' (to_q, to_k, to_v, to_out.0), 'attn+ff' (also ff.net.0.proj, ff.net.2), 'all-linear', or module names matched as PEFT target_modules (a path or its last part, e.g. ['to_k', 'attn2.to_v', 'proj_in'])",
+    check: (v) => {
+      const problem = loraTargetsProblem(v as LoraTargets);
+      return problem && { message: `lora_targets: ${problem.message}`, code: 'unknown_target_modules', details: { unknown: problem.unknown } };
+    },
+  },
   warmup_steps: {
     kind: 'integer', minimum: 0, maximum: 100000, api: true, description: 'linear warm-up steps',
     // never more than the run: `{"steps": 6}` alone is a valid request
     default: { derive: (_ctx, hp) => Math.min(10, hp.steps as number), doc: 'default 10, or steps if fewer' },
-    check: (v, hp) => (v > (hp.steps as number) ? `warmup_steps (${v}) must not exceed steps (${hp.steps})` : null),
+    check: (v, hp) => ((v as number) > (hp.steps as number) ? `warmup_steps (${v}) must not exceed steps (${hp.steps})` : null),
   },
   lr_schedule: { kind: 'enum', values: ['constant', 'cosine'], default: 'constant', api: true, description: '' },
   max_grad_norm: { kind: 'number', exclusiveMinimum: 0, maximum: 1e6, default: 1, api: true, description: 'gradient-norm clip' },
   resolution: {
     kind: 'integer', minimum: 8, maximum: 4096, multipleOf: 8, api: true, description: 'training resolution in pixels',
     default: { derive: (ctx) => defaultResolution(ctx.model), doc: 'default: model sample_size × 8, or sample_size for pixel-space models, which accept no other' },
-    check: (v, _hp, ctx) => resolutionProblem(v, ctx.model),
+    check: (v, _hp, ctx) => resolutionProblem(v as number, ctx.model),
   },
   checkpoint_every: { kind: 'integer', minimum: 1, maximum: 100000, default: 50, api: true, description: 'steps between checkpoints' },
   seed: { kind: 'integer', minimum: 0, maximum: 2147483647, default: 0, api: true, description: 'RNG seed' },
@@ -75,7 +91,7 @@ export const HYPERPARAMETER_TABLE = {
 } as const satisfies Record<string, Spec>;
 
 type Table = typeof HYPERPARAMETER_TABLE;
-type ValueOf<S> = S extends { readonly values: readonly (infer E)[] } ? E : number;
+type ValueOf<S> = S extends { readonly kind: 'targets' } ? LoraTargets : S extends { readonly values: readonly (infer E)[] } ? E : number;
 export type HyperparameterName = keyof Table;
 /** A complete, resolved set: what a job stores and the trainer takes. */
 export type Hyperparameters = { -readonly [K in HyperparameterName]: ValueOf<Table[K]> };
@@ -101,6 +117,11 @@ function schemaOf(name: HyperparameterName): TSchema {
   const s = SPECS[name];
   const description = s.description ? `${s.description} (${defaultText(name)})` : defaultText(name);
   if (s.kind === 'enum') return Type.Union(s.values!.map((v) => Type.Literal(v)), { description });
+  if (s.kind === 'targets')
+    return Type.Union([
+      ...s.values!.map((v) => Type.Literal(v)),
+      Type.Array(Type.String({ minLength: 1, maxLength: TARGET_NAME_MAX }), { minItems: 1, maxItems: TARGETS_MAX, uniqueItems: true }),
+    ], { description });
   // key order as the schemas were written by hand before, so the OpenAPI document does not move
   const bounds = Object.fromEntries(
     (['minimum', 'exclusiveMinimum', 'maximum', 'multipleOf'] as const).filter((k) => s[k] !== undefined).map((k) => [k, s[k]]),
@@ -129,13 +150,22 @@ export function resolutionProblem(resolution: number, model: ModelShapeInfo): st
 
 /** A hyperparameter the caller gave that cannot be used; `details.field` names it as the job body does. */
 export class HyperparameterError extends InputError {
-  constructor(readonly hyperparameter: string, problem: string) {
-    super(`hyperparameters.${problem}`, { field: `body.hyperparameters.${hyperparameter}` });
+  constructor(readonly hyperparameter: string, problem: Problem) {
+    const p = typeof problem === 'string' ? { message: problem, code: 'validation_error', details: {} } : problem;
+    super(`hyperparameters.${p.message}`, { field: `body.hyperparameters.${hyperparameter}`, ...p.details }, p.code);
   }
+}
+
+function targetsProblem(name: string, v: unknown): string | null {
+  if (isLoraTargetPreset(v)) return null;
+  const list = Array.isArray(v) && v.length >= 1 && v.length <= TARGETS_MAX && v.every((n) => typeof n === 'string' && n.length >= 1 && n.length <= TARGET_NAME_MAX);
+  if (list && new Set(v).size === v.length) return null;
+  return `${name} must be one of ${LORA_TARGET_PRESET_NAMES.join(', ')} or a list of 1 to ${TARGETS_MAX} distinct module names, got ${JSON.stringify(v)?.slice(0, 200)}`;
 }
 
 function valueProblem(name: HyperparameterName, v: unknown): string | null {
   const s = SPECS[name];
+  if (s.kind === 'targets') return targetsProblem(name, v);
   if (s.kind === 'enum') return s.values!.includes(v as string) ? null : `${name} must be one of ${s.values!.map((x) => JSON.stringify(x)).join(', ')}, got ${JSON.stringify(v)}`;
   if (typeof v !== 'number' || !Number.isFinite(v)) return `${name} must be a finite number, got ${JSON.stringify(v)}`;
   if (s.kind === 'integer' && !Number.isInteger(v)) return `${name} must be an integer, got ${v}`;
@@ -146,7 +176,7 @@ function valueProblem(name: HyperparameterName, v: unknown): string | null {
   return null;
 }
 
-function defaultOf(name: HyperparameterName, ctx: DefaultContext, hp: Resolved): number | string {
+function defaultOf(name: HyperparameterName, ctx: DefaultContext, hp: Resolved): Value {
   const d = SPECS[name].default;
   if (typeof d !== 'object') return d;
   return 'derive' in d ? d.derive(ctx, hp) : d[ctx.method];
@@ -167,11 +197,11 @@ export function resolveHyperparameters(given: Partial<Hyperparameters>, ctx: Def
     }
     const problem = valueProblem(name, v);
     if (problem) throw new HyperparameterError(name, problem);
-    hp[name] = v;
+    hp[name] = v as Value;
   }
   for (const name of HYPERPARAMETER_NAMES) {
     const check = SPECS[name].check;
-    const problem = given[name] !== undefined && check ? check(hp[name] as number, hp, ctx) : null;
+    const problem = given[name] !== undefined && check ? check(hp[name], hp, ctx) : null;
     if (problem) throw new HyperparameterError(name, problem);
   }
   return hp as Hyperparameters;
@@ -196,6 +226,7 @@ export function apiHyperparameters(hp: Record<string, unknown>): Record<string, 
 export function hyperparameterTableMarkdown(): string {
   const range = (s: Spec) =>
     s.kind === 'enum' ? s.values!.join(' \\| ')
+      : s.kind === 'targets' ? `${s.values!.join(' \\| ')} \\| [names]`
       : `${s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : `≥ ${s.minimum}`}, ≤ ${s.maximum}${s.multipleOf ? `, × ${s.multipleOf}` : ''}`;
   const rows = HYPERPARAMETER_NAMES.map((n) => {
     const s = SPECS[n];

@@ -2,6 +2,7 @@ export * from './errors.ts';
 export * from './files.ts';
 export * from './s3-keys.ts';
 export * from './hyperparameters.ts';
+export * from './lora-targets.ts';
 export * from './ids.ts';
 export * from './queues.ts';
 export * from './schemas/common.ts';

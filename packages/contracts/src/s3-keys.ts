@@ -1,6 +1,6 @@
 // Every S3 key the service reads or writes, built here. Tenants write only below their own imports root
 // (imports.ts checks a registered prefix against it); every other folder is the service's.
-import { ADAPTER_FILE } from './files.ts';
+import { ADAPTER_FILES, type AdapterFormat } from './files.ts';
 import { tenantImportsRoot } from './imports.ts';
 
 const ROOTS = { datasets: 'datasets', jobs: 'jobs', models: 'models', prepared: 'prepared' } as const;
@@ -18,7 +18,7 @@ export const S3Keys = {
   /** Shards of one (dataset, model, resolution), shared by every worker. */
   prepared: (key: string) => `${ROOTS.prepared}/${key}`,
   checkpoint: (jobId: string, step: number) => `${ROOTS.jobs}/${jobId}/checkpoints/step-${step}`,
-  checkpointAdapter: (checkpointPrefix: string) => `${checkpointPrefix}/${ADAPTER_FILE}`,
+  checkpointAdapter: (checkpointPrefix: string, format: AdapterFormat = 'peft') => `${checkpointPrefix}/${ADAPTER_FILES[format]}`,
   sampleGrid: (jobId: string) => `${ROOTS.jobs}/${jobId}/samples/grid.png`,
   tenantImports: tenantImportsRoot,
 };

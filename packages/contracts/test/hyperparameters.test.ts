@@ -11,7 +11,7 @@ const pixel = { pixelSpace: true, sampleSize: 32 };
 test('defaults follow the reference runs and depend on method and model', () => {
   const npo = resolveHyperparameters({}, { method: 'npo', model: latent });
   assert.deepEqual(npo, {
-    steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8,
+    steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn',
     warmup_steps: 10, lr_schedule: 'constant', max_grad_norm: 1, resolution: 512, checkpoint_every: 50, seed: 0, weight_decay: 1e-2, prompt_dropout: 0,
   });
   assert.equal(resolveHyperparameters({}, { method: 'dpo', model: latent }).beta, 5000);
@@ -69,4 +69,18 @@ test('the README shows the table as generated', async () => {
   const { readFileSync } = await import('node:fs');
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
   assert.ok(readme.includes(hyperparameterTableMarkdown()), 'README.md: paste the output of `npm run -s hyperparameters:table` into its hyperparameter section');
+});
+
+test('lora_targets: a preset or distinct module names; names no UNet Linear layer can have are refused with their own code', () => {
+  const ctx = { method: 'npo' as const, model: { pixelSpace: false, sampleSize: 64 } };
+  assert.deepEqual(resolveHyperparameters({ lora_targets: ['attn2.to_k', 'ff.net.2'] }, ctx).lora_targets, ['attn2.to_k', 'ff.net.2']);
+  assert.equal(resolveHyperparameters({ lora_targets: 'all-linear' }, ctx).lora_targets, 'all-linear');
+  for (const bad of ['attn+mlp', [], ['to_q', 'to_q'], [5]]) {
+    const err = (() => { try { resolveHyperparameters({ lora_targets: bad as never }, ctx); } catch (e) { return e as HyperparameterError; } })();
+    assert.ok(err instanceof HyperparameterError, JSON.stringify(bad));
+    assert.equal(err.code, 'validation_error');
+  }
+  const err = (() => { try { resolveHyperparameters({ lora_targets: ['to_q', 'attn1'] }, ctx); } catch (e) { return e as HyperparameterError; } })();
+  assert.equal(err?.code, 'unknown_target_modules');
+  assert.deepEqual(err?.details, { field: 'body.hyperparameters.lora_targets', unknown: ['attn1'] });
 });

@@ -6,6 +6,7 @@ export * from './model/weights.ts';
 export * from './model/context.ts';
 export * from './model/artifacts.ts';
 export * from './lora/adapter.ts';
+export * from './lora/kohya.ts';
 export * from './objectives/preference.ts';
 export * from './objectives/preference-step.ts';
 export * from './objectives/training-update.ts';

@@ -30,12 +30,19 @@ export class CheckpointError extends InputError {
   }
 }
 
+/** An extra file of the checkpoint: the parameters in another format, written by `write(path)`. */
+export interface CheckpointExport {
+  file: string;
+  write(path: string, params: Record<string, HostTensor>): void;
+}
+
 /**
  * Writes `<root>/step-<n>/` complete or not at all: files go to a temporary folder that is renamed into
- * place only once all of them are on disk.
+ * place only once all of them are on disk. The adapter is always the first file listed.
  */
 export function writeCheckpoint(
   root: string, c: CheckpointContents, writeAdapter: (path: string, params: Record<string, HostTensor>) => void,
+  exports: CheckpointExport[] = [],
 ): { dir: string; files: string[] } {
   const dir = join(root, `step-${c.state.step}`);
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -44,9 +51,10 @@ export function writeCheckpoint(
   writeAdapter(join(tmp, ADAPTER_FILE), c.params);
   writeSafetensors(join(tmp, OPTIMIZER_FILE), c.optimizer, { step: String(c.state.step) });
   writeFileSync(join(tmp, STATE_FILE), JSON.stringify(c.state, null, 1));
+  for (const e of exports) e.write(join(tmp, e.file), c.params);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return { dir, files: [ADAPTER_FILE, OPTIMIZER_FILE, STATE_FILE].map((f) => join(dir, f)) };
+  return { dir, files: [ADAPTER_FILE, OPTIMIZER_FILE, STATE_FILE, ...exports.map((e) => e.file)].map((f) => join(dir, f)) };
 }
 
 export function readCheckpoint(dir: string, readAdapter: (path: string) => Record<string, HostTensor>): CheckpointContents {

@@ -100,6 +100,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
       o.checkpointRoot,
       { params, optimizer, state: { step, total_steps: total, rng: rng.getState(), data: program.dataState(), step_graph_hash: program.stepGraphHash } },
       (path, p) => program.writeParams(path, p, step),
+      (program.exports ?? []).map((e) => ({ file: e.file, write: (path, p) => e.write(path, p, step) })),
     );
     o.onCheckpoint({ step, dir, files, final });
   };

@@ -1,5 +1,11 @@
 import type { HostTensor, Rng } from '@npo/graph';
 
+/** A file, named `file` in the checkpoint folder, holding the parameters in another format. */
+export interface ParamsExport {
+  file: string;
+  write(path: string, params: Record<string, HostTensor>, step: number): void;
+}
+
 /**
  * What the step loop needs from a kind of training (preference LoRA, full-parameter pretraining): the
  * compiled step, its trainable tensors, the feeds of each step, and how parameters are saved.
@@ -21,6 +27,8 @@ export interface StepProgram {
   dataState(): unknown;
   setDataState(state: unknown): void;
   writeParams(path: string, params: Record<string, HostTensor>, step: number): void;
+  /** Other formats of the parameters written beside them in every checkpoint (e.g. kohya naming). */
+  exports?: ParamsExport[];
   readParams(path: string): Record<string, HostTensor>;
   /** Scalar outputs of the step graph reported as metrics each step. */
   metricOutputs: string[];

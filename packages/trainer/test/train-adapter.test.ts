@@ -143,3 +143,38 @@ test('trainAdapter: a suspend (worker shutdown) checkpoints the step reached, be
     s.done();
   }
 });
+
+test('trainAdapter: lora_targets choose the adapted modules; every checkpoint has the kohya export of the same tensors', async () => {
+  const s = scratch();
+  try {
+    const files: string[][] = [];
+    const r = await trainAdapter({
+      modelDir: TINY_MODEL, preparedDir: s.prepared, method: 'npo', hyperparameters: { ...hp, steps: 2, lora_targets: 'all-linear' }, workDir: join(s.dir, 'w'), threads: 1,
+      onCheckpoint: async (c) => void files.push(c.files.map((f) => f.split('/').pop()!)),
+    });
+    assert.deepEqual(files, [['adapter_model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'adapter_kohya.safetensors']]);
+    const peft = SafetensorsFile.open(r.finalAdapter!);
+    const kohya = SafetensorsFile.open(join(r.finalAdapter!, '..', 'adapter_kohya.safetensors'));
+    assert.ok(peft.has('unet.time_embedding.linear_1.lora_A.weight') && peft.has('unet.up_blocks.1.resnets.0.time_emb_proj.lora_B.weight'));
+    const unet = SafetensorsFile.open(join(TINY_MODEL, 'unet/diffusion_pytorch_model.safetensors'));
+    const linears = [...unet.tensors.entries()].filter(([n, t]) => n.endsWith('.weight') && t.shape.length === 2).length;
+    assert.equal(peft.tensors.size, 2 * linears, `every one of the ${linears} Linear layers`);
+    assert.equal(JSON.parse(peft.metadata.targets), 'all-linear');
+    assert.equal(kohya.tensors.size, 3 * linears);
+    const B = 'up_blocks.0.attentions.1.transformer_blocks.0.ff.net.2';
+    assert.deepEqual(kohya.read(`lora_unet_${B.replaceAll('.', '_')}.lora_up.weight`).data, peft.read(`unet.${B}.lora_B.weight`).data);
+
+    const explicit = await trainAdapter({
+      modelDir: TINY_MODEL, preparedDir: s.prepared, method: 'npo', hyperparameters: { ...hp, steps: 1, lora_targets: ['attn2.to_k', 'ff.net.0.proj'] }, workDir: join(s.dir, 'x'), threads: 1,
+    });
+    const keys = [...SafetensorsFile.open(explicit.finalAdapter!).tensors.keys()];
+    assert.equal(keys.length, 2 * [...unet.tensors.keys()].filter((n) => /\.(attn2\.to_k|ff\.net\.0\.proj)\.weight$/.test(n)).length);
+    assert.ok(keys.every((k) => /\.(attn2\.to_k|ff\.net\.0\.proj)\.lora_[AB]\.weight$/.test(k)));
+    await assert.rejects(
+      trainAdapter({ modelDir: TINY_MODEL, preparedDir: s.prepared, method: 'npo', hyperparameters: { ...hp, lora_targets: ['proj_in'] }, workDir: join(s.dir, 'y'), threads: 1 }),
+      (err: Error & { code?: string }) => err.code === 'invalid_adapter' && /'proj_in' match no Linear module/.test(err.message),
+    );
+  } finally {
+    s.done();
+  }
+});

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
   CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, SampleList, IdParams, PageQuery, ErrorResponse,
-  IDEMPOTENCY_KEY_PATTERN, ADAPTER_FILE,
+  IDEMPOTENCY_KEY_PATTERN, type AdapterFormat,
 } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -63,16 +63,18 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRe
 
   app.get('/v1/jobs/:id/checkpoints/:step/download', {
     schema: {
-      tags: ['jobs'], summary: 'Download a checkpoint adapter: 302 to a presigned URL, or streamed with ?stream=1',
+      tags: ['jobs'], summary: 'Download a checkpoint adapter (PEFT, or kohya/A1111 naming with ?format=kohya): 302 to a presigned URL, or streamed with ?stream=1',
       params: CheckpointParams,
-      querystring: Type.Object({ stream: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])) }),
+      querystring: Type.Object({
+        stream: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
+        format: Type.Optional(Type.Union([Type.Literal('peft'), Type.Literal('kohya')], { description: 'peft (default): diffusers load_lora_weights; kohya: lora_unet_… names with .alpha, for kohya-ss tools and A1111' })),
+      }),
       response: errors,
     },
   }, async (request, reply) => {
     const { id, step } = request.params as { id: string; step: number };
-    const key = await jobs.checkpointAdapterKey(deps.db, tenantOf(request), id, step);
-    const filename = `${id}-step-${step}-${ADAPTER_FILE}`;
-    const stream = (request.query as { stream?: string }).stream;
+    const { stream, format } = request.query as { stream?: string; format?: AdapterFormat };
+    const { key, filename } = await jobs.checkpointAdapterFile(deps.db, tenantOf(request), id, step, format);
     if (stream === '1' || stream === 'true') {
       const obj = await deps.storage.getStream(key);
       reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${filename}"`);

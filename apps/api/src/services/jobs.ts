@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, resolveHyperparameters, metadataProblem, Channels, TERMINAL_STATES,
-  type CreateJob, type JobState,
+  ADAPTER_FILES, type AdapterFormat, type CreateJob, type JobState,
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
 import { jobToApi } from './serialize.ts';
@@ -156,11 +156,16 @@ export async function listCheckpoints(db: Db, tenantId: string, id: string) {
 }
 
 /** The adapter file of a checkpoint (a checkpoint without a row does not exist). */
-export async function checkpointAdapterKey(db: Db, tenantId: string, id: string, step: number): Promise<string> {
+/** The S3 key and download name of a checkpoint's adapter in the asked format (PEFT unless `kohya`). */
+export async function checkpointAdapterFile(db: Db, tenantId: string, id: string, step: number, format: AdapterFormat = 'peft'): Promise<{ key: string; filename: string }> {
   await findJob(db, tenantId, id);
   const cp = await db.checkpoint.findUnique({ where: { job_id_step: { job_id: id, step } } });
   if (!cp) throw new NotFoundError('checkpoint', `${id}/step-${step}`);
-  return S3Keys.checkpointAdapter(cp.s3_prefix);
+  const file = ADAPTER_FILES[format];
+  // checkpoints written before the kohya export existed have only the PEFT file
+  if (!(cp.files as string[]).includes(file))
+    throw new ConflictError(`checkpoint step ${step} of job ${id} has no ${format} export (it was written before that format existed); download format=peft`, 'format_not_available', { format, step });
+  return { key: S3Keys.checkpointAdapter(cp.s3_prefix, format), filename: `${id}-step-${step}-${file}` };
 }
 
 export async function listSamples(deps: { db: Db; storage: Storage }, tenantId: string, id: string) {

@@ -1,12 +1,15 @@
 import { hostTensor, Rng, SafetensorsFile, toFloat32, writeSafetensors, type HostTensor } from '@npo/graph';
+import { DEFAULT_LORA_TARGETS, isLoraTargetPreset, targetModuleNames, type LoraTargets } from '@npo/contracts';
 import type { WeightSource } from '../model/weights.ts';
 
-export const DEFAULT_TARGETS = ['to_q', 'to_k', 'to_v', 'to_out.0'];
+/** The attention projections (to_q, to_k, to_v, to_out.0): the `attn` preset. */
+export const DEFAULT_TARGETS: LoraTargets = DEFAULT_LORA_TARGETS;
 
 export interface LoraConfig {
   rank: number;
   alpha: number;
-  targets: string[];
+  /** A preset (`attn`, `attn+ff`, `all-linear`) or module names matched as PEFT's target_modules. */
+  targets: LoraTargets;
 }
 
 /** A LoRA adapter in host memory: per module path, A [r, in] and B [out, r]. */
@@ -23,17 +26,33 @@ export class LoraError extends Error {
   }
 }
 
-/** Module paths (diffusers names, no `.weight`) of every Linear whose last name part(s) match a target. */
-export function findTargetModules(weights: WeightSource, targets: string[]): string[] {
-  const out: string[] = [];
-  for (const name of weights.names()) {
-    if (!name.endsWith('.weight')) continue;
-    const path = name.slice(0, -'.weight'.length);
-    if (weights.shape(name).length !== 2) continue;
-    if (targets.some((t) => path === t || path.endsWith(`.${t}`))) out.push(path);
+const matches = (path: string, name: string) => path === name || path.endsWith(`.${name}`);
+
+/**
+ * Module paths (diffusers names, no `.weight`) of every Linear (2-D weight) that the targets select: all of
+ * them for `all-linear`, else those whose path is a name or ends with `.<name>`. Every explicit name must select
+ * at least one module of this model, so a typo fails here instead of training a smaller adapter.
+ */
+export function findTargetModules(weights: WeightSource, targets: LoraTargets): string[] {
+  const names = targetModuleNames(targets);
+  const linears = weights.names()
+    .filter((n) => n.endsWith('.weight') && weights.shape(n).length === 2)
+    .map((n) => n.slice(0, -'.weight'.length));
+  const out = names ? linears.filter((path) => names.some((t) => matches(path, t))) : linears;
+  if (Array.isArray(targets)) {
+    const unmatched = targets.filter((t) => !linears.some((path) => matches(path, t)));
+    if (unmatched.length) throw new LoraError(`LoRA targets ${unmatched.map((t) => `'${t}'`).join(', ')} match no Linear module of this model`);
   }
-  if (!out.length) throw new LoraError(`no Linear module matches the LoRA targets [${targets.join(', ')}]`);
+  if (!out.length) throw new LoraError(`no Linear module of this model matches the LoRA targets preset '${targets}'`);
   return out.sort();
+}
+
+/** The targets as stored in adapter metadata: a preset name, or a JSON list of names. */
+function parseTargets(stored: string): LoraTargets {
+  if (isLoraTargetPreset(stored)) return stored;
+  const parsed: unknown = JSON.parse(stored);
+  if (isLoraTargetPreset(parsed) || (Array.isArray(parsed) && parsed.every((t) => typeof t === 'string'))) return parsed as LoraTargets;
+  throw new LoraError(`adapter metadata 'targets' is neither a preset nor a list of module names: ${stored.slice(0, 200)}`);
 }
 
 /** A new adapter as PEFT starts one: A ~ N(0, 1/in_features), B = 0, so the adapter begins as a no-op. */
@@ -93,7 +112,7 @@ export function loadLora(path: string, fallback?: Partial<LoraConfig>): LoraAdap
   const config: LoraConfig = {
     rank: Number(meta.rank ?? fallback?.rank ?? rank),
     alpha: Number(meta.alpha ?? fallback?.alpha ?? rank),
-    targets: meta.targets ? JSON.parse(meta.targets) : (fallback?.targets ?? DEFAULT_TARGETS),
+    targets: meta.targets ? parseTargets(meta.targets) : (fallback?.targets ?? DEFAULT_TARGETS),
   };
   return { config, modules };
 }
@@ -109,9 +128,14 @@ export interface AdapterMetadata {
   extra?: Record<string, string>;
 }
 
-/** Writes an adapter with PEFT key names (`unet.<path>.lora_A.weight`) and metadata that diffusers' `load_lora_weights` reads. */
+/**
+ * Writes an adapter with PEFT key names (`unet.<path>.lora_A.weight`) and metadata that diffusers'
+ * `load_lora_weights` reads. `target_modules` lists the adapted module paths, as diffusers derives them from the
+ * keys of a file without metadata; `targets` keeps what the job asked for (a preset or names).
+ */
 export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetadata): void {
   const { rank, alpha, targets } = adapter.config;
+  const modulePaths = [...adapter.modules.keys()].sort();
   writeSafetensors(path, adapterFeeds(adapter), {
     format: 'pt',
     rank: String(rank),
@@ -120,7 +144,7 @@ export function saveLora(path: string, adapter: LoraAdapter, meta: AdapterMetada
     method: meta.method,
     base_model_sha256: meta.baseModelSha256 ?? '',
     step: String(meta.step ?? 0),
-    lora_adapter_metadata: JSON.stringify({ 'unet.r': rank, 'unet.lora_alpha': alpha, 'unet.target_modules': targets }),
+    lora_adapter_metadata: JSON.stringify({ 'unet.r': rank, 'unet.lora_alpha': alpha, 'unet.target_modules': modulePaths }),
     ...meta.extra,
   });
 }

@@ -3,7 +3,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   adapterFeeds, ArtifactDir, buildApplyUpdate, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
-  ShardReader, DEFAULT_TARGETS, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
+  ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
 import type { Hyperparameters } from '@npo/contracts';
@@ -19,7 +19,6 @@ export interface PreferenceProgramSpec {
   method: PreferenceMethod;
   hp: Hyperparameters;
   workDir: string;
-  targets?: string[];
 }
 
 /** Bumped whenever the compiled graph for the same inputs would change. */
@@ -32,7 +31,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const { latent_shape: latentShape, embed_shape: embedShape } = reader.manifest;
   // Only names and shapes are read here; the compiled step reads the weights through its own hard link.
   const baseWeights = WeightSource.fromSafetensors(model.unetWeights);
-  const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: spec.targets ?? DEFAULT_TARGETS };
+  const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: hp.lora_targets ?? DEFAULT_TARGETS };
   const init: LoraAdapter = initLora(baseWeights, loraConfig, hp.seed);
   const modules = moduleSpecs(init);
   const prediction = model.scheduler.prediction_type;
@@ -78,6 +77,9 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const baseSha = await sha256File(model.unetWeights);
   const latentSize = numel(latentShape);
   const T = model.scheduler.num_train_timesteps;
+  const asAdapter = (params: Record<string, HostTensor>): LoraAdapter =>
+    ({ config: loraConfig, modules: new Map(modules.map((m) => [m.path, { A: params[loraKey(m.path, 'A')], B: params[loraKey(m.path, 'B')] }])) });
+  const adapterMeta = (step: number): AdapterMetadata => ({ method: spec.method, baseModelSha256: baseSha, step, extra: { beta: String(hp.beta) } });
 
   return {
     modelPath,
@@ -106,10 +108,8 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     },
     dataState: () => reader.getState(),
     setDataState: (s) => reader.setState(s as ShardReaderState),
-    writeParams(path, params, step) {
-      const adapter: LoraAdapter = { config: loraConfig, modules: new Map(modules.map((m) => [m.path, { A: params[loraKey(m.path, 'A')], B: params[loraKey(m.path, 'B')] }])) };
-      saveLora(path, adapter, { method: spec.method, baseModelSha256: baseSha, step, extra: { beta: String(hp.beta) } });
-    },
+    writeParams: (path, params, step) => saveLora(path, asAdapter(params), adapterMeta(step)),
+    exports: [{ file: KOHYA_FILE, write: (path, params, step) => saveKohyaLora(path, asAdapter(params), adapterMeta(step)) }],
     readParams: (path) => adapterFeeds(loadLora(path)),
     metricOutputs: ['loss', 'implicit_acc', 'grad_norm', 'model_mse', 'ref_mse'],
   };
