@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { modelRoutes } from './routes/models.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 /** Wires the HTTP application from its dependencies; the only place that knows every route and plugin. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   datasetRoutes(app, deps);
   modelRoutes(app, deps);
   jobRoutes(app, deps, streams);
+  webhookRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -1,19 +1,23 @@
 import type { Worker, Queue } from 'bullmq';
 import { ACTIVE_STATES, QueueNames, type QueueName } from '@npo/contracts';
-import { createWorker } from '@npo/platform';
+import { createWorker, requeueStrandedDeliveries } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import { CancelRegistry } from './cancellation.ts';
 import { validateDatasetJob } from './processors/validate-dataset.ts';
 import { validateModelJob } from './processors/validate-model.ts';
 import { trainJob } from './processors/train.ts';
 import { trainerOn } from './trainer-on-provider.ts';
+import { deliverWebhookJob, webhookBackoff } from './processors/deliver-webhook.ts';
+
+// Deliveries whose queue entry was lost (a Redis that lost its data) are re-queued this often.
+const WEBHOOK_SWEEP_MS = 60_000;
 
 export interface RunningWorker { workers: Worker[]; close: () => Promise<void> }
 
 type Consumer = (deps: WorkerDeps, cancels: CancelRegistry) => Worker;
 
 /**
- * Starts the three consumers. Training runs `WORKER_CONCURRENCY` at a time (1 per device); the stalled-job
+ * Starts the consumers of the queues in WORKER_QUEUES. Training runs `WORKER_CONCURRENCY` at a time (1 per device); the stalled-job
  * check re-queues a job whose worker died, and the train processor resumes it from its last checkpoint.
  */
 export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
@@ -32,6 +36,7 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     datasets: () => createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
     models: () => createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
     train: () => createWorker(QueueNames.train, (job, token) => trainJob({ ...deps, cancels }, job, token), { ...common, concurrency: deps.config.workerConcurrency }),
+    webhooks: () => createWorker(QueueNames.webhooks, (job) => deliverWebhookJob(deps, job), { ...common, concurrency: 8, settings: { backoffStrategy: webhookBackoff } }),
   };
   // WORKER_QUEUES: GPU workers consume `train` only, CPU workers the validation queues
   const workers = deps.config.workerQueues.map((q) => consumers[q](deps, cancels));
@@ -40,10 +45,17 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
   }
   await reconcile(deps);
+  const sweep = deps.config.workerQueues.includes('webhooks')
+    ? setInterval(() => {
+      requeueStrandedDeliveries(deps).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'webhook sweep failed'));
+    }, WEBHOOK_SWEEP_MS)
+    : undefined;
+  sweep?.unref();
   return {
     workers,
     // Stop fetching, then let running training checkpoint after its step in flight and go back to the queue.
     close: async () => {
+      clearInterval(sweep);
       const closing = Promise.all(workers.map((w) => w.close()));
       shutdown.abort(new Error('worker shutting down'));
       await closing;
@@ -70,5 +82,6 @@ export async function reconcile(deps: WorkerDeps): Promise<number> {
   for (const j of await deps.db.job.findMany({ where: { state: { in: [...ACTIVE_STATES] } }, select: { id: true } })) {
     await ensure(deps.queues.train, 'train', j.id, { jobId: j.id });
   }
+  n += await requeueStrandedDeliveries(deps, 0);
   return n;
 }

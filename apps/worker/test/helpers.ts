@@ -14,9 +14,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 }
 
 /** A tenant, a ready model and a ready dataset with objects in S3, and a queued job as the API creates it. */
-export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>) {
-  const tenant = newId('ten');
-  await ctx.db.tenant.create({ data: { id: tenant, name: tenant } });
+export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>, tenant = newId('ten')) {
+  await ctx.db.tenant.upsert({ where: { id: tenant }, create: { id: tenant, name: tenant }, update: {} });
   const model = newId('mdl');
   await ctx.storage.putBuffer(`models/${model}/files/unet/config.json`, '{"sample_size": 8}');
   await ctx.db.model.create({ data: { id: model, tenant_id: tenant, name: 'm', source: 'upload', s3_prefix: `models/${model}/files`, status: 'ready', info: { pixelSpace: true, sampleSize: 8 } } });

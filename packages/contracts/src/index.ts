@@ -12,3 +12,4 @@ export * from './schemas/jobs.ts';
 export * from './metadata.ts';
 export * from './schemas/text.ts';
 export * from './imports.ts';
+export * from './schemas/webhooks.ts';

@@ -28,6 +28,7 @@ export interface Config {
   stalledIntervalMs: number;
   lockDurationMs: number;
   builtinModelsDir: string;
+  webhooks: { allowPrivate: boolean; retryBaseMs: number; retryWindowMs: number; timeoutMs: number };
 }
 
 type Parser<T> = (raw: string) => T;
@@ -49,6 +50,10 @@ const int = (min: number, max: number): Parser<number> => (raw) => {
 const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
   if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
   return raw as T;
+};
+const bool: Parser<boolean> = (raw) => {
+  if (!/^(true|false|1|0)$/.test(raw.trim())) throw new Error('must be true or false');
+  return /^(true|1)$/.test(raw.trim());
 };
 const queueList: Parser<QueueName[]> = (raw) => {
   const all = Object.values(QueueNames) as QueueName[];
@@ -97,6 +102,10 @@ const spec = {
   stalledIntervalMs: { name: 'STALLED_INTERVAL_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ stalled-job check interval' },
   lockDurationMs: { name: 'LOCK_DURATION_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ job lock duration' },
   builtinModelsDir: { name: 'BUILTIN_MODELS_DIR', default: 'models', parse: nonEmpty, help: 'folder of built-in models uploaded at start-up' },
+  webhookAllowPrivate: { name: 'WEBHOOK_ALLOW_PRIVATE', default: 'false', parse: bool, help: 'let webhooks reach loopback/private addresses (tests, local development only: SSRF)' },
+  webhookRetryBaseMs: { name: 'WEBHOOK_RETRY_BASE_MS', default: '5000', parse: int(1, 3600000), help: 'first webhook retry delay; each next one is 4× longer, at most 6 h' },
+  webhookRetryWindowMs: { name: 'WEBHOOK_RETRY_WINDOW_MS', default: '86400000', parse: int(1000, 604800000), help: 'how long after an event its delivery is retried' },
+  webhookTimeoutMs: { name: 'WEBHOOK_TIMEOUT_MS', default: '10000', parse: int(100, 120000), help: 'time one webhook request may take' },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export const CONFIG_ENV_VARS: string[] = Object.values(spec).map((s) => s.name);
@@ -149,6 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stalledIntervalMs: read(spec.stalledIntervalMs),
     lockDurationMs: read(spec.lockDurationMs),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
+    webhooks: {
+      allowPrivate: read(spec.webhookAllowPrivate),
+      retryBaseMs: read(spec.webhookRetryBaseMs),
+      retryWindowMs: read(spec.webhookRetryWindowMs),
+      timeoutMs: read(spec.webhookTimeoutMs),
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

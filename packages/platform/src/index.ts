@@ -14,3 +14,4 @@ export * from './setup.ts';
 export * from './job-events.ts';
 export * from './process.ts';
 export * from './storable-json.ts';
+export * from './webhooks/index.ts';

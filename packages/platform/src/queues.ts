@@ -16,20 +16,32 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnFail: { count: 5000 },
 } as const;
 
+// A webhook delivery is retried until its retry window closes (webhooks/retry.ts), not for a fixed count: the
+// processor decides each wait and ends the delivery itself; `attempts` is only a backstop.
+export const WEBHOOK_BACKOFF_TYPE = 'webhook';
+export const WEBHOOK_JOB_OPTIONS = {
+  attempts: 100,
+  backoff: { type: WEBHOOK_BACKOFF_TYPE },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+} as const;
+
 export class Queues {
   readonly datasets: Queue;
   readonly models: Queue;
   readonly train: Queue;
+  readonly webhooks: Queue;
   constructor(private readonly opts: QueueFactoryOptions) {
     this.datasets = this.make(QueueNames.datasets);
     this.models = this.make(QueueNames.models);
     this.train = this.make(QueueNames.train);
+    this.webhooks = this.make(QueueNames.webhooks, WEBHOOK_JOB_OPTIONS);
   }
-  private make(name: QueueName): Queue {
-    return new Queue(name, { connection: this.opts.connection, prefix: this.opts.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  private make(name: QueueName, defaultJobOptions: object = DEFAULT_JOB_OPTIONS): Queue {
+    return new Queue(name, { connection: this.opts.connection, prefix: this.opts.prefix, defaultJobOptions });
   }
   all(): Queue[] {
-    return [this.datasets, this.models, this.train];
+    return [this.datasets, this.models, this.train, this.webhooks];
   }
   async close(): Promise<void> {
     await Promise.all(this.all().map((q) => q.close()));

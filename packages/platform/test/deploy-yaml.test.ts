@@ -60,5 +60,5 @@ test('infra manifests parse; containers get only known variables, all required o
   assert.equal(scaled.spec.advanced.scalingModifiers.formula.replace(/\s/g, ''), 'waiting+active');
   assert.equal(scaled.spec.advanced.scalingModifiers.target, '1');
   const cpu = deployments.find((d) => d.metadata.name === 'npo-forge-worker-cpu')!;
-  assert.equal(envOf(cpu).WORKER_QUEUES, 'datasets,models');
+  assert.equal(envOf(cpu).WORKER_QUEUES, 'datasets,models,webhooks');
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { UnrecoverableError, storableJson, type QueueJob } from '@npo/platform';
+import { emitWebhookEvent, UnrecoverableError, storableJson, type QueueJob } from '@npo/platform';
 import type { DatasetValidationPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 
@@ -23,6 +23,10 @@ export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<Dataset
     }
     const status = report.valid ? 'ready' : 'invalid';
     await deps.db.dataset.update({ where: { id: datasetId }, data: { status, report: storableJson(report) } });
+    await emitWebhookEvent(deps, row.tenant_id, `dataset.${status}`, {
+      dataset: { id: row.id, name: row.name, format: row.format, status, rows_read: report.rows_read, pairs_kept: report.pairs_kept, dropped: report.dropped,
+        ...('error' in report ? { error: report.error } : {}) },
+    });
     return { status };
   } finally {
     await rm(dir, { recursive: true, force: true });

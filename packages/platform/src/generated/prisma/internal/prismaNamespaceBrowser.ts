@@ -59,7 +59,10 @@ export const ModelName = {
   JobEvent: 'JobEvent',
   JobMetric: 'JobMetric',
   Checkpoint: 'Checkpoint',
-  Sample: 'Sample'
+  Sample: 'Sample',
+  WebhookEndpoint: 'WebhookEndpoint',
+  WebhookDelivery: 'WebhookDelivery',
+  WebhookAttempt: 'WebhookAttempt'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -205,6 +208,50 @@ export const SampleScalarFieldEnum = {
 } as const
 
 export type SampleScalarFieldEnum = (typeof SampleScalarFieldEnum)[keyof typeof SampleScalarFieldEnum]
+
+
+export const WebhookEndpointScalarFieldEnum = {
+  id: 'id',
+  tenant_id: 'tenant_id',
+  url: 'url',
+  secret: 'secret',
+  events: 'events',
+  description: 'description',
+  enabled: 'enabled',
+  created_at: 'created_at',
+  updated_at: 'updated_at'
+} as const
+
+export type WebhookEndpointScalarFieldEnum = (typeof WebhookEndpointScalarFieldEnum)[keyof typeof WebhookEndpointScalarFieldEnum]
+
+
+export const WebhookDeliveryScalarFieldEnum = {
+  id: 'id',
+  endpoint_id: 'endpoint_id',
+  tenant_id: 'tenant_id',
+  event_type: 'event_type',
+  payload: 'payload',
+  status: 'status',
+  attempts: 'attempts',
+  next_attempt_at: 'next_attempt_at',
+  created_at: 'created_at',
+  updated_at: 'updated_at'
+} as const
+
+export type WebhookDeliveryScalarFieldEnum = (typeof WebhookDeliveryScalarFieldEnum)[keyof typeof WebhookDeliveryScalarFieldEnum]
+
+
+export const WebhookAttemptScalarFieldEnum = {
+  delivery_id: 'delivery_id',
+  attempt: 'attempt',
+  status_code: 'status_code',
+  error: 'error',
+  duration_ms: 'duration_ms',
+  response_excerpt: 'response_excerpt',
+  created_at: 'created_at'
+} as const
+
+export type WebhookAttemptScalarFieldEnum = (typeof WebhookAttemptScalarFieldEnum)[keyof typeof WebhookAttemptScalarFieldEnum]
 
 
 export const SortOrder = {
