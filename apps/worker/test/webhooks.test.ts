@@ -150,14 +150,17 @@ test('a receiver that never answers does not hold up the job; a disabled or dele
     return ['succeeded', 'failed'].includes(j.state) && j;
   }, 60000);
   assert.equal(job.state, 'succeeded');
-  const [pending] = await deliveries(hang.id);
+  // the delivery row is written just after the job's terminal state
+  const [pending] = await waitFor('the job.succeeded delivery', async () => { const d = await deliveries(hang.id); return d.length > 0 && d; });
   assert.equal(pending.status, 'pending', 'the job finished while its webhook is still unanswered');
+  assert.equal(JSON.parse(JSON.stringify(pending.payload)).data.job.id, jobId);
 
   const disabled = await endpoint(tenant, '/off', ['dataset.ready']);
-  const [d1] = await emitWebhookEvent(ctx, tenant, 'dataset.ready', {});
   await ctx.db.webhookEndpoint.update({ where: { id: disabled.id }, data: { enabled: false } });
   assert.deepEqual(await emitWebhookEvent(ctx, tenant, 'dataset.ready', {}), [], 'a disabled endpoint gets no new deliveries');
-  await ctx.queues.webhooks.remove(d1).catch(() => {});
+  // a delivery made while it was enabled, not queued here so that only this call attempts it
+  const d1 = newId('msg');
+  await ctx.db.webhookDelivery.create({ data: { id: d1, endpoint_id: disabled.id, tenant_id: tenant, event_type: 'dataset.ready', payload: {}, status: 'pending' } });
   assert.equal((await attemptWebhookDelivery(ctx, d1)).outcome, 'failed');
   const log = await ctx.db.webhookAttempt.findMany({ where: { delivery_id: d1 } });
   assert.deepEqual(log.map((a) => [a.status_code, a.error]), [[null, 'endpoint disabled']]);
