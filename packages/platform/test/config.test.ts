@@ -50,8 +50,8 @@ test('the variable list is complete and unique', () => {
 });
 
 test('WORKER_QUEUES: all by default, a comma list of queue names, unknown names refused by name', () => {
-  assert.deepEqual(loadConfig({}).workerQueues, ['datasets', 'models', 'train']);
-  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'all' }).workerQueues, ['datasets', 'models', 'train']);
+  assert.deepEqual(loadConfig({}).workerQueues, ['datasets', 'models', 'train', 'webhooks']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'all' }).workerQueues, ['datasets', 'models', 'train', 'webhooks']);
   assert.deepEqual(loadConfig({ WORKER_QUEUES: 'train' }).workerQueues, ['train']);
   assert.deepEqual(loadConfig({ WORKER_QUEUES: ' datasets, models ,datasets' }).workerQueues, ['datasets', 'models']);
   for (const bad of ['', 'gpu', 'train,prepare']) {
