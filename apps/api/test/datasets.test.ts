@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { S3Keys } from '@npo/contracts';
 import { createTestApi, bearer, multipart, sha256, seedReady, type TestApi } from './helpers.ts';
 
 let t: TestApi;
@@ -73,13 +74,17 @@ test('JSON or a missing file on the upload route is 4xx with a code', async () =
   assert.equal((await empty.json()).error.code, 'empty_upload');
 });
 
-test('delete removes the row and the objects; 409 dataset_in_use while a job uses it', async () => {
+test('delete removes the row and the objects, its prepared shards too; 409 dataset_in_use while a job uses it', async () => {
   const res = await upload('gone.parquet', randomBytes(1000));
   const ds = await res.json();
+  // shards a worker prepared from it for some model (apps/worker/src/prepared-cache.ts keys them under the dataset id)
+  const shard = `${S3Keys.prepared(ds.id, 'f'.repeat(64))}/shard-0.safetensors`;
+  await t.ctx.storage.putBuffer(shard, randomBytes(100));
   const del = await fetch(`${base}/v1/datasets/${ds.id}`, { method: 'DELETE', headers: bearer(t.keyA) });
   assert.equal(del.status, 204);
   assert.equal((await fetch(`${base}/v1/datasets/${ds.id}`, { headers: bearer(t.keyA) })).status, 404);
   assert.equal(await t.ctx.storage.head(`datasets/${ds.id}/data.parquet`), null);
+  assert.equal(await t.ctx.storage.head(shard), null);
 
   const seeded = await seedReady(t.ctx.db, t.tenantA);
   const job = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { ...bearer(t.keyA), 'content-type': 'application/json' }, body: JSON.stringify({ model: seeded.model, dataset: seeded.dataset, method: 'npo' }) });

@@ -6,16 +6,22 @@ import { MANIFEST_FILE, MANIFEST_VERSION, sha256File, tryReadManifest, type Prep
 import type { Storage } from '@npo/platform';
 
 /**
- * Prepared shards (latents and prompt embeddings) shared by all workers through S3 under `prepared/<key>/`, so a
+ * Prepared shards (latents and prompt embeddings) shared by all workers through S3 under `prepared/<dataset id>/<hash>/`, so a
  * dataset is encoded once per model, not once per worker disk. The key is what determines the shards: dataset and
  * model (immutable per id; a built-in model's files_sha256 names its file version) and resolution. `manifest.json`
  * is uploaded last: a prefix without one is incomplete and ignored.
  */
 export function preparedCacheKey(p: { datasetId: string; modelId: string; modelFilesSha256?: string; resolution: number }): string {
-  return createHash('sha256').update(JSON.stringify([MANIFEST_VERSION, p.datasetId, p.modelId, p.modelFilesSha256 ?? null, p.resolution])).digest('hex');
+  const hash = createHash('sha256').update(JSON.stringify([MANIFEST_VERSION, p.datasetId, p.modelId, p.modelFilesSha256 ?? null, p.resolution])).digest('hex');
+  // the dataset's id leads the key, so deleting the dataset deletes every prepared form of it (S3Keys.datasetPrepared)
+  return `${p.datasetId}/${hash}`;
 }
 
-export const preparedPrefix = S3Keys.prepared;
+/** The S3 prefix of a cache key (`<dataset id>/<hash>`). */
+export const preparedPrefix = (key: string) => {
+  const [datasetId, hash] = key.split('/');
+  return S3Keys.prepared(datasetId, hash);
+};
 
 export type PreparedSource = 'local' | 's3';
 

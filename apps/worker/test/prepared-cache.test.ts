@@ -39,7 +39,7 @@ async function preparedFolder(): Promise<{ dir: string; key: string }> {
 
 test('the cache key names dataset, model version and resolution', () => {
   const k = { datasetId: 'ds_1', modelId: 'tiny-sd', modelFilesSha256: 'abc', resolution: 16 };
-  assert.match(preparedCacheKey(k), /^[0-9a-f]{64}$/);
+  assert.match(preparedCacheKey(k), /^ds_1\/[0-9a-f]{64}$/);
   assert.equal(preparedCacheKey(k), preparedCacheKey({ ...k }));
   for (const change of [{ datasetId: 'ds_2' }, { modelId: 'other' }, { modelFilesSha256: 'abd' }, { modelFilesSha256: undefined }, { resolution: 32 }])
     assert.notEqual(preparedCacheKey({ ...k, ...change }), preparedCacheKey(k), JSON.stringify(change));

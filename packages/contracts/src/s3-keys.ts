@@ -15,8 +15,10 @@ export const S3Keys = {
   modelUpload: (id: string, ext: string) => `${ROOTS.models}/${id}/upload${ext.toLowerCase()}`,
   modelFiles: (id: string) => `${ROOTS.models}/${id}/files`,
   builtinModel: (name: string) => `${ROOTS.models}/builtin/${name}`,
-  /** Shards of one (dataset, model, resolution), shared by every worker. */
-  prepared: (key: string) => `${ROOTS.prepared}/${key}`,
+  /** Every prepared form of one dataset (deleted with it). */
+  datasetPrepared: (datasetId: string) => `${ROOTS.prepared}/${datasetId}`,
+  /** Shards of one (dataset, model, resolution), shared by every worker; `hash` names the model and resolution. */
+  prepared: (datasetId: string, hash: string) => `${ROOTS.prepared}/${datasetId}/${hash}`,
   checkpoint: (jobId: string, step: number) => `${ROOTS.jobs}/${jobId}/checkpoints/step-${step}`,
   checkpointAdapter: (checkpointPrefix: string, format: AdapterFormat = 'peft') => `${checkpointPrefix}/${ADAPTER_FILES[format]}`,
   sampleGrid: (jobId: string) => `${ROOTS.jobs}/${jobId}/samples/grid.png`,

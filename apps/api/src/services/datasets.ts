@@ -55,4 +55,5 @@ export async function deleteDataset(deps: { db: Db; storage: Storage }, tenantId
   if (busy) throw new ConflictError(`dataset ${id} is used by job ${busy.id}; cancel it or wait for it to finish`, 'dataset_in_use', { job: busy.id });
   await deps.db.dataset.delete({ where: { id } });
   await deps.storage.deletePrefix(S3Keys.dataset(id));
+  await deps.storage.deletePrefix(S3Keys.datasetPrepared(id));
 }
