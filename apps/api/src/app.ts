@@ -9,6 +9,7 @@ import { registerErrorHandling, frameworkErrors } from './plugins/errors.ts';
 import { registerValidators } from './plugins/validation.ts';
 import { registerAuth, isV1Route } from './plugins/auth.ts';
 import { AuthFailureLimiter } from './plugins/auth-failures.ts';
+import { registerRedisAvailability, redisDown } from './plugins/redis-availability.ts';
 import { StreamRegistry } from './services/sse-streams.ts';
 import { createMetrics } from './plugins/metrics.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -26,7 +27,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors,
   }) as unknown as FastifyInstance; // a pino instance narrows the logger type; routes only need the base one
   registerValidators(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { dependencyDown: redisDown(deps.redis) });
+  registerRedisAvailability(app, deps.redis);
   app.addSchema(ErrorResponse);
 
   await app.register(swagger, {

@@ -3,7 +3,7 @@ import { onShutdown, startProcessServices } from '@npo/platform';
 import { buildApp } from './app.ts';
 
 async function main() {
-  const services = await startProcessServices('npo-api');
+  const services = await startProcessServices('npo-api', { failFastRedis: true });
   const app = await buildApp(services);
   await app.listen({ host: services.config.host, port: services.config.port });
   onShutdown(async () => {

@@ -78,6 +78,13 @@ export class RateLimitedError extends TransientError {
   }
 }
 
+/** A backing service (Redis, Postgres, S3) is unreachable: the API answers at once instead of waiting for it. */
+export class DependencyUnavailableError extends TransientError {
+  constructor(dependency: string, retryAfterSeconds = 5) {
+    super(`${dependency} is unavailable; retry in a few seconds`, { dependency, retry_after: retryAfterSeconds }, 'unavailable', 503);
+  }
+}
+
 /** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof NpoError ? err.retryable : true;

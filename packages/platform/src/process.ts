@@ -3,9 +3,11 @@ import { createDb, type Db } from './db/client.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus } from './pubsub.ts';
 import { Queues } from './queues.ts';
-import { createRedis, type Redis } from './redis.ts';
+import { createRedis, redisReady, type Redis } from './redis.ts';
 import { migrateDatabase, registerBuiltinModels } from './setup.ts';
 import { Storage } from './storage.ts';
+
+const REDIS_START_WAIT_MS = 10_000;
 
 /** The configuration from the environment, or exit 2 with a message naming every bad or missing variable. */
 export function loadConfigOrExit(): Config {
@@ -37,7 +39,7 @@ export interface ProcessServices extends Connections {
 }
 
 /** Config, start-up setup (database, migrations, bucket, built-in models) and connections, for a process called `name`. */
-export async function startProcessServices(name: string): Promise<ProcessServices> {
+export async function startProcessServices(name: string, o: { failFastRedis?: boolean } = {}): Promise<ProcessServices> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, name);
   await migrateDatabase(config, logger);
@@ -45,7 +47,8 @@ export async function startProcessServices(name: string): Promise<ProcessService
   const storage = new Storage(config.s3);
   await storage.ensureBucket();
   await registerBuiltinModels(config, db, storage, logger);
-  const redis = createRedis(config.redisUrl, name);
+  const redis = createRedis(config.redisUrl, name, { failFast: o.failFastRedis });
+  if (o.failFastRedis && !(await redisReady(redis, REDIS_START_WAIT_MS))) logger.warn({ redis: config.redisUrl }, 'Redis is not reachable yet: requests answer 503 until it is');
   const queues = new Queues({ connection: redis, prefix: config.redisKeyPrefix });
   const bus = new EventBus(redis, config.redisUrl);
   return {

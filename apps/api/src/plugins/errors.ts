@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NpoError, type ErrorBody } from '@npo/contracts';
+import { DependencyUnavailableError, NpoError, type ErrorBody } from '@npo/contracts';
 
 // Maps every error to {error: {code, message, details}} with a stable code. Client mistakes (bad JSON, wrong
 // content type, oversize bodies, schema violations) are 4xx; only our own bugs and outages are 5xx.
@@ -66,9 +66,10 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
   reply.status(status).send(body);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, o: { dependencyDown?: () => boolean } = {}): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const { status, body } = toErrorResponse(err);
+    // a request that was under way when Redis went away fails in whatever command it was running: an outage, 503
+    const { status, body } = toErrorResponse(o.dependencyDown?.() && !(err instanceof NpoError) && !err.statusCode ? new DependencyUnavailableError('redis') : err);
     if (status >= 500) request.log.error({ err }, 'request failed');
     reply.status(status).send(body);
   });
