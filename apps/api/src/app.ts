@@ -17,6 +17,7 @@ import { datasetRoutes } from './routes/datasets.ts';
 import { modelRoutes } from './routes/models.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { sampleRoutes } from './routes/samples.ts';
 
 /** Wires the HTTP application from its dependencies; the only place that knows every route and plugin. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   modelRoutes(app, deps);
   jobRoutes(app, deps, streams);
   webhookRoutes(app, deps);
+  sampleRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

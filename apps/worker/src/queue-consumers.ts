@@ -7,6 +7,7 @@ import { validateDatasetJob } from './processors/validate-dataset.ts';
 import { validateModelJob } from './processors/validate-model.ts';
 import { trainJob } from './processors/train.ts';
 import { trainerOn } from './trainer-on-provider.ts';
+import { sampleJob } from './processors/sample.ts';
 import { deliverWebhookJob, webhookBackoff } from './processors/deliver-webhook.ts';
 
 // Deliveries whose queue entry was lost (a Redis that lost its data) are re-queued this often.
@@ -36,6 +37,8 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     datasets: () => createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
     models: () => createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
     train: () => createWorker(QueueNames.train, (job, token) => trainJob({ ...deps, cancels }, job, token), { ...common, concurrency: deps.config.workerConcurrency }),
+    // sampling runs the UNet: GPU workers take it like training
+    samples: () => createWorker(QueueNames.samples, (job) => sampleJob({ ...deps, cancels }, job), { ...common, concurrency: 1 }),
     webhooks: () => createWorker(QueueNames.webhooks, (job) => deliverWebhookJob(deps, job), { ...common, concurrency: 8, settings: { backoffStrategy: webhookBackoff } }),
   };
   // WORKER_QUEUES: GPU workers consume `train` only, CPU workers the validation queues
@@ -81,6 +84,9 @@ export async function reconcile(deps: WorkerDeps): Promise<number> {
   for (const m of await deps.db.model.findMany({ where: { status: 'validating' }, select: { id: true } })) await ensure(deps.queues.models, 'validate', m.id, { modelId: m.id });
   for (const j of await deps.db.job.findMany({ where: { state: { in: [...ACTIVE_STATES] } }, select: { id: true } })) {
     await ensure(deps.queues.train, 'train', j.id, { jobId: j.id });
+  }
+  for (const s of await deps.db.sampleSet.findMany({ where: { kind: 'request', status: { in: ['queued', 'running', 'cancelling'] } }, select: { id: true } })) {
+    await ensure(deps.queues.samples, 'sample', s.id, { sampleId: s.id });
   }
   n += await requeueStrandedDeliveries(deps, 0);
   return n;

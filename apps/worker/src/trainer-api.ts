@@ -1,4 +1,4 @@
-import { encodeDatasetForModel, renderSampleGrid, trainAdapter, validateModelFolder } from '@npo/trainer';
+import { encodeDatasetForModel, renderSampleGrid, renderSamples, trainAdapter, validateModelFolder } from '@npo/trainer';
 
 // The slice of @npo/trainer the worker calls, as one injectable dependency (`deps.trainer`): main.ts passes the
 // real module; bookkeeping tests pass a stand-in typed against these same signatures.
@@ -7,8 +7,9 @@ export interface TrainerApi {
   encodeDatasetForModel: typeof encodeDatasetForModel;
   validateModelFolder: typeof validateModelFolder;
   renderSampleGrid: typeof renderSampleGrid;
+  renderSamples: typeof renderSamples;
 }
 
-export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel, validateModelFolder, renderSampleGrid };
+export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel, validateModelFolder, renderSampleGrid, renderSamples };
 
-export type { StepMetrics, CheckpointWritten, TrainAdapterOptions } from '@npo/trainer';
+export type { StepMetrics, CheckpointWritten, TrainAdapterOptions, RenderedImage, RenderedSamples, SamplerName } from '@npo/trainer';

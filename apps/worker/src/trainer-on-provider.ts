@@ -11,6 +11,7 @@ export function trainerOn(provider: ExecutionProvider, t: TrainerApi): TrainerAp
     trainAdapter: (o) => t.trainAdapter({ ...o, executionProvider: provider }),
     encodeDatasetForModel: (o) => t.encodeDatasetForModel({ ...o, executionProvider: provider }),
     renderSampleGrid: (o) => t.renderSampleGrid({ ...o, executionProvider: provider }),
+    renderSamples: (o) => t.renderSamples({ ...o, executionProvider: provider }),
     // reads headers and configs only: no session
     validateModelFolder: (dir) => t.validateModelFolder(dir),
   };

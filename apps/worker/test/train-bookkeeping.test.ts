@@ -46,9 +46,10 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
   writeFileSync(join(dir, 'a.safetensors'), await ctx.storage.getBuffer(done.final_adapter_key!));
   const adapter = SafetensorsFile.open(join(dir, 'a.safetensors'));
   assert.deepEqual(adapter.metadata, { step: '10', method: 'npo', rank: '2', alpha: '2' });
-  const samples = await ctx.db.sample.findMany({ where: { job_id: id } });
-  assert.equal(samples.length, 1);
-  assert.equal((await ctx.storage.getBuffer(samples[0].s3_key)).subarray(1, 4).toString(), 'PNG');
+  const samples = await ctx.db.sampleSet.findMany({ where: { job_id: id } });
+  assert.deepEqual(samples.map((s) => [s.kind, s.status]), [['preview', 'succeeded']]);
+  const grid = (samples[0].result as { grid: string }).grid;
+  assert.equal((await ctx.storage.getBuffer(`${samples[0].s3_prefix}/${grid}`)).subarray(1, 4).toString(), 'PNG');
 });
 
 test('a running job cancelled through Postgres + Redis stops within a step and keeps its checkpoints', async () => {

@@ -54,7 +54,9 @@ test('a cuda worker: preparation, training and the sample grid each fail with th
         hyperparameters: resolveHyperparameters({ steps: 1, batch_pairs: 2, resolution: 8, lora_rank: 4, lora_alpha: 4, seed: 1 }, { method: 'npo', model: { pixelSpace: false, sampleSize: 32 } }),
       }));
     await providerError('renderSampleGrid', () =>
-      trainer.renderSampleGrid({ modelDir: TINY_SD, adapterPath: join(ROOT, 'packages/diffusion/test/fixtures/tiny-unet/lora/lora_init.safetensors'), outFile: join(dir, 'grid.png') }));
+      trainer.renderSampleGrid({ modelDir: TINY_SD, adapterPath: join(ROOT, 'packages/diffusion/test/fixtures/tiny-unet/lora/lora_init.safetensors'), method: 'npo', outDir: join(dir, 'grid') }));
+    await providerError('renderSamples', () =>
+      trainer.renderSamples({ modelDir: TINY_SD, prompts: ['a red circle'], seeds: [0], guidance: [5], steps: 2, outDir: join(dir, 'samples'), workDir: join(dir, 'samples-work') }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

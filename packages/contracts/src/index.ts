@@ -13,3 +13,4 @@ export * from './metadata.ts';
 export * from './schemas/text.ts';
 export * from './imports.ts';
 export * from './schemas/webhooks.ts';
+export * from './schemas/samples.ts';

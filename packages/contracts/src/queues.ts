@@ -1,5 +1,5 @@
 // BullMQ queue names (one per stage kind) and their payloads. The BullMQ job id is always our own id.
-export const QueueNames = { datasets: 'datasets', models: 'models', train: 'train', webhooks: 'webhooks' } as const;
+export const QueueNames = { datasets: 'datasets', models: 'models', train: 'train', samples: 'samples', webhooks: 'webhooks' } as const;
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
 export interface DatasetValidationPayload { datasetId: string }

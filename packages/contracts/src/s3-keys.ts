@@ -3,7 +3,7 @@
 import { ADAPTER_FILES, type AdapterFormat } from './files.ts';
 import { tenantImportsRoot } from './imports.ts';
 
-const ROOTS = { datasets: 'datasets', jobs: 'jobs', models: 'models', prepared: 'prepared' } as const;
+const ROOTS = { datasets: 'datasets', jobs: 'jobs', models: 'models', prepared: 'prepared', samples: 'samples' } as const;
 
 export const S3Keys = {
   /** Everything of one dataset (deleted with it). */
@@ -21,6 +21,11 @@ export const S3Keys = {
   prepared: (datasetId: string, hash: string) => `${ROOTS.prepared}/${datasetId}/${hash}`,
   checkpoint: (jobId: string, step: number) => `${ROOTS.jobs}/${jobId}/checkpoints/step-${step}`,
   checkpointAdapter: (checkpointPrefix: string, format: AdapterFormat = 'peft') => `${checkpointPrefix}/${ADAPTER_FILES[format]}`,
-  sampleGrid: (jobId: string) => `${ROOTS.jobs}/${jobId}/samples/grid.png`,
+  /** A sample set a user asked for (job or base model): its own folder, since a model's sets have no job. */
+  requestedSampleSet: (sampleSetId: string) => `${ROOTS.samples}/${sampleSetId}`,
+  /** A sample set a job's worker makes itself (its preview, a checkpoint's validation), kept with the job. */
+  jobSampleSet: (jobId: string, sampleSetId: string) => `${ROOTS.jobs}/${jobId}/samples/${sampleSetId}`,
+  /** One file (grid or image) of a sample set, below the set's stored prefix. */
+  sampleFile: (sampleSetPrefix: string, name: string) => `${sampleSetPrefix}/${name}`,
   tenantImports: tenantImportsRoot,
 };

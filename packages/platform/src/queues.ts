@@ -30,18 +30,20 @@ export class Queues {
   readonly datasets: Queue;
   readonly models: Queue;
   readonly train: Queue;
+  readonly samples: Queue;
   readonly webhooks: Queue;
   constructor(private readonly opts: QueueFactoryOptions) {
     this.datasets = this.make(QueueNames.datasets);
     this.models = this.make(QueueNames.models);
     this.train = this.make(QueueNames.train);
+    this.samples = this.make(QueueNames.samples);
     this.webhooks = this.make(QueueNames.webhooks, WEBHOOK_JOB_OPTIONS);
   }
   private make(name: QueueName, defaultJobOptions: object = DEFAULT_JOB_OPTIONS): Queue {
     return new Queue(name, { connection: this.opts.connection, prefix: this.opts.prefix, defaultJobOptions });
   }
   all(): Queue[] {
-    return [this.datasets, this.models, this.train, this.webhooks];
+    return [this.datasets, this.models, this.train, this.samples, this.webhooks];
   }
   async close(): Promise<void> {
     await Promise.all(this.all().map((q) => q.close()));

@@ -10,3 +10,7 @@ export type { PreferenceProgramSpec } from './programs/preference.ts';
 export type { PretrainProgramSpec, TrainingSource } from './programs/pretrain.ts';
 export * from './encode-dataset.ts';
 export * from './sample-grid.ts';
+export * from './sampling/adapter-roles.ts';
+export * from './sampling/render-samples.ts';
+export * from './sampling/labelled-grid.ts';
+export * from './sampling/adapter-file-error.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
-  CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, SampleList, IdParams, PageQuery, ErrorResponse,
+  CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, IdParams, PageQuery, ErrorResponse,
   IDEMPOTENCY_KEY_PATTERN, type AdapterFormat,
 } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
@@ -83,7 +83,4 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRe
     }
     return reply.redirect(await deps.storage.presignGet(key, 300, filename), 302);
   });
-
-  app.get('/v1/jobs/:id/samples', { schema: { tags: ['jobs'], params: IdParams, response: { 200: SampleList, ...errors } } }, async (request) =>
-    jobs.listSamples(deps, tenantOf(request), idOf(request.params)));
 }

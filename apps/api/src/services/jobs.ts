@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
-  ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, resolveHyperparameters, metadataProblem, Channels, TERMINAL_STATES,
-  ADAPTER_FILES, type AdapterFormat, type CreateJob, type JobState,
+  ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, resolveHyperparameters, resolveValidation, metadataProblem, Channels, TERMINAL_STATES,
+  ADAPTER_FILES, type AdapterFormat, type CreateJob, type JobState, type SampleResultRecord,
 } from '@npo/contracts';
-import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage } from '@npo/platform';
+import { Prisma, recordJobEvent, type Db, type Queues, type EventBus } from '@npo/platform';
 import { jobToApi } from './serialize.ts';
 import { cursorWhere, eventCursorWhere, page } from './pagination.ts';
 import { findVisibleModel } from './models.ts';
@@ -19,7 +19,7 @@ function canonical(v: unknown): string {
 }
 
 /** A job trains only on a model and a dataset that passed validation. */
-function requireReady(kind: 'model' | 'dataset', row: { id: string; status: string }): void {
+export function requireReady(kind: 'model' | 'dataset', row: { id: string; status: string }): void {
   if (row.status !== 'ready') throw new ConflictError(`${kind} ${row.id} is ${row.status}, not ready`, `${kind}_${row.status === 'invalid' ? 'invalid' : 'not_ready'}`, { [kind]: row.id, status: row.status });
 }
 
@@ -39,6 +39,10 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
   const shape = { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 };
   const hp = resolveHyperparameters(body.hyperparameters ?? {}, { method: body.method, model: shape });
+  const validation = body.validation ? resolveValidation(body.validation, hp.checkpoint_every) : null;
+  if (body.validation && !validation) {
+    throw new ValidationError(`validation.every (${body.validation.every}) must be a multiple of hyperparameters.checkpoint_every (${hp.checkpoint_every}): validation samples a checkpoint`, { field: 'body.validation.every', checkpoint_every: hp.checkpoint_every }, 'validation_every_not_multiple');
+  }
   const id = newId('job');
   let row;
   try {
@@ -46,7 +50,7 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
       data: {
         id, tenant_id: tenantId, model_id: model.id, dataset_id: dataset.id, method: body.method,
         hyperparameters: hp as unknown as Prisma.InputJsonValue, metadata: (body.metadata ?? {}) as Prisma.InputJsonValue,
-        state: 'queued', total_steps: hp.steps, idempotency_key: idempotencyKey ?? null, request_hash: requestHash,
+        state: 'queued', total_steps: hp.steps, validation: validation ?? Prisma.DbNull, idempotency_key: idempotencyKey ?? null, request_hash: requestHash,
       },
     });
   } catch (err) {
@@ -75,7 +79,7 @@ async function replayPrior(db: Db, tenantId: string, key: string, requestHash: s
 
 // By primary key, tenant checked here: Prisma plans a unique lookup for ~35% less CPU than findFirst, and status
 // polling is the API's hottest path. Another tenant's job is indistinguishable from a missing one.
-async function findJob(db: Db, tenantId: string, id: string) {
+export async function findJob(db: Db, tenantId: string, id: string) {
   const row = await db.job.findUnique({ where: { id } });
   if (!row || row.tenant_id !== tenantId) throw new NotFoundError('job', id);
   return row;
@@ -143,19 +147,29 @@ export async function jobState(db: Db, tenantId: string, id: string) {
   return (await findJob(db, tenantId, id)).state as JobState;
 }
 
+/** Per-step training metrics, and per validated checkpoint the mean reward of both arms (worlds with a reward). */
 export async function metricSeries(db: Db, tenantId: string, id: string) {
   await findJob(db, tenantId, id);
   const rows = await db.jobMetric.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
-  return { data: rows.map((r) => ({ step: r.step, loss: r.loss, implicit_acc: r.implicit_acc, grad_norm: r.grad_norm, lr: r.lr, step_ms: r.step_ms })) };
+  const validations = await validationSets(db, id);
+  const validation = validations.flatMap((v) => {
+    const rewards = (v.result as SampleResultRecord | null)?.rewards;
+    return rewards && v.checkpoint_step !== null ? [{ step: v.checkpoint_step, reward_base: rewards.base, reward_adapted: rewards.adapted, reward_difference: rewards.difference, n: rewards.n }] : [];
+  });
+  return { data: rows.map((r) => ({ step: r.step, loss: r.loss, implicit_acc: r.implicit_acc, grad_norm: r.grad_norm, lr: r.lr, step_ms: r.step_ms })), validation };
 }
 
+const validationSets = (db: Db, jobId: string) =>
+  db.sampleSet.findMany({ where: { job_id: jobId, kind: 'validation', status: 'succeeded' }, orderBy: { checkpoint_step: 'asc' } });
+
+/** Checkpoints, each with the id of its validation sample set when the job has validation prompts. */
 export async function listCheckpoints(db: Db, tenantId: string, id: string) {
   await findJob(db, tenantId, id);
   const rows = await db.checkpoint.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
-  return { data: rows.map((r) => ({ step: r.step, final: r.final, files: r.files as string[], created_at: r.created_at.toISOString() })) };
+  const byStep = new Map((await validationSets(db, id)).map((v) => [v.checkpoint_step, v.id]));
+  return { data: rows.map((r) => ({ step: r.step, final: r.final, files: r.files as string[], validation_sample: byStep.get(r.step) ?? null, created_at: r.created_at.toISOString() })) };
 }
 
-/** The adapter file of a checkpoint (a checkpoint without a row does not exist). */
 /** The S3 key and download name of a checkpoint's adapter in the asked format (PEFT unless `kohya`). */
 export async function checkpointAdapterFile(db: Db, tenantId: string, id: string, step: number, format: AdapterFormat = 'peft'): Promise<{ key: string; filename: string }> {
   await findJob(db, tenantId, id);
@@ -166,12 +180,4 @@ export async function checkpointAdapterFile(db: Db, tenantId: string, id: string
   if (!(cp.files as string[]).includes(file))
     throw new ConflictError(`checkpoint step ${step} of job ${id} has no ${format} export (it was written before that format existed); download format=peft`, 'format_not_available', { format, step });
   return { key: S3Keys.checkpointAdapter(cp.s3_prefix, format), filename: `${id}-step-${step}-${file}` };
-}
-
-export async function listSamples(deps: { db: Db; storage: Storage }, tenantId: string, id: string) {
-  await findJob(deps.db, tenantId, id);
-  const rows = await deps.db.sample.findMany({ where: { job_id: id }, orderBy: { created_at: 'asc' } });
-  const data = [];
-  for (const r of rows) data.push({ id: r.id, kind: r.kind, url: await deps.storage.presignGet(r.s3_key, 300), created_at: r.created_at.toISOString() });
-  return { data };
 }

@@ -40,6 +40,7 @@ export function jobToApi(r: Row): Job {
     metrics,
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     final_adapter: r.final_adapter_key ?? null,
+    validation: r.validation ?? null,
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     finished_at: iso(r.finished_at),

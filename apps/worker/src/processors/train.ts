@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
-import { mkdir, rm } from 'node:fs/promises';
-import { JobErrorCodes, S3Keys, TERMINAL_STATES, isRetryable, newId, storedHyperparameters, type JobState } from '@npo/contracts';
-import { UnrecoverableError, WaitingError, type QueueJob } from '@npo/platform';
+import { rm } from 'node:fs/promises';
+import { ADAPTER_FILES, JobErrorCodes, S3Keys, TERMINAL_STATES, isRetryable, newId, roleOfMethod, storedHyperparameters, type JobState, type ResolvedValidation } from '@npo/contracts';
+import { Prisma, UnrecoverableError, WaitingError, type QueueJob } from '@npo/platform';
 import type { TrainPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
@@ -11,6 +10,8 @@ import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
 import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
+import { finishSampleSet, publishSampleSet } from '../sample-sets.ts';
+import { PREVIEW_PROMPTS } from '@npo/trainer';
 
 
 
@@ -79,6 +80,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       });
       if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: S3Keys.checkpointAdapter(prefix) } });
       await rec.event('checkpoint', { step: c.step, final: c.final, files: names });
+      await validateCheckpoint(deps, rec, row, modelDir, c, work, signal);
     };
 
     const result = await trainer.trainAdapter({
@@ -98,7 +100,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.finish('cancelled');
       return { state: 'cancelled' };
     }
-    await renderSamples(deps, rec, modelDir, result.finalAdapter, work);
+    await renderPreview(deps, rec, row, modelDir, result.finalAdapter, work);
     const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
     await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: S3Keys.checkpointAdapter(finalCp.s3_prefix) } : {}) });
     return { state: 'succeeded' };
@@ -167,17 +169,66 @@ async function failBadInput(rec: JobRecord, code: string, message: string): Prom
   throw new UnrecoverableError(message);
 }
 
-/** A base-CFG vs NPO-guided grid; a failure here is reported as an event and does not fail the job. */
-async function renderSamples(deps: WorkerDeps, rec: JobRecord, modelDir: string, adapterPath: string | null, work: string) {
+/** The job's preview grid as a sample set of kind `preview`; a failure here is reported as an event and does not fail the job. */
+async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: JobRow, modelDir: string, adapterPath: string | null, work: string) {
   if (!adapterPath) return;
+  const validation = job.validation as ResolvedValidation | null;
+  const prompts = validation?.prompts ?? PREVIEW_PROMPTS;
+  const set = await startWorkerSampleSet(deps, job, 'preview', null, { prompts, method: job.method });
   try {
-    await mkdir(join(work, 'samples'), { recursive: true });
-    const { file } = await deps.trainer.renderSampleGrid({ modelDir, adapterPath, outFile: join(work, 'samples', 'grid.png') });
-    const key = S3Keys.sampleGrid(rec.jobId);
-    await deps.storage.uploadStream(key, createReadStream(file), 'image/png');
-    await deps.db.sample.create({ data: { id: newId('smp'), job_id: rec.jobId, s3_key: key, kind: 'grid' } });
-    await rec.event('sample', { kind: 'grid' });
+    const outDir = join(work, 'samples', set.id);
+    const rendered = await deps.trainer.renderSampleGrid({
+      modelDir, adapterPath, method: job.method as 'npo' | 'dpo', prompts, seeds: validation?.seeds, guidance: validation?.guidance,
+      outDir, workDir: join(work, 'samples', 'graphs'),
+    });
+    await publishSampleSet(deps, set, prompts, outDir, rendered);
+    await rec.event('sample', { kind: 'preview', sample: set.id });
   } catch (err) {
-    await rec.event('sample_failed', { message: (err as Error).message });
+    await finishSampleSet(deps, set, 'failed', { code: 'sampling_failed', message: (err as Error).message });
+    await rec.event('sample_failed', { kind: 'preview', message: (err as Error).message });
   }
+}
+
+/**
+ * The validation prompts of a checkpoint: base vs the checkpoint's adapter (in its method's role) on the same noise,
+ * stored as a sample set of kind `validation` with the checkpoint's step, and the rewards of both arms when the
+ * model's world has one. Failures are events; they never fail the job.
+ */
+async function validateCheckpoint(deps: WorkerDeps, rec: JobRecord, job: JobRow, modelDir: string, c: CheckpointWritten, work: string, signal: AbortSignal) {
+  const v = job.validation as ResolvedValidation | null;
+  if (!v || (!c.final && c.step % v.every !== 0)) return;
+  const done = await deps.db.sampleSet.findFirst({ where: { job_id: job.id, kind: 'validation', checkpoint_step: c.step, status: 'succeeded' }, select: { id: true } });
+  if (done) return; // a resumed job replays no finished validation
+  const adapterPath = c.files.find((f) => basename(f) === ADAPTER_FILES.peft);
+  if (!adapterPath) return;
+  const set = await startWorkerSampleSet(deps, job, 'validation', c.step, { prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, method: job.method });
+  try {
+    const outDir = join(work, 'validation', `step-${c.step}`);
+    const role = roleOfMethod(job.method as 'npo' | 'dpo');
+    const rendered = await deps.trainer.renderSamples({
+      modelDir, prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, adapters: { [role]: adapterPath },
+      title: `validation at step ${c.step}: plain CFG vs ${job.method.toUpperCase()}`, adaptedLabel: `${job.method.toUpperCase()} step ${c.step}`,
+      outDir, workDir: join(work, 'validation', 'graphs'), signal,
+    });
+    const { result } = await publishSampleSet(deps, set, v.prompts, outDir, rendered);
+    await rec.event('validation', { step: c.step, sample: set.id, rewards: result.rewards ?? null });
+  } catch (err) {
+    await finishSampleSet(deps, set, signal.aborted ? 'cancelled' : 'failed', { code: 'sampling_failed', message: (err as Error).message });
+    if (!signal.aborted) await rec.event('validation_failed', { step: c.step, message: (err as Error).message });
+  } finally {
+    await rm(join(work, 'validation', `step-${c.step}`), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+type JobRow = { id: string; tenant_id: string; model_id: string; method: string; validation: unknown };
+
+/** A sample set the worker makes itself (preview, validation): running from the start, never queued. */
+function startWorkerSampleSet(deps: WorkerDeps, job: JobRow, kind: 'preview' | 'validation', step: number | null, request: Record<string, unknown>) {
+  const id = newId('smp');
+  return deps.db.sampleSet.create({
+    data: {
+      id, tenant_id: job.tenant_id, job_id: job.id, model_id: job.model_id, kind, checkpoint_step: step, status: 'running',
+      request: request as Prisma.InputJsonValue, s3_prefix: S3Keys.jobSampleSet(job.id, id), started_at: new Date(),
+    },
+  });
 }

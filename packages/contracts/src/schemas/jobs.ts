@@ -4,6 +4,7 @@ import { ResourceId, INT32_MAX } from './text.ts';
 import { METADATA_LIMITS } from '../metadata.ts';
 import { JobStateSchema } from '../job-states.ts';
 import { HyperparametersInput } from '../hyperparameters.ts';
+import { ValidationSpec, ResolvedValidationSchema } from './samples.ts';
 
 export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
 export type JobMethod = Static<typeof JobMethod>;
@@ -20,6 +21,7 @@ export const CreateJob = Type.Object(
       maxProperties: 50,
       description: `free-form JSON kept with the job: at most ${METADATA_LIMITS.maxBytes} bytes, ${METADATA_LIMITS.maxDepth} levels deep, no NUL or lone surrogates`,
     })),
+    validation: Type.Optional(ValidationSpec),
   },
   { additionalProperties: false },
 );
@@ -65,6 +67,7 @@ export const Job = Type.Object({
   metrics: LatestMetrics,
   error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
   final_adapter: Type.Union([Type.String(), Type.Null()]),
+  validation: Type.Union([ResolvedValidationSchema, Type.Null()]),
   created_at: Timestamp,
   started_at: NullableTimestamp,
   finished_at: NullableTimestamp,
@@ -92,12 +95,23 @@ export const JobEventList = Page(JobEvent);
 export const MetricPoint = Type.Object({
   step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), grad_norm: Type.Number(), lr: Type.Number(), step_ms: Type.Number(),
 });
-export const MetricSeries = Type.Object({ data: Type.Array(MetricPoint) });
+export const ValidationPoint = Type.Object({
+  step: Type.Integer(),
+  reward_base: Type.Number({ description: 'mean reward of plain CFG (arm A) on the validation prompts and seeds' }),
+  reward_adapted: Type.Union([Type.Number(), Type.Null()], { description: "mean reward with the job's adapter (arm B), same noise" }),
+  reward_difference: Type.Union([Type.Number(), Type.Null()], { description: 'mean paired difference B − A' }),
+  n: Type.Integer(),
+});
+export const MetricSeries = Type.Object({
+  data: Type.Array(MetricPoint),
+  validation: Type.Array(ValidationPoint, { description: 'per validated checkpoint, for models whose world has a reward (tiny-sd)' }),
+});
 
 export const Checkpoint = Type.Object({
   step: Type.Integer(),
   final: Type.Boolean(),
   files: Type.Array(Type.String()),
+  validation_sample: Type.Union([Type.String(), Type.Null()], { description: "the sample set of this checkpoint's validation prompts (GET /v1/samples/{id})" }),
   created_at: Timestamp,
 });
 export type Checkpoint = Static<typeof Checkpoint>;
@@ -105,5 +119,3 @@ export type Checkpoint = Static<typeof Checkpoint>;
 export const CheckpointParams = Type.Object({ id: ResourceId(), step: Type.Integer({ minimum: 0, maximum: INT32_MAX }) });
 export const CheckpointList = Type.Object({ data: Type.Array(Checkpoint) });
 
-export const Sample = Type.Object({ id: Type.String(), kind: Type.String(), url: Type.String(), created_at: Timestamp });
-export const SampleList = Type.Object({ data: Type.Array(Sample) });

@@ -33,6 +33,8 @@ export interface GuidedSampleOptions {
   setAlphaToOne?: boolean;
   /** Keep every step's tensors (reference checks, debugging). */
   trace?: boolean;
+  /** Checked before every denoising step: an abort throws its reason between UNet calls. */
+  signal?: AbortSignal;
 }
 
 export interface TraceStep {
@@ -128,6 +130,7 @@ export class GuidedSampler {
     let x: Float32Array = euler ? o.latents.map((v) => v * euler.initNoiseSigma) : o.latents.slice();
     const trace: TraceStep[] = [];
     for (let i = 0; i < timesteps.length; i++) {
+      o.signal?.throwIfAborted();
       const t = timesteps[i];
       const input = euler ? euler.scaleInput(x, i) : x;
       const doubled = new Float32Array(2 * B * per);

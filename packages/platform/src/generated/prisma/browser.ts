@@ -58,10 +58,10 @@ export type JobMetric = Prisma.JobMetricModel
  */
 export type Checkpoint = Prisma.CheckpointModel
 /**
- * Model Sample
+ * Model SampleSet
  * 
  */
-export type Sample = Prisma.SampleModel
+export type SampleSet = Prisma.SampleSetModel
 /**
  * Model WebhookEndpoint
  * 

@@ -405,7 +405,7 @@ export const ModelName = {
   JobEvent: 'JobEvent',
   JobMetric: 'JobMetric',
   Checkpoint: 'Checkpoint',
-  Sample: 'Sample',
+  SampleSet: 'SampleSet',
   WebhookEndpoint: 'WebhookEndpoint',
   WebhookDelivery: 'WebhookDelivery',
   WebhookAttempt: 'WebhookAttempt'
@@ -424,7 +424,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "tenant" | "apiKey" | "dataset" | "model" | "job" | "jobEvent" | "jobMetric" | "checkpoint" | "sample" | "webhookEndpoint" | "webhookDelivery" | "webhookAttempt"
+    modelProps: "tenant" | "apiKey" | "dataset" | "model" | "job" | "jobEvent" | "jobMetric" | "checkpoint" | "sampleSet" | "webhookEndpoint" | "webhookDelivery" | "webhookAttempt"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1020,77 +1020,77 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
-    Sample: {
-      payload: Prisma.$SamplePayload<ExtArgs>
-      fields: Prisma.SampleFieldRefs
+    SampleSet: {
+      payload: Prisma.$SampleSetPayload<ExtArgs>
+      fields: Prisma.SampleSetFieldRefs
       operations: {
         findUnique: {
-          args: Prisma.SampleFindUniqueArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload> | null
+          args: Prisma.SampleSetFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload> | null
         }
         findUniqueOrThrow: {
-          args: Prisma.SampleFindUniqueOrThrowArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         findFirst: {
-          args: Prisma.SampleFindFirstArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload> | null
+          args: Prisma.SampleSetFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload> | null
         }
         findFirstOrThrow: {
-          args: Prisma.SampleFindFirstOrThrowArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         findMany: {
-          args: Prisma.SampleFindManyArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>[]
+          args: Prisma.SampleSetFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>[]
         }
         create: {
-          args: Prisma.SampleCreateArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         createMany: {
-          args: Prisma.SampleCreateManyArgs<ExtArgs>
+          args: Prisma.SampleSetCreateManyArgs<ExtArgs>
           result: BatchPayload
         }
         createManyAndReturn: {
-          args: Prisma.SampleCreateManyAndReturnArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>[]
+          args: Prisma.SampleSetCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>[]
         }
         delete: {
-          args: Prisma.SampleDeleteArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         update: {
-          args: Prisma.SampleUpdateArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         deleteMany: {
-          args: Prisma.SampleDeleteManyArgs<ExtArgs>
+          args: Prisma.SampleSetDeleteManyArgs<ExtArgs>
           result: BatchPayload
         }
         updateMany: {
-          args: Prisma.SampleUpdateManyArgs<ExtArgs>
+          args: Prisma.SampleSetUpdateManyArgs<ExtArgs>
           result: BatchPayload
         }
         updateManyAndReturn: {
-          args: Prisma.SampleUpdateManyAndReturnArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>[]
+          args: Prisma.SampleSetUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>[]
         }
         upsert: {
-          args: Prisma.SampleUpsertArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$SamplePayload>
+          args: Prisma.SampleSetUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SampleSetPayload>
         }
         aggregate: {
-          args: Prisma.SampleAggregateArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.AggregateSample>
+          args: Prisma.SampleSetAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSampleSet>
         }
         groupBy: {
-          args: Prisma.SampleGroupByArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.SampleGroupByOutputType>[]
+          args: Prisma.SampleSetGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SampleSetGroupByOutputType>[]
         }
         count: {
-          args: Prisma.SampleCountArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.SampleCountAggregateOutputType> | number
+          args: Prisma.SampleSetCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SampleSetCountAggregateOutputType> | number
         }
       }
     }
@@ -1422,6 +1422,7 @@ export const JobScalarFieldEnum = {
   total_steps: 'total_steps',
   latest_metrics: 'latest_metrics',
   preparation: 'preparation',
+  validation: 'validation',
   error_code: 'error_code',
   error_message: 'error_message',
   final_adapter_key: 'final_adapter_key',
@@ -1473,15 +1474,27 @@ export const CheckpointScalarFieldEnum = {
 export type CheckpointScalarFieldEnum = (typeof CheckpointScalarFieldEnum)[keyof typeof CheckpointScalarFieldEnum]
 
 
-export const SampleScalarFieldEnum = {
+export const SampleSetScalarFieldEnum = {
   id: 'id',
+  tenant_id: 'tenant_id',
   job_id: 'job_id',
-  s3_key: 's3_key',
+  model_id: 'model_id',
   kind: 'kind',
-  created_at: 'created_at'
+  checkpoint_step: 'checkpoint_step',
+  status: 'status',
+  request: 'request',
+  s3_prefix: 's3_prefix',
+  result: 'result',
+  error_code: 'error_code',
+  error_message: 'error_message',
+  attempts: 'attempts',
+  created_at: 'created_at',
+  started_at: 'started_at',
+  finished_at: 'finished_at',
+  updated_at: 'updated_at'
 } as const
 
-export type SampleScalarFieldEnum = (typeof SampleScalarFieldEnum)[keyof typeof SampleScalarFieldEnum]
+export type SampleSetScalarFieldEnum = (typeof SampleSetScalarFieldEnum)[keyof typeof SampleSetScalarFieldEnum]
 
 
 export const WebhookEndpointScalarFieldEnum = {
@@ -1831,7 +1844,7 @@ export type GlobalOmitConfig = {
   jobEvent?: Prisma.JobEventOmit
   jobMetric?: Prisma.JobMetricOmit
   checkpoint?: Prisma.CheckpointOmit
-  sample?: Prisma.SampleOmit
+  sampleSet?: Prisma.SampleSetOmit
   webhookEndpoint?: Prisma.WebhookEndpointOmit
   webhookDelivery?: Prisma.WebhookDeliveryOmit
   webhookAttempt?: Prisma.WebhookAttemptOmit

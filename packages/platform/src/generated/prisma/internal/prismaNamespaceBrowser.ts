@@ -59,7 +59,7 @@ export const ModelName = {
   JobEvent: 'JobEvent',
   JobMetric: 'JobMetric',
   Checkpoint: 'Checkpoint',
-  Sample: 'Sample',
+  SampleSet: 'SampleSet',
   WebhookEndpoint: 'WebhookEndpoint',
   WebhookDelivery: 'WebhookDelivery',
   WebhookAttempt: 'WebhookAttempt'
@@ -148,6 +148,7 @@ export const JobScalarFieldEnum = {
   total_steps: 'total_steps',
   latest_metrics: 'latest_metrics',
   preparation: 'preparation',
+  validation: 'validation',
   error_code: 'error_code',
   error_message: 'error_message',
   final_adapter_key: 'final_adapter_key',
@@ -199,15 +200,27 @@ export const CheckpointScalarFieldEnum = {
 export type CheckpointScalarFieldEnum = (typeof CheckpointScalarFieldEnum)[keyof typeof CheckpointScalarFieldEnum]
 
 
-export const SampleScalarFieldEnum = {
+export const SampleSetScalarFieldEnum = {
   id: 'id',
+  tenant_id: 'tenant_id',
   job_id: 'job_id',
-  s3_key: 's3_key',
+  model_id: 'model_id',
   kind: 'kind',
-  created_at: 'created_at'
+  checkpoint_step: 'checkpoint_step',
+  status: 'status',
+  request: 'request',
+  s3_prefix: 's3_prefix',
+  result: 'result',
+  error_code: 'error_code',
+  error_message: 'error_message',
+  attempts: 'attempts',
+  created_at: 'created_at',
+  started_at: 'started_at',
+  finished_at: 'finished_at',
+  updated_at: 'updated_at'
 } as const
 
-export type SampleScalarFieldEnum = (typeof SampleScalarFieldEnum)[keyof typeof SampleScalarFieldEnum]
+export type SampleSetScalarFieldEnum = (typeof SampleSetScalarFieldEnum)[keyof typeof SampleSetScalarFieldEnum]
 
 
 export const WebhookEndpointScalarFieldEnum = {

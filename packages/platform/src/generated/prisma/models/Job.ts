@@ -97,6 +97,7 @@ export type JobCountAggregateOutputType = {
   total_steps: number
   latest_metrics: number
   preparation: number
+  validation: number
   error_code: number
   error_message: number
   final_adapter_key: number
@@ -181,6 +182,7 @@ export type JobCountAggregateInputType = {
   total_steps?: true
   latest_metrics?: true
   preparation?: true
+  validation?: true
   error_code?: true
   error_message?: true
   final_adapter_key?: true
@@ -294,6 +296,7 @@ export type JobGroupByOutputType = {
   total_steps: number
   latest_metrics: runtime.JsonValue | null
   preparation: runtime.JsonValue | null
+  validation: runtime.JsonValue | null
   error_code: string | null
   error_message: string | null
   final_adapter_key: string | null
@@ -343,6 +346,7 @@ export type JobWhereInput = {
   total_steps?: Prisma.IntFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableFilter<"Job">
   preparation?: Prisma.JsonNullableFilter<"Job">
+  validation?: Prisma.JsonNullableFilter<"Job">
   error_code?: Prisma.StringNullableFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -369,6 +373,7 @@ export type JobOrderByWithRelationInput = {
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrderInput | Prisma.SortOrder
   preparation?: Prisma.SortOrderInput | Prisma.SortOrder
+  validation?: Prisma.SortOrderInput | Prisma.SortOrder
   error_code?: Prisma.SortOrderInput | Prisma.SortOrder
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -399,6 +404,7 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   total_steps?: Prisma.IntFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableFilter<"Job">
   preparation?: Prisma.JsonNullableFilter<"Job">
+  validation?: Prisma.JsonNullableFilter<"Job">
   error_code?: Prisma.StringNullableFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -425,6 +431,7 @@ export type JobOrderByWithAggregationInput = {
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrderInput | Prisma.SortOrder
   preparation?: Prisma.SortOrderInput | Prisma.SortOrder
+  validation?: Prisma.SortOrderInput | Prisma.SortOrder
   error_code?: Prisma.SortOrderInput | Prisma.SortOrder
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -459,6 +466,7 @@ export type JobScalarWhereWithAggregatesInput = {
   total_steps?: Prisma.IntWithAggregatesFilter<"Job"> | number
   latest_metrics?: Prisma.JsonNullableWithAggregatesFilter<"Job">
   preparation?: Prisma.JsonNullableWithAggregatesFilter<"Job">
+  validation?: Prisma.JsonNullableWithAggregatesFilter<"Job">
   error_code?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   error_message?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
@@ -485,6 +493,7 @@ export type JobCreateInput = {
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -511,6 +520,7 @@ export type JobUncheckedCreateInput = {
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -537,6 +547,7 @@ export type JobUpdateInput = {
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -563,6 +574,7 @@ export type JobUncheckedUpdateInput = {
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -589,6 +601,7 @@ export type JobCreateManyInput = {
   total_steps: number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: string | null
   error_message?: string | null
   final_adapter_key?: string | null
@@ -615,6 +628,7 @@ export type JobUpdateManyMutationInput = {
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -641,6 +655,7 @@ export type JobUncheckedUpdateManyInput = {
   total_steps?: Prisma.IntFieldUpdateOperationsInput | number
   latest_metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   preparation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  validation?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error_code?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -672,6 +687,7 @@ export type JobCountOrderByAggregateInput = {
   total_steps?: Prisma.SortOrder
   latest_metrics?: Prisma.SortOrder
   preparation?: Prisma.SortOrder
+  validation?: Prisma.SortOrder
   error_code?: Prisma.SortOrder
   error_message?: Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrder
@@ -764,6 +780,7 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   total_steps?: boolean
   latest_metrics?: boolean
   preparation?: boolean
+  validation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -790,6 +807,7 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   total_steps?: boolean
   latest_metrics?: boolean
   preparation?: boolean
+  validation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -816,6 +834,7 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   total_steps?: boolean
   latest_metrics?: boolean
   preparation?: boolean
+  validation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -842,6 +861,7 @@ export type JobSelectScalar = {
   total_steps?: boolean
   latest_metrics?: boolean
   preparation?: boolean
+  validation?: boolean
   error_code?: boolean
   error_message?: boolean
   final_adapter_key?: boolean
@@ -853,7 +873,7 @@ export type JobSelectScalar = {
   updated_at?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "validation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
 
 export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Job"
@@ -873,6 +893,7 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     total_steps: number
     latest_metrics: runtime.JsonValue | null
     preparation: runtime.JsonValue | null
+    validation: runtime.JsonValue | null
     error_code: string | null
     error_message: string | null
     final_adapter_key: string | null
@@ -1319,6 +1340,7 @@ export interface JobFieldRefs {
   readonly total_steps: Prisma.FieldRef<"Job", 'Int'>
   readonly latest_metrics: Prisma.FieldRef<"Job", 'Json'>
   readonly preparation: Prisma.FieldRef<"Job", 'Json'>
+  readonly validation: Prisma.FieldRef<"Job", 'Json'>
   readonly error_code: Prisma.FieldRef<"Job", 'String'>
   readonly error_message: Prisma.FieldRef<"Job", 'String'>
   readonly final_adapter_key: Prisma.FieldRef<"Job", 'String'>
