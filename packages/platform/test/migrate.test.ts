@@ -50,7 +50,7 @@ test('the real migrations apply once, are recorded with sha256 checksums, and re
     assert.ok(r.finished_at);
   }
   const tables = (await query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema])).map((r) => r.table_name).sort();
-  for (const t of ['api_keys', 'checkpoints', 'datasets', 'job_events', 'job_metrics', 'jobs', 'models', 'samples', 'tenants']) assert.ok(tables.includes(t), t);
+  for (const t of ['api_keys', 'checkpoints', 'datasets', 'job_events', 'job_metrics', 'jobs', 'models', 'sample_sets', 'tenants']) assert.ok(tables.includes(t), t);
 });
 
 test('concurrent runners apply each migration exactly once (advisory lock)', async () => {
@@ -81,4 +81,17 @@ test('an edited applied migration is refused; a new one is applied; a failing on
   assert.equal(half.length, 0, 'a failed migration leaves nothing behind');
   const recorded = await query(`SELECT migration_name FROM "${schema}"."_prisma_migrations" WHERE migration_name LIKE '2999%'`);
   assert.deepEqual(recorded.map((r) => r.migration_name), ['29990101000000_add_note']);
+});
+
+test('sample_sets migration: preview grids stored in the old samples table become finished preview sample sets', async () => {
+  const schema = freshSchema();
+  const dir = scratch();
+  for (const name of ['20261125000000_init', '20261126000000_job_preparation']) cpSync(join(MIGRATIONS_DIR, name), join(dir, name), { recursive: true });
+  await migrate({ databaseUrl, schema, migrationsDir: dir });
+  await query(`INSERT INTO "${schema}".jobs (id, tenant_id, model_id, dataset_id, method, hyperparameters, state, total_steps) VALUES ('job_1', 'ten_1', 'tiny-sd', 'ds_1', 'npo', '{}', 'succeeded', 4)`);
+  await query(`INSERT INTO "${schema}".samples (id, job_id, s3_key, kind) VALUES ('smp_1', 'job_1', 'jobs/job_1/samples/grid.png', 'grid')`);
+  const res = await migrate({ databaseUrl, schema, migrationsDir: MIGRATIONS_DIR });
+  assert.ok(res.applied.includes('20261206020000_sample_sets'));
+  const rows = await query(`SELECT id, tenant_id, job_id, model_id, kind, status, s3_prefix, result FROM "${schema}".sample_sets`);
+  assert.deepEqual(rows, [{ id: 'smp_1', tenant_id: 'ten_1', job_id: 'job_1', model_id: 'tiny-sd', kind: 'preview', status: 'succeeded', s3_prefix: 'jobs/job_1/samples', result: { grid: 'grid.png', images: [] } }]);
 });
