@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Timestamp, NullableTimestamp } from './common.ts';
+import { SafeText, ResourceId, INT32_MAX } from './text.ts';
 
 // Sampling requests and the sample sets they make. The bounds keep one request to minutes of a worker's time:
 // at most SAMPLE_LIMITS.images images (prompts × seeds × guidance scales × arms) per request.
@@ -30,13 +31,13 @@ export const AdapterRoleSchema = Type.Union([Type.Literal('positive'), Type.Lite
   description: 'positive: in both guidance branches (a DPO adapter); negative: in the negative branch only (an NPO adapter)',
 });
 
-const Prompt = Type.String({ minLength: 1, maxLength: SAMPLE_LIMITS.promptLength });
-const Seed = Type.Integer({ minimum: 0, maximum: 2147483647 });
+const Prompt = SafeText({ minLength: 1, maxLength: SAMPLE_LIMITS.promptLength });
+const Seed = Type.Integer({ minimum: 0, maximum: INT32_MAX });
 const Guidance = Type.Number({ minimum: 0, maximum: SAMPLE_LIMITS.maxGuidance });
 
 const BaseSampleFields = {
   prompts: Type.Array(Prompt, { minItems: 1, maxItems: SAMPLE_LIMITS.prompts, description: 'one grid row per prompt (and guidance scale)' }),
-  negative_prompt: Type.Optional(Type.String({ maxLength: SAMPLE_LIMITS.promptLength, description: 'text of the negative branch (default: empty, the unconditional embedding)' })),
+  negative_prompt: Type.Optional(SafeText({ maxLength: SAMPLE_LIMITS.promptLength, description: 'text of the negative branch (default: empty, the unconditional embedding)' })),
   seeds: Type.Optional(Type.Array(Seed, { minItems: 1, maxItems: SAMPLE_LIMITS.seeds, uniqueItems: true, description: 'one grid column per seed; a seed fixes the initial noise (default [0, 1, 2, 3])' })),
   guidance: Type.Optional(Type.Array(Guidance, { minItems: 1, maxItems: SAMPLE_LIMITS.guidanceScales, uniqueItems: true, description: 'classifier-free guidance scales (default [7.5])' })),
   steps: Type.Optional(Type.Integer({ minimum: 1, maximum: SAMPLE_LIMITS.steps, description: 'denoising steps (default 20)' })),
@@ -51,12 +52,12 @@ export type CreateModelSamples = Static<typeof CreateModelSamples>;
 export const CreateJobSamples = Type.Object(
   {
     ...BaseSampleFields,
-    checkpoint: Type.Optional(Type.Integer({ minimum: 0, description: "the checkpoint's step (default: the job's latest)" })),
+    checkpoint: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX, description: "the checkpoint's step (default: the job's latest)" })),
     role: Type.Optional(AdapterRoleSchema),
     other_adapter: Type.Optional(Type.Object(
       {
-        job: Type.String({ minLength: 1, maxLength: 100, description: 'another job of this tenant on the same model' }),
-        checkpoint: Type.Optional(Type.Integer({ minimum: 0 })),
+        job: ResourceId('another job of this tenant on the same model'),
+        checkpoint: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
       },
       { additionalProperties: false, description: "plays the role the job's adapter does not: DPO + NPO" },
     )),
