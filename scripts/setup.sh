@@ -26,5 +26,12 @@ elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
 fi
 
 if [ "${EXECUTION_PROVIDER:-cpu}" = cuda ]; then bash scripts/setup-gpu.sh; fi
+# The dashboard's browser test drives Debian's Chromium through playwright-core (no browser download); labelled
+# sample grids render their text with a system font. Install both when missing and we may (root with apt).
+if { ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi dejavu; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium and fonts-dejavu-core (apt)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+
 if [ -f scripts/prisma-generate.sh ]; then bash scripts/prisma-generate.sh; fi
 if [ "${NPO_SKIP_SERVICES:-}" != 1 ]; then bash scripts/services.sh; fi

@@ -18,6 +18,7 @@ import { modelRoutes } from './routes/models.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { sampleRoutes } from './routes/samples.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 
 /** Wires the HTTP application from its dependencies; the only place that knows every route and plugin. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps, streams);
   webhookRoutes(app, deps);
   sampleRoutes(app, deps);
+  dashboardRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
