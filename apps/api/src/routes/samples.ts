@@ -9,7 +9,7 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409
 const idOf = (p: unknown) => (p as { id: string }).id;
 
 export function sampleRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const sampleDeps = { ...deps, queuePrefix: deps.config.queuePrefix };
+  const sampleDeps = { ...deps, redisKeyPrefix: deps.config.redisKeyPrefix };
 
   app.post('/v1/jobs/:id/samples', {
     schema: {

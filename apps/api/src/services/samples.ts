@@ -7,7 +7,7 @@ import { findJob, checkpointAdapterFile, requireReady } from './jobs.ts';
 import { findVisibleModel } from './models.ts';
 import { sampleSetToApi } from './sample-serialize.ts';
 
-export interface SampleDeps { db: Db; storage: Storage; queues: Queues; bus: EventBus; queuePrefix: string }
+export interface SampleDeps { db: Db; storage: Storage; queues: Queues; bus: EventBus; redisKeyPrefix: string }
 
 /** The adapter of a job's checkpoint (its latest when `step` is not given), as a sample request records it. */
 async function resolveAdapter(db: Db, tenantId: string, jobId: string, step: number | undefined, role: AdapterRole) {
@@ -110,7 +110,7 @@ export async function cancelSampleSet(deps: SampleDeps, tenantId: string, id: st
   if (queued.count === 1) await deps.queues.samples.remove(id).catch(() => 0);
   else {
     await deps.db.sampleSet.updateMany({ where: { id, status: 'running' }, data: { status: 'cancelling' } });
-    await deps.bus.publish(Channels.cancel(deps.queuePrefix), { jobId: id });
+    await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
   }
   return getSampleSet(deps, tenantId, id);
 }
