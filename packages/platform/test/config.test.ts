@@ -50,13 +50,13 @@ test('the variable list is complete and unique', () => {
 });
 
 test('WORKER_QUEUES: all by default, a comma list of queue names, unknown names refused by name', () => {
-  assert.deepEqual(loadConfig({}).workerQueues, ['datasets', 'models', 'train', 'webhooks']);
-  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'all' }).workerQueues, ['datasets', 'models', 'train', 'webhooks']);
+  assert.deepEqual(loadConfig({}).workerQueues, ['datasets', 'models', 'train', 'samples', 'webhooks']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'all' }).workerQueues, ['datasets', 'models', 'train', 'samples', 'webhooks']);
   assert.deepEqual(loadConfig({ WORKER_QUEUES: 'train' }).workerQueues, ['train']);
   assert.deepEqual(loadConfig({ WORKER_QUEUES: ' datasets, models ,datasets' }).workerQueues, ['datasets', 'models']);
   for (const bad of ['', 'gpu', 'train,prepare']) {
     const err = (() => { try { loadConfig({ WORKER_QUEUES: bad }); } catch (e) { return e as Error; } })();
     assert.ok(err instanceof ConfigError, bad);
-    assert.match(err.message, /WORKER_QUEUES must be "all" or a comma-separated list of datasets, models, train/);
+    assert.match(err.message, /WORKER_QUEUES must be "all" or a comma-separated list of datasets, models, train, samples, webhooks/);
   }
 });
