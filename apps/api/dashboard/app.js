@@ -102,9 +102,14 @@ function jobsPage() {
   return { stop: () => (stopped = true) };
 }
 
-function makeChart(container, title, labels, colors) {
-  const series = [{ label: 'step' }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 1.5, points: { show: false } }))];
-  const chart = new uPlot({ title, width: 470, height: 210, scales: { x: { time: false } }, series, legend: { show: true } }, [[], ...labels.map(() => [])], container);
+// Axis numbers in 3 significant digits: uPlot's default rounds a 1e-4 learning rate to 0.
+const tick = (_u, values) => values.map((v) => (v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(1) : String(+v.toPrecision(3))));
+
+/** A line chart over steps; series listed in `ownScale` get a right-hand axis of their own (e.g. B − A beside A and B). */
+function makeChart(container, title, labels, colors, ownScale = []) {
+  const series = [{ label: 'step' }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 1.5, ...(ownScale.includes(label) ? { scale: 'own' } : {}) }))];
+  const axes = [{}, { values: tick, size: 60 }, ...(ownScale.length ? [{ scale: 'own', side: 1, values: tick, size: 60, grid: { show: false } }] : [])];
+  const chart = new uPlot({ title, width: 470, height: 210, scales: { x: { time: false } }, series, axes, legend: { show: true } }, [[], ...labels.map(() => [])], container);
   return {
     set(data) {
       chart.setData(data);
@@ -159,7 +164,7 @@ function jobPage(jobId) {
   const rewardBox = $('chart-reward');
   rewardBox.replaceChildren();
   rewardBox.hidden = true;
-  const rewardChart = makeChart(rewardBox, 'validation reward (mean over prompts × seeds)', ['A plain CFG', 'B adapted', 'B − A'], ['#6b7280', '#ea580c', '#0d9488']);
+  const rewardChart = makeChart(rewardBox, 'validation reward: A, B (left), B − A (right)', ['A plain CFG', 'B adapted', 'B − A'], ['#6b7280', '#ea580c', '#0d9488'], ['B − A']);
   $('events').replaceChildren();
   $('checkpoints').replaceChildren();
   $('samples').replaceChildren();
