@@ -31,6 +31,11 @@ export function loadVae(vaeDir: string, artifacts: ArtifactDir): { config: VaeCo
   return { config, weights };
 }
 
+/** Image pixels per latent along a side (8 for SD and SDXL): what a latent UNet's sample_size is multiplied by. */
+export function vaeDownscale(vaeDir: string): number {
+  return downscale(parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8'))));
+}
+
 /**
  * A diffusers AutoencoderKL compiled for one batch size and resolution: `encode` images in [−1, 1] to scaled
  * latents (the posterior's mode) and `decode` latents back. Batches smaller than `batch` are padded.
