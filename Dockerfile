@@ -30,5 +30,5 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../
 WORKDIR /app
 COPY . .
 RUN bash scripts/image-install.sh worker-gpu
-ENV NODE_ENV=production DATA_DIR=/data BUILTIN_MODELS_DIR=/app/models EXECUTION_PROVIDER=cuda WORKER_QUEUES=train
+ENV NODE_ENV=production DATA_DIR=/data BUILTIN_MODELS_DIR=/app/models EXECUTION_PROVIDER=cuda WORKER_QUEUES=train,samples
 CMD ["npx", "tsx", "apps/worker/src/main.ts"]

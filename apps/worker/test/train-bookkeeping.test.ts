@@ -33,7 +33,9 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
   assert.equal(done.state, 'succeeded', done.error_message ?? '');
   assert.equal(done.step, 10);
   assert.equal(done.final_adapter_key, `jobs/${id}/checkpoints/step-10/adapter_model.safetensors`);
-  const events = await ctx.db.jobEvent.findMany({ where: { job_id: id, type: 'state' }, orderBy: { id: 'asc' } });
+  // the row turns succeeded just before its state event is written (JobRecord.finish): wait for the event, then compare
+  const stateEvents = () => ctx.db.jobEvent.findMany({ where: { job_id: id, type: 'state' }, orderBy: { id: 'asc' } });
+  const events = await waitFor('the succeeded event', async () => { const e = await stateEvents(); return e.some((x) => (x.data as { state: string }).state === 'succeeded') && e; });
   assert.deepEqual(events.map((e) => (e.data as { state: string }).state), ['preparing', 'compiling', 'training', 'succeeded']);
   const metrics = await ctx.db.jobMetric.findMany({ where: { job_id: id }, orderBy: { step: 'asc' } });
   assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

@@ -1,5 +1,5 @@
 // Every session a worker opens runs on its configured provider: preparation (text encoder, VAE), the training
-// step and the sample grid. The binding is checked function by function, and through the real trainer: on this
+// step, the sample grid and sampling requests. The binding is checked function by function, and through the real trainer: on this
 // GPU-less machine a cuda worker's every path must fail with the provider error, never run on CPU instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ test('trainerOn binds the provider into every trainer function that opens sessio
     trainAdapter: async (o: { executionProvider?: string }) => ((seen.trainAdapter = o.executionProvider), { cancelled: false, steps: 0, finalAdapter: null }),
     encodeDatasetForModel: async (o: { executionProvider?: string }) => ((seen.encodeDatasetForModel = o.executionProvider), { preparedDir: '', pairs: 0, cached: false }),
     renderSampleGrid: async (o: { executionProvider?: string }) => ((seen.renderSampleGrid = o.executionProvider), { file: '' }),
+    renderSamples: async (o: { executionProvider?: string }) => ((seen.renderSamples = o.executionProvider), { grid: '', images: [], side: 0 }),
     validateModelFolder: async () => ((seen.validateModelFolder = 'no sessions'), { ok: true, errors: [], info: { pixelSpace: true, sampleSize: 0, hasVae: false } }),
   } as unknown as TrainerApi;
   const bound = trainerOn('cuda', recording);
@@ -29,9 +30,10 @@ test('trainerOn binds the provider into every trainer function that opens sessio
   await bound.trainAdapter(asCpu);
   await bound.encodeDatasetForModel(asCpu);
   await bound.renderSampleGrid(asCpu);
+  await bound.renderSamples(asCpu);
   await bound.validateModelFolder('x');
   assert.deepEqual(Object.keys(bound).sort(), Object.keys(realTrainer).sort());
-  assert.deepEqual(seen, { trainAdapter: 'cuda', encodeDatasetForModel: 'cuda', renderSampleGrid: 'cuda', validateModelFolder: 'no sessions' });
+  assert.deepEqual(seen, { trainAdapter: 'cuda', encodeDatasetForModel: 'cuda', renderSampleGrid: 'cuda', renderSamples: 'cuda', validateModelFolder: 'no sessions' });
 });
 
 async function providerError(what: string, run: () => Promise<unknown>) {
@@ -42,7 +44,7 @@ async function providerError(what: string, run: () => Promise<unknown>) {
   });
 }
 
-test('a cuda worker: preparation, training and the sample grid each fail with the provider error', { skip: hasDriver && 'this machine has an NVIDIA driver', timeout: 300_000 }, async () => {
+test('a cuda worker: preparation, training, the sample grid and sampling each fail with the provider error', { skip: hasDriver && 'this machine has an NVIDIA driver', timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'npo-provider-paths-'));
   const trainer = trainerOn('cuda', realTrainer);
   try {
