@@ -5,7 +5,7 @@ import type { RenderedImage } from './trainer-api.ts';
 type Reward = (pixels: Float32Array, prompt: string) => number | null;
 
 // Models whose world has a programmatic reward, by model id: the built-in tiny-sd is the shapes world's model
-// (MINIATURE.md), scored by its reward for prompts of that world (other prompts have none).
+// (packages/shapes/MINIATURE.md), scored by its reward for prompts of that world (other prompts have none).
 const REWARDS: Record<string, Reward> = {
   'tiny-sd': (pixels, prompt) => {
     const index = PROMPTS.findIndex((p) => p.text === prompt);

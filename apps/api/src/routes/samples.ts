@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { CreateJobSamples, CreateModelSamples, SampleSet, SampleSetList, IdParams, ErrorResponse } from '@npo/contracts';
+import { CreateJobSamples, CreateModelSamples, SampleSet, SampleSetList, IdParams, ErrorResponse, ResourceId } from '@npo/contracts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import * as samples from '../services/samples.ts';
@@ -44,7 +44,7 @@ export function sampleRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/samples/:id/files/:name', {
     schema: {
       tags: ['samples'], summary: 'Download one PNG of a sample set (grid.png or an image name): 302 to a presigned URL',
-      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }), name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' }) }),
+      params: Type.Object({ id: ResourceId(), name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' }) }),
       response: errors,
     },
   }, async (request, reply) => {
