@@ -2,12 +2,13 @@
 UNet2DConditionModel with a PEFT LoraConfig adapter on PyTorch 2 (SDPA attention), the reference pass with
 disable_adapters(), the Diffusion-DPO loss on the reversed pair, clip_grad_norm_ and torch.optim.AdamW.
 
-    <venv>/bin/python bench/diffusers_step.py <workload> [--threads N] [--steps N] [--losses-out FILE]
+    <venv>/bin/python bench/diffusers_step.py <workload> [--threads N] [--steps N] [--losses-out FILE] [--device cpu|cuda]
 
 The venv comes from bench/setup-diffusers-env.sh (built outside the repository). Reads
 .data/bench/<workload>/workload.json like torch_step.py: the same config, weights (fp16 files are loaded into
 the float32 model, as ours casts them in-graph), pair batch and LoRA initialisation. Prints one JSON line
-{workload: "<name>-diffusers", threads, ms_median, ms_min, ms_max, peak_rss_mb}.
+{workload: "<name>-diffusers", threads, ms_median, ms_min, ms_max, peak_rss_mb}; on cuda also device and
+peak_device_mb (torch.cuda.max_memory_allocated), timings after torch.cuda.synchronize().
 """
 import argparse
 import json
@@ -31,7 +32,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int)
     ap.add_argument("--losses-out")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     spec_path = os.path.join(REPO, ".data", "bench", a.workload, "workload.json")
     if not os.path.exists(spec_path):
         sys.exit(f"diffusers_step: {spec_path} is missing; run `npx tsx bench/run.ts {a.workload} --prepare-only` first")
@@ -49,7 +53,8 @@ def main():
     unet.train()
     lora = spec["lora"]
     unet.add_adapter(LoraConfig(r=lora["rank"], lora_alpha=lora["alpha"], init_lora_weights="gaussian", target_modules=lora["targets"]))
-    inputs = load_file(spec["inputs_path"])
+    unet.to(dev)
+    inputs = {k: v.to(dev) for k, v in load_file(spec["inputs_path"]).items()}
     params = []
     for path in lora["modules"]:
         mod = unet.get_submodule(path)
@@ -97,8 +102,10 @@ def main():
     steps = a.steps or spec["default_steps"]
     ms, losses, norms = [], [], []
     for i in range(spec["warmup_steps"] + steps):
+        sync()
         t0 = time.perf_counter()
         loss, norm = step()
+        sync()
         dt = (time.perf_counter() - t0) * 1000
         losses.append(loss)
         norms.append(norm)
@@ -111,8 +118,11 @@ def main():
     s = sorted(ms)
     mid = len(s) // 2
     median = s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
-    print(json.dumps({"workload": f"{a.workload}-diffusers", "threads": a.threads, "ms_median": round(median, 2),
-                      "ms_min": round(s[0], 2), "ms_max": round(s[-1], 2), "peak_rss_mb": round(peak_mb(), 1)}))
+    out = {"workload": f"{a.workload}-diffusers", "threads": a.threads, "ms_median": round(median, 2),
+           "ms_min": round(s[0], 2), "ms_max": round(s[-1], 2), "peak_rss_mb": round(peak_mb(), 1)}
+    if a.device == "cuda":
+        out.update(device=torch.cuda.get_device_name(), peak_device_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1))
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
