@@ -7,11 +7,11 @@ import sharp from 'sharp';
 import yazl from 'yazl';
 import tar from 'tar-stream';
 import { newId } from '@npo/contracts';
+import { checkModelFolder } from '@npo/diffusion';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/queue-consumers.ts';
 import { validateDataset } from '../src/dataset-api.ts';
 import { scriptedTrainer } from './fixtures/scripted-trainer.ts';
-import { checkModelFolder } from '../src/model-check.ts';
 import { waitFor } from './helpers.ts';
 import { tinyModel } from './fixtures/tiny-model-folder.ts';
 
@@ -75,7 +75,10 @@ test('a file that is not a dataset is validated to invalid, with the reason in t
 test('model folder checks: good pixel-space model, channel mismatch, missing parts', () => {
   const good = join(scratch, 'good');
   tinyModel(good);
-  assert.deepEqual(checkModelFolder(good), { ok: true, errors: [], info: { pixelSpace: true, sampleSize: 8, hasVae: false, inChannels: 3, outChannels: 3 } });
+  assert.deepEqual(checkModelFolder(good), {
+    ok: true, errors: [],
+    info: { kind: 'sd15', pixelSpace: true, sampleSize: 8, hasVae: false, vaeScaleFactor: null, inChannels: 3, outChannels: 3, weights: { unet: 'diffusion_pytorch_model.safetensors', text_encoder: 'model.safetensors' } },
+  });
   const bad = join(scratch, 'bad');
   tinyModel(bad, { inChannels: 4, vae: true });
   const check = checkModelFolder(bad);

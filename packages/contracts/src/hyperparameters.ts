@@ -16,6 +16,8 @@ export interface ModelShapeInfo {
   pixelSpace: boolean;
   /** The UNet's sample_size: its latent side, or its pixel side for a pixel-space model. */
   sampleSize: number;
+  /** Pixels per latent (2^(VAE down blocks − 1)); 8, every SD-class VAE's, when not known; null without a VAE. */
+  vaeScaleFactor?: number | null;
 }
 
 /** What a default may depend on besides the values resolved before it. */
@@ -81,7 +83,7 @@ export const HYPERPARAMETER_TABLE = {
   max_grad_norm: { kind: 'number', exclusiveMinimum: 0, maximum: 1e6, default: 1, api: true, description: 'gradient-norm clip' },
   resolution: {
     kind: 'integer', minimum: 8, maximum: 4096, multipleOf: 8, api: true, description: 'training resolution in pixels',
-    default: { derive: (ctx) => defaultResolution(ctx.model), doc: 'default: model sample_size × 8, or sample_size for pixel-space models, which accept no other' },
+    default: { derive: (ctx) => defaultResolution(ctx.model), doc: 'default: model sample_size × its VAE\'s scale factor (8 for SD and SDXL), or sample_size for pixel-space models, which accept no other' },
     check: (v, _hp, ctx) => resolutionProblem(v as number, ctx.model),
   },
   checkpoint_every: { kind: 'integer', minimum: 1, maximum: 100000, default: 50, api: true, description: 'steps between checkpoints' },
@@ -135,7 +137,7 @@ export const HyperparametersInput = Type.Unsafe<HyperparametersInput>(
 );
 
 export function defaultResolution(model: ModelShapeInfo): number {
-  return model.pixelSpace ? model.sampleSize : model.sampleSize * 8;
+  return model.pixelSpace ? model.sampleSize : model.sampleSize * (model.vaeScaleFactor ?? 8);
 }
 
 /**

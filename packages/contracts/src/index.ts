@@ -14,3 +14,4 @@ export * from './schemas/text.ts';
 export * from './imports.ts';
 export * from './schemas/webhooks.ts';
 export * from './schemas/samples.ts';
+export * from './model-folder-info.ts';

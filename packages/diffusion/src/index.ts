@@ -31,4 +31,7 @@ export * from './text/sdxl-text-encoders.ts';
 export * from './text/clip-text-encoder.ts';
 export * from './data/index.ts';
 export * from './vae/vae.ts';
+export * from './model-folder/read-model-folder.ts';
+export * from './model-folder/check-model-folder.ts';
+export * from './model-folder/sdxl-consistency.ts';
 export * from './testing/tiny-sdxl-folder.ts';

@@ -9,7 +9,6 @@ export * from './db/ensure-database.ts';
 export * from './paths.ts';
 export * from './pubsub.ts';
 export * from './api-keys.ts';
-export * from './model-folder.ts';
 export * from './setup.ts';
 export * from './job-events.ts';
 export * from './process.ts';

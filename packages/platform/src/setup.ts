@@ -10,7 +10,8 @@ import { ensureDatabase } from './db/ensure-database.ts';
 import { migrate } from './db/migrate.ts';
 import { MIGRATIONS_DIR } from './paths.ts';
 import { listFiles } from './storage.ts';
-import { readModelFolderInfo } from './model-folder.ts';
+// the one model-folder reader; its subpath export loads no onnxruntime
+import { readModelFolder } from '@npo/diffusion/model-folder';
 
 export const BUILTIN_MODELS = ['tiny-sd'] as const;
 
@@ -39,7 +40,7 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
       await storage.uploadFile(key, join(dir, rel), { sha256 });
     }
     // names this version of the files: workers cache a model's download (and key prepared shards) under it
-    const info = { ...readModelFolderInfo(dir), files_sha256: createHash('sha256').update(hashes.join('\n')).digest('hex') };
+    const info = { ...readModelFolder(dir).info, files_sha256: createHash('sha256').update(hashes.join('\n')).digest('hex') };
     await db.model.upsert({
       where: { id: name },
       create: { id: name, tenant_id: null, name, source: 'builtin', s3_prefix: prefix, status: 'ready', info: { ...info } },

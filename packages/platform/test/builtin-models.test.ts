@@ -28,7 +28,11 @@ test('same-size content change: re-uploaded, new files_sha256; unchanged: same f
   assert.deepEqual(await registerBuiltinModels(ctx.config, ctx.db, ctx.storage), ['tiny-sd']);
   const first = await ctx.db.model.findUniqueOrThrow({ where: { id: 'tiny-sd' } });
   assert.equal(first.status, 'ready');
-  assert.deepEqual({ ...(first.info as object), files_sha256: undefined }, { pixelSpace: true, sampleSize: 16, hasVae: false, inChannels: 3, outChannels: 3, files_sha256: undefined });
+  assert.deepEqual({ ...(first.info as object), files_sha256: undefined }, {
+    // the model-folder reader's answer, as the worker stores it for a validated model
+    kind: 'sd15', pixelSpace: true, sampleSize: 16, hasVae: false, vaeScaleFactor: null, inChannels: 3, outChannels: 3,
+    weights: { unet: 'diffusion_pytorch_model.safetensors' }, files_sha256: undefined,
+  });
   const key = 'models/builtin/tiny-sd/unet/diffusion_pytorch_model.safetensors';
   assert.deepEqual(await ctx.storage.getBuffer(key), Buffer.alloc(64, 1));
 

@@ -33,7 +33,7 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
   const workDir = o.workDir ?? join(o.outDir, '.work');
   const B = o.batchPairs ?? 8;
   const session = { executionProvider: o.executionProvider };
-  const text = model.unetConfig.addition ? await sdxlPrompts(o.modelDir, join(workDir, 'text'), B, session) : await sdPrompts(o.modelDir, join(workDir, 'text'), B, session);
+  const text = model.kind === 'sdxl' ? await sdxlPrompts(o.modelDir, join(workDir, 'text'), B, session) : await sdPrompts(o.modelDir, join(workDir, 'text'), B, session);
   if (text.embedShape[1] !== model.unetConfig.cross_attention_dim)
     throw new ModelFolderError(`the text encoders make ${text.embedShape[1]}-wide prompt embeddings, the UNet's cross_attention_dim is ${model.unetConfig.cross_attention_dim}`);
   let encodeImages: ImageEncoder;

@@ -1,19 +1,23 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ConfigError, parseSchedulerConfig, parseUNetConfig, SD15_SCHEDULER, type SchedulerConfig, type UNetConfig,
+  ConfigError, parseClipTextConfig, parseSchedulerConfig, parseUNetConfig, readModelFolder, SD15_SCHEDULER,
+  type SchedulerConfig, type UNetConfig,
 } from '@npo/diffusion';
-import { InputError } from '@npo/contracts';
+import { InputError, type ModelFolderInfo, type ModelKind } from '@npo/contracts';
 import { SafetensorsFile } from '@npo/graph';
 
-/** A diffusers model folder as the trainer uses it. */
+/** A diffusers model folder as the trainer uses it: the one reader's answer, with the configs it builds graphs from parsed. */
 export interface ModelFolder {
   dir: string;
+  kind: ModelKind;
   unetConfig: UNetConfig;
   unetWeights: string;
   scheduler: SchedulerConfig;
   /** No vae/: the UNet works on RGB pixels directly (e.g. the built-in tiny-sd). */
   pixelSpace: boolean;
+  /** Pixels per latent (null for a pixel-space model). */
+  vaeScaleFactor: number | null;
   hasTextEncoder: boolean;
 }
 
@@ -23,47 +27,42 @@ export class ModelFolderError extends InputError {
   }
 }
 
-function readJson(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new ModelFolderError(`missing ${path}`);
+function parsed<T>(parse: () => T): T {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new ModelFolderError(`${path} is not valid JSON`);
+    return parse();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ModelFolderError(e.message);
+    throw e;
   }
 }
 
 export function loadModelFolder(dir: string): ModelFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFolderError(`model folder ${dir} does not exist`);
-  let unetConfig: UNetConfig;
-  try {
-    unetConfig = parseUNetConfig(readJson(join(dir, 'unet/config.json')));
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ModelFolderError(e.message);
-    throw e;
-  }
-  const unetWeights = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors']
-    .map((f) => join(dir, 'unet', f))
-    .find((p) => existsSync(p));
-  if (!unetWeights) throw new ModelFolderError(`${dir}/unet has no diffusion_pytorch_model.safetensors`);
-  const schedulerPath = join(dir, 'scheduler/scheduler_config.json');
-  const scheduler = existsSync(schedulerPath) ? parseSchedulerConfig(readJson(schedulerPath)) : SD15_SCHEDULER;
+  const r = readModelFolder(dir);
+  const unetRaw = r.configs.unet;
+  if (!unetRaw) throw new ModelFolderError(`${dir}: ${r.problems.find((p) => p.startsWith('unet/')) ?? 'unet/config.json is unreadable'}`);
+  const unetConfig = parsed(() => parseUNetConfig(unetRaw));
+  if (!r.weightsPaths.unet) throw new ModelFolderError(`${dir}/unet has no diffusion_pytorch_model.safetensors`);
+  const schedulerProblem = r.problems.find((p) => p.startsWith('scheduler/'));
+  if (schedulerProblem) throw new ModelFolderError(`${dir}: ${schedulerProblem}`);
   return {
     dir,
+    kind: r.info.kind,
     unetConfig,
-    unetWeights,
-    scheduler,
-    pixelSpace: !existsSync(join(dir, 'vae/config.json')),
-    hasTextEncoder: existsSync(join(dir, 'text_encoder/config.json')),
+    unetWeights: r.weightsPaths.unet,
+    scheduler: r.configs.scheduler ? parseSchedulerConfig(r.configs.scheduler) : SD15_SCHEDULER,
+    pixelSpace: r.info.pixelSpace,
+    vaeScaleFactor: r.info.vaeScaleFactor,
+    hasTextEncoder: r.configs.text_encoder !== undefined,
   };
 }
 
 /** Checks a folder the service was handed: configs parse, weights open, shapes agree with the config. */
-export async function validateModelFolder(dir: string): Promise<{ ok: boolean; errors: string[]; info: { pixelSpace: boolean; sampleSize: number; hasVae: boolean } }> {
+export async function validateModelFolder(dir: string): Promise<{ ok: boolean; errors: string[]; info: ModelFolderInfo }> {
   const errors: string[] = [];
-  let info = { pixelSpace: false, sampleSize: 0, hasVae: false };
+  const { info, configs } = readModelFolder(dir);
   try {
     const m = loadModelFolder(dir);
-    info = { pixelSpace: m.pixelSpace, sampleSize: m.unetConfig.sample_size, hasVae: !m.pixelSpace };
     const file = SafetensorsFile.open(m.unetWeights);
     const check = (name: string, expected: number[]) => {
       if (!file.has(name)) return errors.push(`unet weights lack '${name}'`);
@@ -77,6 +76,18 @@ export async function validateModelFolder(dir: string): Promise<{ ok: boolean; e
     if (m.pixelSpace && c.in_channels !== 3) errors.push(`a folder without vae/ must be a pixel-space model (in_channels 3), this UNet has ${c.in_channels}`);
     if (!m.hasTextEncoder) errors.push('missing text_encoder/config.json');
     if (!existsSync(join(dir, 'tokenizer'))) errors.push('missing tokenizer/');
+    // SDXL: both encoders are built from their configs at preparation and sampling; refuse what they cannot build now
+    if (m.kind === 'sdxl')
+      for (const part of ['text_encoder', 'text_encoder_2'] as const) {
+        const raw = configs[part];
+        if (!raw) continue;
+        try {
+          parseClipTextConfig(raw);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          errors.push(`${part}/config.json: ${e.message}`);
+        }
+      }
   } catch (e) {
     errors.push((e as Error).message);
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, resolveHyperparameters, resolveValidation, metadataProblem, Channels, TERMINAL_STATES,
+  ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, modelShapeOf, resolveHyperparameters, resolveValidation, metadataProblem, Channels, TERMINAL_STATES,
   ADAPTER_FILES, type AdapterFormat, type CreateJob, type JobState, type SampleResultRecord,
 } from '@npo/contracts';
 import { Prisma, recordJobEvent, type Db, type Queues, type EventBus } from '@npo/platform';
@@ -36,9 +36,8 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   requireReady('model', model);
   const dataset = await findDataset(deps.db, tenantId, body.dataset);
   requireReady('dataset', dataset);
-  const info = (model.info ?? {}) as { pixelSpace?: boolean; sampleSize?: number };
-  const shape = { pixelSpace: info.pixelSpace ?? false, sampleSize: info.sampleSize ?? 64 };
-  const hp = resolveHyperparameters(body.hyperparameters ?? {}, { method: body.method, model: shape });
+  // the model's shape as the worker's model-folder reader stored it
+  const hp = resolveHyperparameters(body.hyperparameters ?? {}, { method: body.method, model: modelShapeOf(model.info) });
   const validation = body.validation ? resolveValidation(body.validation, hp.checkpoint_every) : null;
   if (body.validation && !validation) {
     throw new ValidationError(`validation.every (${body.validation.every}) must be a multiple of hyperparameters.checkpoint_every (${hp.checkpoint_every}): validation samples a checkpoint`, { field: 'body.validation.every', checkpoint_every: hp.checkpoint_every }, 'validation_every_not_multiple');

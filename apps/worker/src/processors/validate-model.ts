@@ -2,16 +2,16 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { UnrecoverableError, listFiles, storableJson, type QueueJob } from '@npo/platform';
 import type { ModelValidationPayload } from '@npo/contracts';
-import { ArchiveError, extractArchive, type ArchiveLimits } from '@npo/diffusion';
+import { ArchiveError, checkModelFolder, extractArchive, type ArchiveLimits } from '@npo/diffusion';
 import type { WorkerDeps } from '../deps.ts';
-import { checkModelFolder } from '../model-check.ts';
 
 /** A model folder is a few large weight files: entries may be big, but there are few of them. */
 const MODEL_ARCHIVE_LIMITS: Partial<ArchiveLimits> = { maxEntries: 10_000, maxEntryBytes: 32 * 1024 ** 3, maxTotalBytes: 64 * 1024 ** 3, maxArchiveBytes: 64 * 1024 ** 3 };
 
 /**
  * Validates a registered model: an uploaded tar (or .tar.gz) is unpacked and its files stored under the model's prefix;
- * an S3-prefix model is downloaded. Structural checks (model-check.ts), then the trainer's own checks (validateModelFolder).
+ * an S3-prefix model is downloaded. Structural checks (checkModelFolder, from the one model-folder reader's answer: the
+ * parts the folder's kind needs, SDXL's consistency), then the trainer's own checks (validateModelFolder).
  */
 export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelValidationPayload>) {
   const { modelId } = job.data;

@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { Graph, hostTensor, type ExecutionProvider, type HostTensor, type Session } from '@npo/graph';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { findWeightsFile } from '../model/weights.ts';
+import { WEIGHT_FILES } from '../model-folder/read-model-folder.ts';
 import { parseClipTextConfig, type ClipTextConfig } from './clip-config.ts';
 import { clipTextForward, penultimateHiddenState, stackHiddenStates } from './clip-text-model.ts';
 import { ClipTokenizer } from './tokenizer.ts';
 
-/** The weight files transformers writes, in order of preference. */
-const WEIGHT_FILES = ['model.safetensors', 'model.fp16.safetensors'];
-
+/** The weights file of a text encoder folder (text_encoder/ and text_encoder_2/ take the same names). */
 export function clipWeightsPath(textEncoderDir: string): string {
-  return findWeightsFile(textEncoderDir, WEIGHT_FILES);
+  return findWeightsFile(textEncoderDir, WEIGHT_FILES.text_encoder);
 }
 
 export interface TextEncoderOptions {

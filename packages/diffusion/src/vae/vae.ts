@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Graph, hostTensor, type ExecutionProvider, type Session } from '@npo/graph';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { findWeightsFile, type WeightSource } from '../model/weights.ts';
+import { WEIGHT_FILES } from '../model-folder/read-model-folder.ts';
 import { downscale, vaeDecode, vaeEncode } from './autoencoder.ts';
 import { parseVaeConfig, type VaeConfig } from './config.ts';
 import { withLegacyAttentionNames } from './legacy-names.ts';
@@ -17,11 +18,8 @@ export interface VaeOptions {
   threads?: number;
 }
 
-/** The weight files diffusers writes, in order of preference. */
-const WEIGHT_FILES = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors'];
-
 export function vaeWeightsPath(vaeDir: string): string {
-  return findWeightsFile(vaeDir, WEIGHT_FILES);
+  return findWeightsFile(vaeDir, WEIGHT_FILES.vae);
 }
 
 /** The config and weights of a diffusers AutoencoderKL folder, legacy attention names mapped to current ones. */
@@ -29,11 +27,6 @@ export function loadVae(vaeDir: string, artifacts: ArtifactDir): { config: VaeCo
   const config = parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8')));
   const weights = withLegacyAttentionNames(artifacts.weights(vaeWeightsPath(vaeDir), 'vae.safetensors'));
   return { config, weights };
-}
-
-/** Image pixels per latent along a side (8 for SD and SDXL): what a latent UNet's sample_size is multiplied by. */
-export function vaeDownscale(vaeDir: string): number {
-  return downscale(parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8'))));
 }
 
 /**

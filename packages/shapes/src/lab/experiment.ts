@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveHyperparameters } from '@npo/contracts';
-import { loadLora, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
+import { loadLora, readModelFolder, type AdapterUse, type LoraAdapter } from '@npo/diffusion';
 import { encodeDatasetForModel, trainAdapter, type StepMetrics } from '@npo/trainer';
 import { writePngGrid } from '../image.ts';
 import { buildReport, meanOfControls, miniatureCriteria, reportMarkdown, type Arm, type Criterion, type GuidanceResults, type Report } from '../report.ts';
@@ -9,9 +9,6 @@ import { rewardBatch } from '../reward.ts';
 import { IMAGE_LENGTH, PROMPTS } from '../world.ts';
 import { readPairsArchive, samplePreferencePairs, writePairsZip, type PreferencePair } from './preferences.ts';
 import { ShapesSampler, type Slot } from './sampler.ts';
-
-/** tiny-sd is pixel space with a 16×16 UNet: it trains at 16 × 16. */
-const TINY_SD_SHAPE = { pixelSpace: true, sampleSize: 16 };
 
 export interface ExperimentOptions {
   modelDir: string;
@@ -79,7 +76,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
       modelDir: o.modelDir, preparedDir, method, workDir: join(o.workDir, `train-${arm}`), threads: o.threads,
       hyperparameters: resolveHyperparameters(
         { steps: s.loraSteps, batch_pairs: s.batchPairs, learning_rate: 5e-4, beta: 2000, lora_rank: RANK, lora_alpha: RANK, warmup_steps: 0, checkpoint_every: s.loraSteps },
-        { method, model: TINY_SD_SHAPE },
+        { method, model: readModelFolder(o.modelDir).info }, // tiny-sd: pixel space, 16×16
       ),
       onStep: (m) => {
         last = m;

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import {
-  ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, loadLora, moduleSpecs, LoraError, Vae, vaeDownscale, type AdapterSlot, type AdapterUse,
+  ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, loadLora, moduleSpecs, LoraError, Vae, type AdapterSlot, type AdapterUse,
 } from '@npo/diffusion';
 import { numel, Rng, type ExecutionProvider } from '@npo/graph';
 import { loadModelFolder } from '../model-folder.ts';
@@ -115,11 +115,11 @@ export async function renderSamples(o: RenderSamplesOptions): Promise<RenderedSa
   try {
     const { cond, negative, embedShape, pooled } = await encodePromptConditioning({
       modelDir: o.modelDir, workDir: o.workDir, prompts: o.prompts, negativePrompt: o.negativePrompt,
-      textTime: !!model.unetConfig.addition, executionProvider: o.executionProvider,
+      textTime: model.kind === 'sdxl', executionProvider: o.executionProvider,
     });
     ({ session: unet } = await artifacts.compile(buildGuidanceGraph({ config: model.unetConfig, weights }, 2 * B, latentShape, embedShape, slots), `samples_b${B}_${slotKey}`, session));
     // the VAE's own factor (8 for SD and SDXL; smaller for test folders) turns latents into pixels
-    const side = model.pixelSpace ? S : S * vaeDownscale(join(o.modelDir, 'vae'));
+    const side = model.pixelSpace ? S : S * model.vaeScaleFactor!;
     const sampler = new GuidedSampler(unet, model.scheduler, B, latentShape, embedShape, slots, pooled && { pooled: pooled.width, timeIds: defaultTimeIds(side) });
     vae = model.pixelSpace ? null : await Vae.create(join(o.modelDir, 'vae'), { workDir: join(o.workDir, 'vae'), batch: B, resolution: side, ...session });
     const L = numel(latentShape);
