@@ -17,6 +17,7 @@ import { datasetRoutes } from './routes/datasets.ts';
 import { modelRoutes } from './routes/models.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { sampleRoutes } from './routes/samples.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   modelRoutes(app, deps);
   jobRoutes(app, deps, streams);
   webhookRoutes(app, deps);
+  usageRoutes(app, deps);
   sampleRoutes(app, deps);
   dashboardRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

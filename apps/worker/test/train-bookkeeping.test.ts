@@ -15,7 +15,8 @@ import { join } from 'node:path';
 // The training stage's bookkeeping over real Postgres, Redis and S3, with the scripted stand-in trainer.
 let ctx: TestContext;
 let worker: RunningWorker | null = null;
-before(async () => { ctx = await createTestContext('trainbook'); });
+// 36 EUR per CPU-hour: one device-second costs exactly 0.01
+before(async () => { ctx = await createTestContext('trainbook', { PRICE_TABLE: '{"currency":"EUR","per_device_hour":{"cpu":36}}' }); });
 after(async () => {
   await worker?.close();
   await ctx.close();
@@ -52,6 +53,38 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
   assert.deepEqual(samples.map((s) => [s.kind, s.status]), [['preview', 'succeeded']]);
   const grid = (samples[0].result as { grid: string }).grid;
   assert.equal((await ctx.storage.getBuffer(`${samples[0].s3_prefix}/${grid}`)).subarray(1, 4).toString(), 'PNG');
+
+  // cost accounting: every phase the job went through is a priced usage row of this tenant, written by the time it ended
+  const usage = await ctx.db.usageRecord.findMany({ where: { job_id: id }, orderBy: { id: 'asc' } });
+  assert.deepEqual([...new Set(usage.map((u) => u.phase))], ['preparing', 'compiling', 'training', 'sampling']);
+  for (const u of usage) {
+    assert.equal(u.tenant_id, done.tenant_id);
+    assert.deepEqual([u.device_kind, u.device_count, u.currency], ['cpu', 1, 'EUR']);
+    assert.ok(u.seconds >= 0 && u.peak_rss_mb > 0);
+    assert.ok(Math.abs(u.cost - u.seconds * 0.01) < 1e-12, `${u.phase}: ${u.cost} for ${u.seconds} s`);
+    assert.ok(u.ended_at.getTime() <= done.finished_at!.getTime() + 1000);
+  }
+  const total = usage.reduce((a, u) => a + u.seconds, 0);
+  const wall = (done.finished_at!.getTime() - done.started_at!.getTime()) / 1000;
+  assert.ok(total <= wall + 0.5, `${total} device-seconds counted in a job of ${wall} s`);
+});
+
+test('usage: a long phase is written every flush interval, so a crash loses at most one interval', async () => {
+  const { UsageMeter } = await import('../../../packages/platform/src/usage/meter.ts');
+  const tenantId = newId('ten');
+  const jobId = newId('job');
+  const meter = new UsageMeter({ db: ctx.db, priceTable: ctx.config.priceTable, deviceKind: 'cpu' }, { tenantId, jobId }, { flushMs: 100 });
+  await meter.enter('training');
+  await new Promise((r) => setTimeout(r, 450));
+  const midway = await ctx.db.usageRecord.findMany({ where: { job_id: jobId } });
+  assert.ok(midway.length >= 3, `${midway.length} rows after 4.5 intervals`);
+  await meter.enter('cancelling'); // not a phase: counting stops
+  await new Promise((r) => setTimeout(r, 250));
+  const rows = await ctx.db.usageRecord.findMany({ where: { job_id: jobId } });
+  await meter.stop();
+  assert.equal((await ctx.db.usageRecord.count({ where: { job_id: jobId } })), rows.length, 'nothing is counted outside a phase');
+  const seconds = rows.reduce((a, r) => a + r.seconds, 0);
+  assert.ok(seconds > 0.4 && seconds < 0.6, `${seconds} s counted for 0.45 s of training`);
 });
 
 test('a running job cancelled through Postgres + Redis stops within a step and keeps its checkpoints', async () => {

@@ -15,3 +15,4 @@ export * from './imports.ts';
 export * from './schemas/webhooks.ts';
 export * from './schemas/samples.ts';
 export * from './model-folder-info.ts';
+export * from './schemas/usage.ts';

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { QueueNames, type QueueName } from '@npo/contracts';
+import { DEFAULT_PRICE_TABLE, parsePriceTable, type PriceTable } from './usage/price-table.ts';
 
 // Configuration comes from environment variables only, validated once at start-up. Every variable has a
 // local-development default, so a bare checkout runs against scripts/services.sh; production sets them all.
@@ -29,6 +30,7 @@ export interface Config {
   lockDurationMs: number;
   builtinModelsDir: string;
   webhooks: { allowPrivate: boolean; retryBaseMs: number; retryWindowMs: number; timeoutMs: number };
+  priceTable: PriceTable;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -105,6 +107,7 @@ const spec = {
   webhookAllowPrivate: { name: 'WEBHOOK_ALLOW_PRIVATE', default: 'false', parse: bool, help: 'let webhooks reach loopback/private addresses (tests, local development only: SSRF)' },
   webhookRetryBaseMs: { name: 'WEBHOOK_RETRY_BASE_MS', default: '5000', parse: int(1, 3600000), help: 'first webhook retry delay; each next one is 4× longer, at most 6 h' },
   webhookRetryWindowMs: { name: 'WEBHOOK_RETRY_WINDOW_MS', default: '86400000', parse: int(1000, 604800000), help: 'how long after an event its delivery is retried' },
+  priceTable: { name: 'PRICE_TABLE', default: JSON.stringify(DEFAULT_PRICE_TABLE), parse: parsePriceTable, help: 'price of one device-hour per device kind, e.g. {"currency":"USD","per_device_hour":{"cpu":0.05,"cuda":2.5}}' },
   webhookTimeoutMs: { name: 'WEBHOOK_TIMEOUT_MS', default: '10000', parse: int(100, 120000), help: 'time one webhook request may take' },
 } satisfies Record<string, VarSpec<unknown>>;
 
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stalledIntervalMs: read(spec.stalledIntervalMs),
     lockDurationMs: read(spec.lockDurationMs),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
+    priceTable: read(spec.priceTable),
     webhooks: {
       allowPrivate: read(spec.webhookAllowPrivate),
       retryBaseMs: read(spec.webhookRetryBaseMs),

@@ -14,3 +14,6 @@ export * from './job-events.ts';
 export * from './process.ts';
 export * from './storable-json.ts';
 export * from './webhooks/index.ts';
+export * from './usage/price-table.ts';
+export * from './usage/meter.ts';
+export * from './usage/summary.ts';

@@ -60,3 +60,17 @@ test('WORKER_QUEUES: all by default, a comma list of queue names, unknown names 
     assert.match(err.message, /WORKER_QUEUES must be "all" or a comma-separated list of datasets, models, train, samples, webhooks/);
   }
 });
+
+test('PRICE_TABLE: a currency and a price per device kind; anything else is refused by name', () => {
+  assert.deepEqual(loadConfig({}).priceTable, { currency: 'USD', per_device_hour: { cpu: 0.05, cuda: 2.5 } });
+  assert.deepEqual(loadConfig({ PRICE_TABLE: '{"currency":"EUR","per_device_hour":{"cuda":3}}' }).priceTable, { currency: 'EUR', per_device_hour: { cuda: 3 } });
+  for (const [raw, why] of [
+    ['2.5', /"currency"/], ['{"currency":"usd","per_device_hour":{"cpu":1}}', /three-letter/], ['{"currency":"USD"}', /per_device_hour/],
+    ['{"currency":"USD","per_device_hour":{"cpu":-1}}', /cpu must be a number >= 0/], ['not json', /must be JSON/],
+  ] as const) {
+    const err = (() => { try { loadConfig({ PRICE_TABLE: raw }); } catch (e) { return e as ConfigError; } })();
+    assert.ok(err instanceof ConfigError, raw);
+    assert.deepEqual(err.problems.map((p) => p.name), ['PRICE_TABLE']);
+    assert.match(err.message, why);
+  }
+});

@@ -25,6 +25,23 @@ export async function createMetrics(deps: AppDeps): Promise<Metrics> {
       for (const s of JOB_STATES) this.set({ state: s }, rows.find((r) => r.state === s)?._count._all ?? 0);
     },
   });
+  // Totals over every tenant (no per-tenant labels: /metrics is the operator's); tenants read theirs at /v1/usage.
+  new Gauge({
+    name: 'npo_device_seconds', help: 'device-seconds spent by workers, by phase and device kind', labelNames: ['phase', 'device'], registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await deps.db.usageRecord.groupBy({ by: ['phase', 'device_kind', 'device_count'], _sum: { seconds: true } });
+      for (const r of rows) this.inc({ phase: r.phase, device: r.device_kind }, (r._sum.seconds ?? 0) * r.device_count);
+    },
+  });
+  new Gauge({
+    name: 'npo_cost', help: 'cost of the device time spent, priced by PRICE_TABLE, by currency', labelNames: ['currency'], registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await deps.db.usageRecord.groupBy({ by: ['currency'], _sum: { cost: true } });
+      for (const r of rows) this.set({ currency: r.currency }, r._sum.cost ?? 0);
+    },
+  });
   const stepTime = new Histogram({
     name: 'npo_train_step_seconds', help: 'training step wall time', registers: [registry],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],

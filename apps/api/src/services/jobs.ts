@@ -3,7 +3,7 @@ import {
   ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, modelShapeOf, resolveHyperparameters, resolveValidation, metadataProblem, Channels, TERMINAL_STATES,
   ADAPTER_FILES, type AdapterFormat, type CreateJob, type JobState, type SampleResultRecord,
 } from '@npo/contracts';
-import { Prisma, recordJobEvent, type Db, type Queues, type EventBus } from '@npo/platform';
+import { Prisma, jobUsage, summarize, recordJobEvent, type Db, type Queues, type EventBus } from '@npo/platform';
 import { jobToApi } from './serialize.ts';
 import { cursorWhere, eventCursorWhere, page } from './pagination.ts';
 import { findVisibleModel } from './models.ts';
@@ -63,7 +63,7 @@ export async function createJob(deps: JobDeps, tenantId: string, body: CreateJob
   await recordJobEvent(deps, id, 'state', { state: 'queued' });
   // If Redis is down here the row is still queued; the worker re-enqueues queued jobs at start-up.
   await deps.queues.train.add('train', { jobId: id }, { jobId: id });
-  return { job: jobToApi(row), created: true };
+  return { job: jobToApi(row, summarize([])), created: true };
 }
 
 /** The job an earlier request with this Idempotency-Key made (409 if that request's body differed), or null. */
@@ -73,7 +73,7 @@ async function replayPrior(db: Db, tenantId: string, key: string, requestHash: s
   if (prior.request_hash !== requestHash) {
     throw new ConflictError(`Idempotency-Key "${key}" was already used with a different request body`, 'idempotency_conflict', { job: prior.id });
   }
-  return { job: jobToApi(prior), created: false };
+  return { job: await jobWithUsage(db, prior), created: false };
 }
 
 // By primary key, tenant checked here: Prisma plans a unique lookup for ~35% less CPU than findFirst, and status
@@ -85,7 +85,13 @@ export async function findJob(db: Db, tenantId: string, id: string) {
 }
 
 export async function getJob(db: Db, tenantId: string, id: string) {
-  return jobToApi(await findJob(db, tenantId, id));
+  // both at once (status polling is the hot path); the usage is only shown once the tenant check has passed
+  const [row, usage] = await Promise.all([findJob(db, tenantId, id), jobUsage(db, [id])]);
+  return jobToApi(row, usage.get(id)!);
+}
+
+async function jobWithUsage(db: Db, row: Parameters<typeof jobToApi>[0]) {
+  return jobToApi(row, (await jobUsage(db, [row.id])).get(row.id)!);
 }
 
 export async function listJobs(db: Db, tenantId: string, q: { cursor?: string; limit?: number; state?: string; model?: string; dataset?: string }) {
@@ -101,7 +107,8 @@ export async function listJobs(db: Db, tenantId: string, q: { cursor?: string; l
     orderBy: { id: 'desc' },
     take: limit + 1,
   });
-  return page(rows, limit, jobToApi);
+  const usage = await jobUsage(db, rows.slice(0, limit).map((r) => r.id));
+  return page(rows, limit, (r) => jobToApi(r, usage.get(r.id) ?? summarize([])));
 }
 
 /**
@@ -122,7 +129,7 @@ export async function cancelJob(deps: JobDeps, tenantId: string, id: string) {
     if (running.count === 1) await recordJobEvent(deps, id, 'state', { state: 'cancelling' });
     await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
   }
-  return jobToApi(await findJob(deps.db, tenantId, id));
+  return jobWithUsage(deps.db, await findJob(deps.db, tenantId, id));
 }
 
 export async function listEvents(db: Db, tenantId: string, id: string, q: { cursor?: string; limit?: number }) {

@@ -1,4 +1,4 @@
-import { apiHyperparameters, type Dataset, type Model, type Job } from '@npo/contracts';
+import { apiHyperparameters, type Dataset, type Model, type Job, type UsageSummary } from '@npo/contracts';
 
 // Database rows → API shapes (ISO timestamps, numbers instead of BigInt, nested progress/error objects).
 type Row = Record<string, any>;
@@ -18,7 +18,7 @@ export function modelToApi(r: Row): Model {
   };
 }
 
-export function jobToApi(r: Row): Job {
+export function jobToApi(r: Row, usage: UsageSummary): Job {
   const metrics = r.latest_metrics ?? null;
   const remaining = Math.max(0, r.total_steps - r.step);
   const eta = metrics && r.state === 'training' && typeof metrics.step_ms === 'number' ? Math.round((remaining * metrics.step_ms) / 100) / 10 : null;
@@ -41,6 +41,7 @@ export function jobToApi(r: Row): Job {
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     final_adapter: r.final_adapter_key ?? null,
     validation: r.validation ?? null,
+    usage,
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     finished_at: iso(r.finished_at),

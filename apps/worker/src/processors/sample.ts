@@ -7,6 +7,7 @@ import type { CancelRegistry } from '../cancellation.ts';
 import type { SamplerName } from '../trainer-api.ts';
 import { localModelDir } from '../model-cache.ts';
 import { finishSampleSet, publishSampleSet } from '../sample-sets.ts';
+import { usageMeter } from '../usage.ts';
 
 /**
  * One sampling request: the model (and the requested checkpoints' adapters) onto this disk, base and adapted
@@ -24,16 +25,18 @@ export async function sampleJob(deps: WorkerDeps & { cancels: CancelRegistry }, 
   }
   const controller = deps.cancels.register(sampleId);
   const work = join(deps.config.dataDir, 'work', 'samples', sampleId);
+  const meter = usageMeter(deps, { tenantId: row.tenant_id, jobId: row.job_id ?? undefined, sampleSetId: sampleId });
   try {
     const started = await deps.db.sampleSet.updateMany({
       where: { id: sampleId, status: { in: ['queued', 'running'] } },
       data: { status: 'running', started_at: row.started_at ?? new Date(), attempts: { increment: 1 } },
     });
     if (started.count === 0) controller.abort(); // cancelled between the read and here
+    await meter.enter('sampling');
     const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
     if (!model || model.status !== 'ready') throw new InputError(`model ${row.model_id} is missing or not ready`, { model: row.model_id }, JobErrorCodes.modelInvalid, 409);
-    const fingerprint = (model.info as { fingerprint?: string } | null)?.fingerprint;
-    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, fingerprint);
+    const filesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
+    const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, filesSha256);
     const req = row.request as unknown as SampleRequestRecord;
     const adapters: Partial<Record<AdapterRole, string>> = {};
     for (const a of req.adapters) {
@@ -67,6 +70,7 @@ export async function sampleJob(deps: WorkerDeps & { cancels: CancelRegistry }, 
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await finishSampleSet(deps, row, 'failed', { code: 'sampling_failed', message: (err as Error).message });
     throw err;
   } finally {
+    await meter.stop();
     deps.cancels.release(sampleId);
     await rm(work, { recursive: true, force: true }).catch(() => {});
   }

@@ -10,6 +10,7 @@ import { JobRecord } from '../job-record.ts';
 import { localModelDir } from '../model-cache.ts';
 import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
+import { usageMeter } from '../usage.ts';
 import { finishSampleSet, publishSampleSet } from '../sample-sets.ts';
 import { PREVIEW_PROMPTS } from '@npo/trainer';
 
@@ -40,10 +41,12 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     throw new WaitingError();
   };
   const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
+  const meter = usageMeter(deps, { tenantId: row.tenant_id, jobId });
   try {
     if (shutdown.aborted) await release(null);
     await deps.db.job.update({ where: { id: jobId }, data: { attempts: { increment: 1 }, started_at: row.started_at ?? new Date() } });
     if ((await rec.advance('preparing')) === 'cancelling') controller.abort();
+    await meter.enter('preparing');
     const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
     const dataset = await deps.db.dataset.findUnique({ where: { id: row.dataset_id } });
     if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${row.model_id} is missing or not ready`);
@@ -80,7 +83,9 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       });
       if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: S3Keys.checkpointAdapter(prefix) } });
       await rec.event('checkpoint', { step: c.step, final: c.final, files: names });
+      await meter.enter('sampling');
       await validateCheckpoint(deps, rec, row, modelDir, c, work, signal);
+      if (!c.final) await meter.enter('training');
     };
 
     const result = await trainer.trainAdapter({
@@ -88,6 +93,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown,
       onPhase: async (p) => {
         if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
+        await meter.enter(p);
       },
       onStep: async (m) => {
         if ((await rec.step(m)) === 'cancelling') controller.abort();
@@ -100,6 +106,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.finish('cancelled');
       return { state: 'cancelled' };
     }
+    await meter.enter('sampling');
     await renderPreview(deps, rec, row, modelDir, result.finalAdapter, work);
     const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
     await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: S3Keys.checkpointAdapter(finalCp.s3_prefix) } : {}) });
@@ -123,6 +130,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     else await rec.event('retry', { attempt: job.attemptsMade + 1, message: (err as Error).message });
     throw err;
   } finally {
+    await meter.stop();
     deps.cancels.release(jobId);
     await rm(join(work, 'resume'), { recursive: true, force: true }).catch(() => {});
   }

@@ -1,3 +1,4 @@
+import { UsageSummary } from './usage.ts';
 import { Type, type Static } from 'typebox';
 import { PageQuery, Page, Timestamp, NullableTimestamp } from './common.ts';
 import { ResourceId, INT32_MAX } from './text.ts';
@@ -68,6 +69,7 @@ export const Job = Type.Object({
   error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
   final_adapter: Type.Union([Type.String(), Type.Null()]),
   validation: Type.Union([ResolvedValidationSchema, Type.Null()]),
+  usage: UsageSummary,
   created_at: Timestamp,
   started_at: NullableTimestamp,
   finished_at: NullableTimestamp,

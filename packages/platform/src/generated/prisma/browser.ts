@@ -63,6 +63,11 @@ export type Checkpoint = Prisma.CheckpointModel
  */
 export type SampleSet = Prisma.SampleSetModel
 /**
+ * Model UsageRecord
+ * 
+ */
+export type UsageRecord = Prisma.UsageRecordModel
+/**
  * Model WebhookEndpoint
  * 
  */

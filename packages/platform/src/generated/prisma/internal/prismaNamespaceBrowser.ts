@@ -60,6 +60,7 @@ export const ModelName = {
   JobMetric: 'JobMetric',
   Checkpoint: 'Checkpoint',
   SampleSet: 'SampleSet',
+  UsageRecord: 'UsageRecord',
   WebhookEndpoint: 'WebhookEndpoint',
   WebhookDelivery: 'WebhookDelivery',
   WebhookAttempt: 'WebhookAttempt'
@@ -221,6 +222,25 @@ export const SampleSetScalarFieldEnum = {
 } as const
 
 export type SampleSetScalarFieldEnum = (typeof SampleSetScalarFieldEnum)[keyof typeof SampleSetScalarFieldEnum]
+
+
+export const UsageRecordScalarFieldEnum = {
+  id: 'id',
+  tenant_id: 'tenant_id',
+  job_id: 'job_id',
+  sample_set_id: 'sample_set_id',
+  phase: 'phase',
+  device_kind: 'device_kind',
+  device_count: 'device_count',
+  seconds: 'seconds',
+  peak_rss_mb: 'peak_rss_mb',
+  cost: 'cost',
+  currency: 'currency',
+  started_at: 'started_at',
+  ended_at: 'ended_at'
+} as const
+
+export type UsageRecordScalarFieldEnum = (typeof UsageRecordScalarFieldEnum)[keyof typeof UsageRecordScalarFieldEnum]
 
 
 export const WebhookEndpointScalarFieldEnum = {
