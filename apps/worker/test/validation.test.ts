@@ -106,6 +106,25 @@ test('a model registered by S3 prefix is validated by the worker: ready, or inva
   assert.match((results[1].errors as string[]).join('\n'), /in_channels is 5/);
 });
 
+test('an import is pinned: what passed validation is copied into the model\'s own prefix, so rewriting the import changes nothing', async () => {
+  tinyModel(join(scratch, 'pinned'));
+  const prefix = `imports/ten_x/${newId('m')}`;
+  await ctx.storage.uploadDir(prefix, join(scratch, 'pinned'));
+  const original = await ctx.storage.getBuffer(`${prefix}/unet/config.json`);
+  const id = newId('mdl');
+  await ctx.db.model.create({ data: { id, tenant_id: 'ten_x', name: 'pinned', source: 's3', s3_prefix: prefix, status: 'validating' } });
+  await ctx.queues.models.add('validate', { modelId: id }, { jobId: id });
+  const m = await waitFor('model validation', async () => { const r = await ctx.db.model.findUniqueOrThrow({ where: { id } }); return r.status !== 'validating' && r; });
+  assert.equal(m.status, 'ready', JSON.stringify(m.errors));
+  assert.equal(m.s3_prefix, `models/${id}/files`, 'jobs read the pinned copy');
+  assert.equal((m.info as { import_prefix: string }).import_prefix, prefix);
+  const imported = (await ctx.storage.list(prefix)).map((k) => k.slice(prefix.length)).sort();
+  assert.deepEqual((await ctx.storage.list(m.s3_prefix)).map((k) => k.slice(m.s3_prefix.length)).sort(), imported);
+  // the tenant rewrites its import after validation: the bytes a job trains on stay the ones checked
+  await ctx.storage.putBuffer(`${prefix}/unet/config.json`, '{"in_channels": 5}');
+  assert.deepEqual(await ctx.storage.getBuffer(`${m.s3_prefix}/unet/config.json`), original);
+});
+
 async function uploadTarModel(name: string, extra: { name: string; body: string }[] = []) {
   const dir = join(scratch, name);
   tinyModel(dir);

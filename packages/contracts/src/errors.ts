@@ -85,6 +85,19 @@ export class DependencyUnavailableError extends TransientError {
   }
 }
 
+/** A folder to import holds more files or bytes than a model folder may (MODEL_FOLDER_LIMITS): listing stopped there. */
+export class ImportTooLargeError extends InputError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details, 'import_too_large', 413);
+  }
+}
+/** An object changed between being listed and being read: the snapshot is not consistent, so it is read again. */
+export class ObjectChangedError extends TransientError {
+  constructor(key: string) {
+    super(`s3 object ${key} changed while it was being read`, { key }, 'object_changed', 409);
+  }
+}
+
 /** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof NpoError ? err.retryable : true;

@@ -10,12 +10,20 @@ export const tenantImportsRoot = (tenantId: string) => `imports/${tenantId}`;
  */
 export const MODEL_FOLDER_LIMITS = { maxFiles: 10_000, maxFileBytes: 32 * 1024 ** 3, maxTotalBytes: 64 * 1024 ** 3 } as const;
 
-/** The normalised prefix (no leading or trailing `/`) if it lies inside the tenant's imports, else null. */
-export function scopedImportPrefix(tenantId: string, s3Prefix: string): string | null {
+/**
+ * The normalised prefix (no leading or trailing `/`) if it lies inside the tenant's imports or inside one of the
+ * folders the operator allowed this tenant (IMPORT_ALLOW_LIST), else null.
+ */
+export function scopedImportPrefix(tenantId: string, s3Prefix: string, allowed: readonly string[] = []): string | null {
   const prefix = s3Prefix.replace(/\/+$/, '');
-  const root = `${tenantImportsRoot(tenantId)}/`;
-  if (!prefix.startsWith(root)) return null;
-  const rest = prefix.slice(root.length).split('/');
-  if (rest.some((seg) => seg === '' || seg === '.' || seg === '..')) return null;
-  return prefix;
+  for (const root of [tenantImportsRoot(tenantId), ...allowed].map((r) => `${r.replace(/\/+$/, '')}/`)) {
+    if (!prefix.startsWith(root)) continue;
+    const rest = prefix.slice(root.length).split('/');
+    if (rest.some((seg) => seg === '' || seg === '.' || seg === '..')) return null;
+    return prefix;
+  }
+  return null;
 }
+
+/** IMPORT_ALLOW_LIST: tenant id → S3 folders (outside the service's own roots) it may import from besides its own. */
+export type ImportAllowList = Readonly<Record<string, readonly string[]>>;

@@ -5,6 +5,9 @@ import { tenantImportsRoot } from './imports.ts';
 
 const ROOTS = { datasets: 'datasets', jobs: 'jobs', models: 'models', prepared: 'prepared', samples: 'samples' } as const;
 
+/** The service's own top-level folders: no tenant may import from or be allowed into them. */
+export const SERVICE_ROOTS: readonly string[] = Object.values(ROOTS);
+
 export const S3Keys = {
   /** Everything of one dataset (deleted with it). */
   dataset: (id: string) => `${ROOTS.datasets}/${id}`,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { QueueNames, type QueueName } from '@npo/contracts';
+import { QueueNames, SERVICE_ROOTS, type ImportAllowList, type QueueName } from '@npo/contracts';
 import { DEFAULT_PRICE_TABLE, parsePriceTable, type PriceTable } from './usage/price-table.ts';
 
 // Configuration comes from environment variables only, validated once at start-up. Every variable has a
@@ -31,6 +31,7 @@ export interface Config {
   builtinModelsDir: string;
   webhooks: { allowPrivate: boolean; retryBaseMs: number; retryWindowMs: number; timeoutMs: number };
   priceTable: PriceTable;
+  importAllowList: ImportAllowList;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -56,6 +57,21 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
 const bool: Parser<boolean> = (raw) => {
   if (!/^(true|false|1|0)$/.test(raw.trim())) throw new Error('must be true or false');
   return /^(true|1)$/.test(raw.trim());
+};
+const importAllowList: Parser<ImportAllowList> = (raw) => {
+  let v: unknown;
+  try { v = JSON.parse(raw); } catch { throw new Error('must be JSON: {"<tenant id>": ["<s3 folder>", …]}'); }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('must be an object of tenant id → list of S3 folders');
+  for (const [tenant, folders] of Object.entries(v)) {
+    if (!Array.isArray(folders) || !folders.every((f) => typeof f === 'string')) throw new Error(`${tenant}: must be a list of S3 folders`);
+    for (const f of folders as string[]) {
+      const top = f.replace(/^\/+/, '').split('/')[0];
+      if (!top || f.split('/').some((seg, i, all) => (seg === '' && i < all.length - 1) || seg === '.' || seg === '..'))
+        throw new Error(`${tenant}: ${JSON.stringify(f)} is not a folder path like shared/base-models`);
+      if (SERVICE_ROOTS.includes(top)) throw new Error(`${tenant}: ${f} lies in the service's own ${top}/ folder`);
+    }
+  }
+  return v as ImportAllowList;
 };
 const queueList: Parser<QueueName[]> = (raw) => {
   const all = Object.values(QueueNames) as QueueName[];
@@ -107,6 +123,7 @@ const spec = {
   webhookAllowPrivate: { name: 'WEBHOOK_ALLOW_PRIVATE', default: 'false', parse: bool, help: 'let webhooks reach loopback/private addresses (tests, local development only: SSRF)' },
   webhookRetryBaseMs: { name: 'WEBHOOK_RETRY_BASE_MS', default: '5000', parse: int(1, 3600000), help: 'first webhook retry delay; each next one is 4× longer, at most 6 h' },
   webhookRetryWindowMs: { name: 'WEBHOOK_RETRY_WINDOW_MS', default: '86400000', parse: int(1000, 604800000), help: 'how long after an event its delivery is retried' },
+  importAllowList: { name: 'IMPORT_ALLOW_LIST', default: '{}', parse: importAllowList, help: 'S3 folders a tenant may import models from besides imports/<tenant id>/, e.g. {"ten_…":["shared/base-models"]}' },
   priceTable: { name: 'PRICE_TABLE', default: JSON.stringify(DEFAULT_PRICE_TABLE), parse: parsePriceTable, help: 'price of one device-hour per device kind, e.g. {"currency":"USD","per_device_hour":{"cpu":0.05,"cuda":2.5}}' },
   webhookTimeoutMs: { name: 'WEBHOOK_TIMEOUT_MS', default: '10000', parse: int(100, 120000), help: 'time one webhook request may take' },
 } satisfies Record<string, VarSpec<unknown>>;
@@ -162,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockDurationMs: read(spec.lockDurationMs),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
     priceTable: read(spec.priceTable),
+    importAllowList: read(spec.importAllowList),
     webhooks: {
       allowPrivate: read(spec.webhookAllowPrivate),
       retryBaseMs: read(spec.webhookRetryBaseMs),

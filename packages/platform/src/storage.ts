@@ -9,7 +9,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ImportTooLargeError, ObjectChangedError } from '@npo/contracts';
 import type { Config } from './config.ts';
+
+export interface StoredObject { key: string; size: number; etag: string }
 
 // One S3 bucket holds everything (datasets/, models/, prepared/, jobs/ — see the README's design notes). Path-style
 // addressing and checksums only when required: with the SDK defaults a streamed PutObject reaches s3rver/MinIO with
@@ -95,6 +98,42 @@ export class Storage {
     await mkdir(dirname(file), { recursive: true });
     const { body } = await this.getStream(key);
     await pipeline(body, createWriteStream(file));
+  }
+
+  /**
+   * The objects under `prefix/` with their sizes and ETags, refused (ImportTooLargeError) as soon as the listing passes
+   * `limits`: a prefix with millions of objects costs one page past the limit, not a full listing.
+   */
+  async listObjects(prefix: string, limits: { maxFiles: number; maxFileBytes: number; maxTotalBytes: number }): Promise<StoredObject[]> {
+    const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    const objects: StoredObject[] = [];
+    let total = 0;
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }));
+      for (const o of out.Contents ?? []) {
+        if (!o.Key) continue;
+        const size = o.Size ?? 0;
+        total += size;
+        if (objects.length >= limits.maxFiles) throw new ImportTooLargeError(`${base} holds more than ${limits.maxFiles} files; a model folder has a few weight files and configs`, { max_files: limits.maxFiles });
+        if (size > limits.maxFileBytes) throw new ImportTooLargeError(`${o.Key} is ${size} bytes, over the ${limits.maxFileBytes} allowed for one file`, { key: o.Key, max_file_bytes: limits.maxFileBytes });
+        if (total > limits.maxTotalBytes) throw new ImportTooLargeError(`${base} holds more than ${limits.maxTotalBytes} bytes`, { max_total_bytes: limits.maxTotalBytes });
+        objects.push({ key: o.Key, size, etag: o.ETag ?? '' });
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
+  }
+
+  /** Downloads a listed object, refusing (ObjectChangedError) bytes whose ETag is no longer the one listed. */
+  async downloadListed(obj: StoredObject, file: string): Promise<void> {
+    await mkdir(dirname(file), { recursive: true });
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: obj.key }));
+    if (obj.etag && out.ETag && out.ETag !== obj.etag) {
+      (out.Body as Readable).destroy();
+      throw new ObjectChangedError(obj.key);
+    }
+    await pipeline(out.Body as Readable, createWriteStream(file));
   }
 
   /** Downloads every object under `prefix/` into `dir`, keeping relative paths. */

@@ -74,3 +74,13 @@ test('PRICE_TABLE: a currency and a price per device kind; anything else is refu
     assert.match(err.message, why);
   }
 });
+
+test('IMPORT_ALLOW_LIST: tenant id → folders; folders in the service\'s own roots or with dot segments are refused', () => {
+  assert.deepEqual(loadConfig({}).importAllowList, {});
+  assert.deepEqual(loadConfig({ IMPORT_ALLOW_LIST: '{"ten_1":["shared/base-models/"]}' }).importAllowList, { ten_1: ['shared/base-models/'] });
+  for (const raw of ['[]', '{"ten_1":"shared"}', '{"ten_1":["models/x"]}', '{"ten_1":["datasets"]}', '{"ten_1":["shared/../jobs"]}', '{"ten_1":[""]}', 'nope']) {
+    const err = (() => { try { loadConfig({ IMPORT_ALLOW_LIST: raw }); } catch (e) { return e as ConfigError; } })();
+    assert.ok(err instanceof ConfigError, raw);
+    assert.deepEqual(err.problems.map((p) => p.name), ['IMPORT_ALLOW_LIST'], raw);
+  }
+});

@@ -46,3 +46,25 @@ test('directories round-trip; presigned URLs work; prefixes delete', async () =>
   await storage.deletePrefix(`${prefix}/dir`);
   assert.deepEqual(await storage.list(`${prefix}/dir`), []);
 });
+
+test('listObjects stops at the folder limits (files, one file, total bytes); downloadListed refuses an object changed since listed', async () => {
+  const { ImportTooLargeError, ObjectChangedError } = await import('@npo/contracts');
+  const folder = `${prefix}/listing`;
+  for (let i = 0; i < 5; i++) await storage.putBuffer(`${folder}/f${i}.bin`, Buffer.alloc(100 + i));
+  const roomy = { maxFiles: 5, maxFileBytes: 104, maxTotalBytes: 510 };
+  const all = await storage.listObjects(folder, roomy);
+  assert.deepEqual(all.map((o) => [o.key.slice(folder.length + 1), o.size]), [['f0.bin', 100], ['f1.bin', 101], ['f2.bin', 102], ['f3.bin', 103], ['f4.bin', 104]]);
+  assert.ok(all.every((o) => /^"[0-9a-f]{32}"$/.test(o.etag)), all[0].etag);
+  for (const [limits, why] of [
+    [{ ...roomy, maxFiles: 4 }, /more than 4 files/],
+    [{ ...roomy, maxFileBytes: 103 }, /f4\.bin is 104 bytes, over the 103/],
+    [{ ...roomy, maxTotalBytes: 509 }, /more than 509 bytes/],
+  ] as const) {
+    await assert.rejects(storage.listObjects(folder, limits), (err: Error) => err instanceof ImportTooLargeError && why.test(err.message) && (err as { code?: string }).code === 'import_too_large');
+  }
+  const file = join(dir, 'listed', 'f0.bin');
+  await storage.downloadListed(all[0], file);
+  assert.equal(readFileSync(file).length, 100);
+  await storage.putBuffer(all[0].key, Buffer.alloc(100, 1)); // rewritten after the listing
+  await assert.rejects(storage.downloadListed(all[0], file), (err: Error) => err instanceof ObjectChangedError && (err as { retryable?: boolean }).retryable === true);
+});

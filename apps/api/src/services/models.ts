@@ -1,5 +1,5 @@
 import {
-  NotFoundError, ValidationError, UnsupportedMediaTypeError, S3Keys, newId, scopedImportPrefix, tenantImportsRoot, truncateText, NAME_MAX_LENGTH,
+  NotFoundError, ValidationError, type ImportAllowList, UnsupportedMediaTypeError, S3Keys, newId, scopedImportPrefix, tenantImportsRoot, truncateText, NAME_MAX_LENGTH,
 } from '@npo/contracts';
 import type { Db, Storage, Queues } from '@npo/platform';
 import { modelToApi } from './serialize.ts';
@@ -9,11 +9,15 @@ import { storeUpload, recordUpload, type UploadedFile } from './store-upload.ts'
 /** Models a tenant can see: its own plus the built-ins (owner null). */
 const visibleTo = (tenantId: string) => ({ OR: [{ tenant_id: tenantId }, { tenant_id: null }] });
 
-export async function createModelFromS3(deps: { db: Db; storage: Storage; queues: Queues }, tenantId: string, body: { name: string; s3_prefix: string }) {
-  const prefix = scopedImportPrefix(tenantId, body.s3_prefix);
+export async function createModelFromS3(
+  deps: { db: Db; storage: Storage; queues: Queues; config: { importAllowList: ImportAllowList } }, tenantId: string, body: { name: string; s3_prefix: string },
+) {
+  const allowed = deps.config.importAllowList[tenantId] ?? [];
+  const prefix = scopedImportPrefix(tenantId, body.s3_prefix, allowed);
   if (!prefix) {
     const root = tenantImportsRoot(tenantId);
-    throw new ValidationError(`s3_prefix must name a folder below ${root}/ (your imports), e.g. ${root}/my-model`, { field: 'body.s3_prefix', imports_root: `${root}/` }, 'invalid_s3_prefix');
+    const also = allowed.length ? ` or below ${allowed.map((a) => `${a.replace(/\/+$/, '')}/`).join(', ')}` : '';
+    throw new ValidationError(`s3_prefix must name a folder below ${root}/ (your imports)${also}, e.g. ${root}/my-model`, { field: 'body.s3_prefix', imports_root: `${root}/` }, 'invalid_s3_prefix');
   }
   if (!(await deps.storage.head(`${prefix}/unet/config.json`))) {
     throw new ValidationError(`no diffusers model at s3://${deps.storage.bucket}/${prefix}/ (unet/config.json is missing)`, { field: 'body.s3_prefix' }, 'model_not_found_in_s3');

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { UnrecoverableError, listFiles, storableJson, type QueueJob } from '@npo/platform';
-import type { ModelValidationPayload } from '@npo/contracts';
+import { ImportTooLargeError, MODEL_FOLDER_LIMITS, S3Keys, type ModelValidationPayload } from '@npo/contracts';
 import { ArchiveError, checkModelFolder, extractArchive, type ArchiveLimits } from '@npo/diffusion';
 import type { WorkerDeps } from '../deps.ts';
 
-/** A model folder is a few large weight files: entries may be big, but there are few of them. */
-const MODEL_ARCHIVE_LIMITS: Partial<ArchiveLimits> = { maxEntries: 10_000, maxEntryBytes: 32 * 1024 ** 3, maxTotalBytes: 64 * 1024 ** 3, maxArchiveBytes: 64 * 1024 ** 3 };
+/** Uploads and imports are bounded alike (MODEL_FOLDER_LIMITS): a few large weight files and small configs. */
+const MODEL_ARCHIVE_LIMITS: Partial<ArchiveLimits> = {
+  maxEntries: MODEL_FOLDER_LIMITS.maxFiles, maxEntryBytes: MODEL_FOLDER_LIMITS.maxFileBytes, maxTotalBytes: MODEL_FOLDER_LIMITS.maxTotalBytes, maxArchiveBytes: MODEL_FOLDER_LIMITS.maxTotalBytes,
+};
 
 /**
  * Validates a registered model: an uploaded tar (or .tar.gz) is unpacked and its files stored under the model's prefix;
@@ -30,30 +32,50 @@ export async function validateModelJob(deps: WorkerDeps, job: QueueJob<ModelVali
         await extractArchive(tarFile, dir, { format: 'tar', limits: MODEL_ARCHIVE_LIMITS });
       } catch (err) {
         const why = err instanceof ArchiveError ? `${err.message} (${err.code})` : `the upload is not a readable tar archive: ${(err as Error).message}`;
-        return finish(deps, modelId, [why], null);
+        return await finish(deps, modelId, [why], null);
       }
       const files = await listFiles(dir);
       // archives often wrap the folder in one top-level directory: accept that too
       const root = files.every((f) => f.includes('/')) && new Set(files.map((f) => f.split('/')[0])).size === 1 ? join(dir, files[0].split('/')[0]) : dir;
       const check = checkModelFolder(root);
       if (check.ok) await deps.storage.uploadDir(row.s3_prefix, root);
-      return finish(deps, modelId, check.errors, check.info, root);
+      return await finish(deps, modelId, check.errors, check.info, root);
     }
-    await deps.storage.downloadPrefix(row.s3_prefix, dir);
+    // an import: the tenant's prefix, listed within the model-folder bounds, each object read as it was listed
+    let listed;
+    try {
+      listed = await deps.storage.listObjects(row.s3_prefix, MODEL_FOLDER_LIMITS);
+    } catch (err) {
+      if (err instanceof ImportTooLargeError) return await finish(deps, modelId, [err.message], null);
+      throw err;
+    }
+    const base = `${row.s3_prefix.replace(/\/+$/, '')}/`;
+    for (const obj of listed) {
+      const rel = obj.key.slice(base.length);
+      if (!rel || rel.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) continue;
+      await deps.storage.downloadListed(obj, join(dir, rel));
+    }
     const check = checkModelFolder(dir);
-    return finish(deps, modelId, check.errors, check.info, dir);
+    // Pinned: what passed is copied into the service's own prefix and trained from there, so a tenant rewriting its
+    // imports afterwards cannot change the bytes a job reads (the import prefix is kept in info).
+    return await finish(deps, modelId, check.errors, check.ok ? { ...check.info, import_prefix: row.s3_prefix } : check.info, dir, S3Keys.modelFiles(modelId));
   } finally {
+    // every `finish` above is awaited: it reads the folder (the trainer's checks, the pinned copy) before this runs
     await rm(work, { recursive: true, force: true });
   }
 
-  async function finish(d: WorkerDeps, id: string, errors: string[], info: object | null, folder?: string) {
+  async function finish(d: WorkerDeps, id: string, errors: string[], info: object | null, folder?: string, pinnedPrefix?: string) {
     if (!errors.length && folder) {
       const deep = await d.trainer.validateModelFolder(folder);
       errors = deep.errors;
       info = { ...info, ...deep.info };
     }
     const status = errors.length ? 'invalid' : 'ready';
-    await d.db.model.update({ where: { id }, data: { status, errors: errors.length ? storableJson(errors) : undefined, info: info ? storableJson(info) : undefined } });
+    if (!errors.length && pinnedPrefix && folder) await d.storage.uploadDir(pinnedPrefix, folder);
+    await d.db.model.update({
+      where: { id },
+      data: { status, errors: errors.length ? storableJson(errors) : undefined, info: info ? storableJson(info) : undefined, ...(!errors.length && pinnedPrefix ? { s3_prefix: pinnedPrefix } : {}) },
+    });
     return { status };
   }
 }
