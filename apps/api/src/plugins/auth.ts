@@ -31,7 +31,10 @@ export class KeyCache {
   }
 }
 
-/** Resolves `Authorization: Bearer <key>` on every /v1 route; routes read request.auth. */
+/**
+ * Resolves `Authorization: Bearer <key>` on every route of the instance it is registered on (the /v1 plugin: hooks are
+ * encapsulated, so health, metrics, docs and the dashboard never see it); routes read request.auth.
+ */
 export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: EventBus; redisKeyPrefix: string; failures: AuthFailureLimiter; onRevoked: (keyId: string) => void }): Promise<void> {
   const cache = new KeyCache();
   const unsubscribe = await deps.bus.subscribe(keysRevokedChannel(deps.redisKeyPrefix), (msg) => {
@@ -42,7 +45,6 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: Ev
   app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!isV1Route(request)) return;
     const header = request.headers.authorization;
     if (!header) throw new UnauthorizedError('missing Authorization header: send "Authorization: Bearer <api key>"', 'missing_api_key');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -60,14 +62,6 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; bus: Ev
     }
     request.auth = found;
   });
-}
-
-/**
- * Whether the request was routed to a /v1 route. The router matches the *decoded* path (`/%761/jobs` is /v1/jobs), so
- * auth and rate limiting ask the route that matched, never the URL's text.
- */
-export function isV1Route(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith('/v1/') ?? false;
 }
 
 export function tenantOf(request: FastifyRequest): string {

@@ -1,44 +1,37 @@
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import {
   CreateJob, Job, JobList, JobListQuery, JobEventList, MetricSeries, CheckpointList, CheckpointParams, IdParams, PageQuery, ErrorResponse,
-  IDEMPOTENCY_KEY_PATTERN, type AdapterFormat,
+  IDEMPOTENCY_KEY_PATTERN,
 } from '@npo/contracts';
-import type { AppDeps } from '../deps.ts';
+import { untypedReply, type TypedApp } from '../plugins/type-provider.ts';
 import { tenantOf } from '../plugins/auth.ts';
-import * as jobs from '../services/jobs.ts';
-import { streamJobEvents } from '../services/sse.ts';
-import type { StreamRegistry } from '../services/sse-streams.ts';
+import type { JobService } from '../services/jobs.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse };
-const idOf = (p: unknown) => (p as { id: string }).id;
 
-export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRegistry): void {
-  const jobDeps = { ...deps, redisKeyPrefix: deps.config.redisKeyPrefix, streams };
-
-  app.post('/v1/jobs', {
+export function jobRoutes(app: TypedApp, jobs: JobService): void {
+  app.post('/jobs', {
     schema: {
       tags: ['jobs'], summary: 'Start a training job (honours Idempotency-Key)', body: CreateJob,
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN, description: '1 to 255 printable ASCII characters, no spaces' })) }),
       response: { 200: Job, 201: Job, ...errors },
     },
   }, async (request, reply) => {
-    const key = request.headers['idempotency-key'] as string | undefined;
-    const { job, created } = await jobs.createJob(jobDeps, tenantOf(request), request.body as CreateJob, key);
+    const { job, created } = await jobs.create(tenantOf(request), request.body, request.headers['idempotency-key']);
     reply.status(created ? 201 : 200);
     return job;
   });
 
-  app.get('/v1/jobs', { schema: { tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, ...errors } } }, async (request) =>
-    jobs.listJobs(deps.db, tenantOf(request), request.query as Record<string, any>));
+  app.get('/jobs', { schema: { tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, ...errors } } }, async (request) =>
+    jobs.list(tenantOf(request), request.query));
 
-  app.get('/v1/jobs/:id', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, ...errors } } }, async (request) =>
-    jobs.getJob(deps.db, tenantOf(request), idOf(request.params)));
+  app.get('/jobs/:id', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, ...errors } } }, async (request) =>
+    jobs.get(tenantOf(request), request.params.id));
 
-  app.post('/v1/jobs/:id/cancel', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, ...errors } } }, async (request) =>
-    jobs.cancelJob(jobDeps, tenantOf(request), idOf(request.params)));
+  app.post('/jobs/:id/cancel', { schema: { tags: ['jobs'], params: IdParams, response: { 200: Job, ...errors } } }, async (request) =>
+    jobs.cancel(tenantOf(request), request.params.id));
 
-  app.get('/v1/jobs/:id/events', {
+  app.get('/jobs/:id/events', {
     schema: {
       tags: ['jobs'], summary: 'Job events: a page of JSON, or a live text/event-stream when Accept asks for it',
       params: IdParams, querystring: Type.Object({ ...PageQuery }), produces: ['application/json', 'text/event-stream'],
@@ -47,21 +40,17 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRe
       response: { 200: JobEventList, ...errors },
     },
   }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    if ((request.headers.accept ?? '').includes('text/event-stream')) {
-      await jobs.jobState(deps.db, tenant, idOf(request.params)); // 404 before the stream starts
-      return streamJobEvents(jobDeps, request, reply, idOf(request.params));
-    }
-    return jobs.listEvents(deps.db, tenant, idOf(request.params), request.query as { cursor?: string; limit?: number });
+    if ((request.headers.accept ?? '').includes('text/event-stream')) return jobs.streamEvents(tenantOf(request), request.params.id, request, reply);
+    return jobs.listEvents(tenantOf(request), request.params.id, request.query);
   });
 
-  app.get('/v1/jobs/:id/metrics', { schema: { tags: ['jobs'], params: IdParams, response: { 200: MetricSeries, ...errors } } }, async (request) =>
-    jobs.metricSeries(deps.db, tenantOf(request), idOf(request.params)));
+  app.get('/jobs/:id/metrics', { schema: { tags: ['jobs'], params: IdParams, response: { 200: MetricSeries, ...errors } } }, async (request) =>
+    jobs.metricSeries(tenantOf(request), request.params.id));
 
-  app.get('/v1/jobs/:id/checkpoints', { schema: { tags: ['jobs'], params: IdParams, response: { 200: CheckpointList, ...errors } } }, async (request) =>
-    jobs.listCheckpoints(deps.db, tenantOf(request), idOf(request.params)));
+  app.get('/jobs/:id/checkpoints', { schema: { tags: ['jobs'], params: IdParams, response: { 200: CheckpointList, ...errors } } }, async (request) =>
+    jobs.listCheckpoints(tenantOf(request), request.params.id));
 
-  app.get('/v1/jobs/:id/checkpoints/:step/download', {
+  app.get('/jobs/:id/checkpoints/:step/download', {
     schema: {
       tags: ['jobs'], summary: 'Download a checkpoint adapter (PEFT, or kohya/A1111 naming with ?format=kohya): 302 to a presigned URL, or streamed with ?stream=1',
       params: CheckpointParams,
@@ -72,15 +61,11 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps, streams: StreamRe
       response: errors,
     },
   }, async (request, reply) => {
-    const { id, step } = request.params as { id: string; step: number };
-    const { stream, format } = request.query as { stream?: string; format?: AdapterFormat };
-    const { key, filename } = await jobs.checkpointAdapterFile(deps.db, tenantOf(request), id, step, format);
-    if (stream === '1' || stream === 'true') {
-      const obj = await deps.storage.getStream(key);
-      reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${filename}"`);
-      if (obj.size !== undefined) reply.header('content-length', obj.size);
-      return reply.send(obj.body);
-    }
-    return reply.redirect(await deps.storage.presignGet(key, 300, filename), 302);
+    const { stream, format } = request.query;
+    const download = await jobs.checkpointDownload(tenantOf(request), request.params.id, request.params.step, { format, stream: stream === '1' || stream === 'true' });
+    if (!download.object) return reply.redirect(download.url, 302);
+    const file = untypedReply(reply).header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${download.filename}"`);
+    if (download.object.size !== undefined) file.header('content-length', download.object.size);
+    return file.send(download.object.body);
   });
 }

@@ -1,19 +1,18 @@
 import { S3Keys, type SampleRequestRecord, type SampleResultRecord, type SampleSet } from '@npo/contracts';
-import type { Storage } from '@npo/platform';
+import type { SampleSetRow, Storage } from '@npo/platform';
 
-type Row = Record<string, any>;
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const URL_TTL_S = 300;
 
 /** Row → API shape, with presigned URLs for the grid and every image of a finished set (S3 keys stay inside). */
-export async function sampleSetToApi(storage: Storage, r: Row): Promise<SampleSet> {
-  const { adapters, ...request } = { adapters: [], ...(r.request ?? {}) } as SampleRequestRecord;
+export async function sampleSetToApi(storage: Storage, r: SampleSetRow): Promise<SampleSet> {
+  const { adapters, ...request } = { adapters: [], ...(r.request as Partial<SampleRequestRecord> | null) } as SampleRequestRecord;
   const result = r.result as SampleResultRecord | null;
   const url = (name: string) => storage.presignGet(S3Keys.sampleFile(r.s3_prefix, name), URL_TTL_S);
   return {
     id: r.id,
-    kind: r.kind,
-    status: r.status,
+    kind: r.kind as SampleSet['kind'],
+    status: r.status as SampleSet['status'],
     model: r.model_id,
     job: r.job_id ?? null,
     checkpoint: r.checkpoint_step ?? null,

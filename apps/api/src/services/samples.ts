@@ -2,12 +2,13 @@ import {
   ConflictError, NotFoundError, ValidationError, S3Keys, newId, roleOfMethod, otherRole, Channels, SAMPLE_DEFAULTS, SAMPLE_LIMITS, SAMPLE_TERMINAL,
   type AdapterRole, type CreateJobSamples, type CreateModelSamples, type SampleRequestRecord, type SampleStatus,
 } from '@npo/contracts';
-import type { Db, EventBus, Queues, Storage } from '@npo/platform';
+import type { Db, EventBus, Queues, Storage, SampleSetRow } from '@npo/platform';
 import { findJob, checkpointAdapterFile, requireReady } from './jobs.ts';
 import { findVisibleModel } from './models.ts';
 import { sampleSetToApi } from './sample-serialize.ts';
 
-export interface SampleDeps { db: Db; storage: Storage; queues: Queues; bus: EventBus; redisKeyPrefix: string }
+export interface SampleServiceDeps { db: Db; storage: Storage; queues: Queues; bus: EventBus; redisKeyPrefix: string }
+export type SampleService = ReturnType<typeof createSampleService>;
 
 /** The adapter of a job's checkpoint (its latest when `step` is not given), as a sample request records it. */
 async function resolveAdapter(db: Db, tenantId: string, jobId: string, step: number | undefined, role: AdapterRole) {
@@ -42,84 +43,91 @@ function resolveRequest(body: CreateModelSamples, arms: number) {
   return req;
 }
 
-async function enqueue(deps: SampleDeps, data: { tenantId: string; jobId: string | null; modelId: string; request: SampleRequestRecord }) {
-  const id = newId('smp');
-  const row = await deps.db.sampleSet.create({
-    data: {
-      id, tenant_id: data.tenantId, job_id: data.jobId, model_id: data.modelId, kind: 'request', status: 'queued',
-      request: data.request as object, s3_prefix: S3Keys.requestedSampleSet(id),
-    },
-  });
-  // If Redis is down here the row stays queued; the worker re-enqueues queued sample sets at start-up.
-  await deps.queues.samples.add('sample', { sampleId: id }, { jobId: id });
-  return sampleSetToApi(deps.storage, row);
-}
-
-/** Base vs the job's adapter in its role (default: its method's), optionally another job's adapter in the other role. */
-export async function createJobSamples(deps: SampleDeps, tenantId: string, jobId: string, body: CreateJobSamples) {
-  const job = await findJob(deps.db, tenantId, jobId);
-  const role = body.role ?? roleOfMethod(job.method as 'npo' | 'dpo');
-  const mine = await resolveAdapter(deps.db, tenantId, jobId, body.checkpoint, role);
-  const adapters = [mine.adapter];
-  if (body.other_adapter) {
-    if (body.other_adapter.job === jobId) throw new ValidationError('other_adapter.job must be another job: one adapter cannot play both roles', { field: 'body.other_adapter.job' }, 'same_adapter_twice');
-    const other = await resolveAdapter(deps.db, tenantId, body.other_adapter.job, body.other_adapter.checkpoint, otherRole(role));
-    if (other.job.model_id !== job.model_id) {
-      throw new ConflictError(`job ${other.job.id} trained on model ${other.job.model_id}, job ${jobId} on ${job.model_id}: adapters combine only on the same base model`, 'adapter_model_mismatch', { model: job.model_id, other_model: other.job.model_id });
-    }
-    adapters.push(other.adapter);
-  }
-  const model = await findVisibleModel(deps.db, tenantId, job.model_id);
-  requireReady('model', model);
-  const request = { ...resolveRequest(body, 2), adapters };
-  return enqueue(deps, { tenantId, jobId, modelId: model.id, request });
-}
-
-/** The base model alone (one arm). */
-export async function createModelSamples(deps: SampleDeps, tenantId: string, modelId: string, body: CreateModelSamples) {
-  const model = await findVisibleModel(deps.db, tenantId, modelId);
-  requireReady('model', model);
-  return enqueue(deps, { tenantId, jobId: null, modelId: model.id, request: { ...resolveRequest(body, 1), adapters: [] } });
-}
-
-async function findSampleSet(db: Db, tenantId: string, id: string) {
+async function findSampleSet(db: Db, tenantId: string, id: string): Promise<SampleSetRow> {
   const row = await db.sampleSet.findUnique({ where: { id } });
   if (!row || row.tenant_id !== tenantId) throw new NotFoundError('sample set', id);
   return row;
 }
 
-export async function getSampleSet(deps: { db: Db; storage: Storage }, tenantId: string, id: string) {
-  return sampleSetToApi(deps.storage, await findSampleSet(deps.db, tenantId, id));
-}
+/** Sample sets: every operation the sample routes make, with the connections given once. */
+export function createSampleService(deps: SampleServiceDeps) {
+  const { db } = deps;
 
-/** Every sample set of a job (requests, its preview, its validation grids), oldest first. */
-export async function listJobSampleSets(deps: { db: Db; storage: Storage }, tenantId: string, jobId: string) {
-  await findJob(deps.db, tenantId, jobId);
-  const rows = await deps.db.sampleSet.findMany({ where: { job_id: jobId }, orderBy: { id: 'asc' }, take: 1000 });
-  return { data: await Promise.all(rows.map((r) => sampleSetToApi(deps.storage, r))) };
-}
-
-/**
- * A queued request is cancelled at once; a running one becomes `cancelling` and its worker stops before the next
- * denoising step (Redis message; the worker also re-reads the row between images).
- */
-export async function cancelSampleSet(deps: SampleDeps, tenantId: string, id: string) {
-  const row = await findSampleSet(deps.db, tenantId, id);
-  if (SAMPLE_TERMINAL.includes(row.status as SampleStatus)) throw new ConflictError(`sample set ${id} already ${row.status}`, 'sample_not_cancellable', { status: row.status });
-  const queued = await deps.db.sampleSet.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', finished_at: new Date() } });
-  if (queued.count === 1) await deps.queues.samples.remove(id).catch(() => 0);
-  else {
-    await deps.db.sampleSet.updateMany({ where: { id, status: 'running' }, data: { status: 'cancelling' } });
-    await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
+  async function enqueue(data: { tenantId: string; jobId: string | null; modelId: string; request: SampleRequestRecord }) {
+    const id = newId('smp');
+    const row = await db.sampleSet.create({
+      data: {
+        id, tenant_id: data.tenantId, job_id: data.jobId, model_id: data.modelId, kind: 'request', status: 'queued',
+        request: data.request as object, s3_prefix: S3Keys.requestedSampleSet(id),
+      },
+    });
+    // If Redis is down here the row stays queued; the worker re-enqueues queued sample sets at start-up.
+    await deps.queues.samples.add('sample', { sampleId: id }, { jobId: id });
+    return sampleSetToApi(deps.storage, row);
   }
-  return getSampleSet(deps, tenantId, id);
-}
 
-/** The S3 key of one file of a finished sample set (grid.png or an image's name). */
-export async function sampleFileKey(db: Db, tenantId: string, id: string, name: string): Promise<string> {
-  const row = await findSampleSet(db, tenantId, id);
-  const result = row.result as { grid?: string; images?: { name: string }[] } | null;
-  const names = new Set([result?.grid, ...(result?.images ?? []).map((i) => i.name)]);
-  if (!names.has(name)) throw new NotFoundError('sample file', `${id}/${name}`);
-  return S3Keys.sampleFile(row.s3_prefix, name);
+  /** Base vs the job's adapter in its role (default: its method's), optionally another job's adapter in the other role. */
+  async function createForJob(tenantId: string, jobId: string, body: CreateJobSamples) {
+    const job = await findJob(db, tenantId, jobId);
+    const role = body.role ?? roleOfMethod(job.method as 'npo' | 'dpo');
+    const mine = await resolveAdapter(db, tenantId, jobId, body.checkpoint, role);
+    const adapters = [mine.adapter];
+    if (body.other_adapter) {
+      if (body.other_adapter.job === jobId) throw new ValidationError('other_adapter.job must be another job: one adapter cannot play both roles', { field: 'body.other_adapter.job' }, 'same_adapter_twice');
+      const other = await resolveAdapter(db, tenantId, body.other_adapter.job, body.other_adapter.checkpoint, otherRole(role));
+      if (other.job.model_id !== job.model_id) {
+        throw new ConflictError(`job ${other.job.id} trained on model ${other.job.model_id}, job ${jobId} on ${job.model_id}: adapters combine only on the same base model`, 'adapter_model_mismatch', { model: job.model_id, other_model: other.job.model_id });
+      }
+      adapters.push(other.adapter);
+    }
+    const model = await findVisibleModel(db, tenantId, job.model_id);
+    requireReady('model', model);
+    const request = { ...resolveRequest(body, 2), adapters };
+    return enqueue({ tenantId, jobId, modelId: model.id, request });
+  }
+
+  /** The base model alone (one arm). */
+  async function createForModel(tenantId: string, modelId: string, body: CreateModelSamples) {
+    const model = await findVisibleModel(db, tenantId, modelId);
+    requireReady('model', model);
+    return enqueue({ tenantId, jobId: null, modelId: model.id, request: { ...resolveRequest(body, 1), adapters: [] } });
+  }
+
+  async function get(tenantId: string, id: string) {
+    return sampleSetToApi(deps.storage, await findSampleSet(db, tenantId, id));
+  }
+
+  /** Every sample set of a job (requests, its preview, its validation grids), oldest first. */
+  async function listOfJob(tenantId: string, jobId: string) {
+    await findJob(db, tenantId, jobId);
+    const rows = await db.sampleSet.findMany({ where: { job_id: jobId }, orderBy: { id: 'asc' }, take: 1000 });
+    return { data: await Promise.all(rows.map((r) => sampleSetToApi(deps.storage, r))) };
+  }
+
+  /**
+   * A queued request is cancelled at once; a running one becomes `cancelling` and its worker stops before the next
+   * denoising step (Redis message; the worker also re-reads the row between images).
+   */
+  async function cancel(tenantId: string, id: string) {
+    const row = await findSampleSet(db, tenantId, id);
+    if (SAMPLE_TERMINAL.includes(row.status as SampleStatus)) throw new ConflictError(`sample set ${id} already ${row.status}`, 'sample_not_cancellable', { status: row.status });
+    const queued = await db.sampleSet.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', finished_at: new Date() } });
+    if (queued.count === 1) await deps.queues.samples.remove(id).catch(() => 0);
+    else {
+      await db.sampleSet.updateMany({ where: { id, status: 'running' }, data: { status: 'cancelling' } });
+      await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
+    }
+    return get(tenantId, id);
+  }
+
+  /** A presigned URL of one file of a finished sample set (grid.png or an image's name); S3 keys stay inside. */
+  async function fileUrl(tenantId: string, id: string, name: string): Promise<string> {
+    const row = await findSampleSet(db, tenantId, id);
+    const result = row.result as { grid?: string; images?: { name: string }[] } | null;
+    const names = new Set([result?.grid, ...(result?.images ?? []).map((i) => i.name)]);
+    if (!names.has(name)) throw new NotFoundError('sample file', `${id}/${name}`);
+    return deps.storage.presignGet(S3Keys.sampleFile(row.s3_prefix, name), 300, `${id}-${name}`);
+  }
+
+  return { createForJob, createForModel, get, listOfJob, cancel, fileUrl };
 }

@@ -1,35 +1,40 @@
-import { apiHyperparameters, type Dataset, type Model, type Job, type UsageSummary } from '@npo/contracts';
+import {
+  apiHyperparameters, type Dataset, type DatasetFormat, type DatasetStatus, type Model, type ModelStatus, type Job, type JobMethod, type JobState,
+  type ResolvedValidation, type UsageSummary,
+} from '@npo/contracts';
+import type { DatasetRow, ModelRow, JobRow } from '@npo/platform';
 
-// Database rows → API shapes (ISO timestamps, numbers instead of BigInt, nested progress/error objects).
-type Row = Record<string, any>;
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+// Database rows → API shapes (ISO timestamps, numbers instead of BigInt, nested progress/error objects). Text and
+// JSON columns hold what the API and the workers wrote through the contracts' types, so they are read back as those.
+type JsonObject = Record<string, unknown>;
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function datasetToApi(r: Row): Dataset {
+export function datasetToApi(r: DatasetRow): Dataset {
   return {
-    id: r.id, name: r.name, format: r.format, status: r.status, size_bytes: Number(r.size_bytes),
-    report: r.report ?? null, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
+    id: r.id, name: r.name, format: r.format as DatasetFormat, status: r.status as DatasetStatus, size_bytes: Number(r.size_bytes),
+    report: (r.report as JsonObject | null) ?? null, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
   };
 }
 
-export function modelToApi(r: Row): Model {
+export function modelToApi(r: ModelRow): Model {
   return {
-    id: r.id, name: r.name, source: r.source, status: r.status, builtin: r.tenant_id === null, info: r.info ?? null,
-    errors: r.errors ?? null, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
+    id: r.id, name: r.name, source: r.source as Model['source'], status: r.status as ModelStatus, builtin: r.tenant_id === null, info: (r.info as JsonObject | null) ?? null,
+    errors: (r.errors as string[] | null) ?? null, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
   };
 }
 
-export function jobToApi(r: Row, usage: UsageSummary): Job {
-  const metrics = r.latest_metrics ?? null;
+export function jobToApi(r: JobRow, usage: UsageSummary): Job {
+  const metrics = (r.latest_metrics as Job['metrics']) ?? null;
   const remaining = Math.max(0, r.total_steps - r.step);
   const eta = metrics && r.state === 'training' && typeof metrics.step_ms === 'number' ? Math.round((remaining * metrics.step_ms) / 100) / 10 : null;
   return {
     id: r.id,
     model: r.model_id,
     dataset: r.dataset_id,
-    method: r.method,
-    state: r.state,
-    hyperparameters: apiHyperparameters(r.hyperparameters),
-    metadata: r.metadata ?? {},
+    method: r.method as JobMethod,
+    state: r.state as JobState,
+    hyperparameters: apiHyperparameters(r.hyperparameters as JsonObject),
+    metadata: (r.metadata as JsonObject | null) ?? {},
     progress: {
       step: r.step,
       total_steps: r.total_steps,
@@ -40,7 +45,7 @@ export function jobToApi(r: Row, usage: UsageSummary): Job {
     metrics,
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     final_adapter: r.final_adapter_key ?? null,
-    validation: r.validation ?? null,
+    validation: (r.validation as ResolvedValidation | null) ?? null,
     usage,
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),

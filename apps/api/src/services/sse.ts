@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Channels, TERMINAL_STATES, type JobEvent as Ev, type JobState } from '@npo/contracts';
 import type { Db, EventBus } from '@npo/platform';
-import { eventsSince } from './jobs.ts';
+import { eventsSince } from './job-events.ts';
 import type { StreamRegistry } from './sse-streams.ts';
 
 /**

@@ -10,8 +10,15 @@ function instant(value: string, field: string): Date {
   return d;
 }
 
+export type UsageService = ReturnType<typeof createUsageService>;
+
+/** A tenant's usage: the operation of /v1/usage, with the database given once. */
+export function createUsageService(deps: { db: Db }) {
+  return { ofPeriod: (tenantId: string, q: { from?: string; to?: string }) => usageOf(deps.db, tenantId, q) };
+}
+
 /** The tenant's device time and cost of work that ended in [from, to): default the 30 days up to now. */
-export async function usageOf(db: Db, tenantId: string, q: { from?: string; to?: string }): Promise<TenantUsage> {
+async function usageOf(db: Db, tenantId: string, q: { from?: string; to?: string }): Promise<TenantUsage> {
   const to = q.to ? instant(q.to, 'to') : new Date();
   const from = q.from ? instant(q.from, 'from') : new Date(to.getTime() - DEFAULT_PERIOD_DAYS * DAY_MS);
   if (from >= to) throw new ValidationError(`from (${from.toISOString()}) must be before to (${to.toISOString()})`, { field: 'querystring.from' });

@@ -1,89 +1,95 @@
 import { newId, NotFoundError, ValidationError, type CreateWebhook, type UpdateWebhook } from '@npo/contracts';
-import { newWebhookSecret, webhookUrlProblem, type Db } from '@npo/platform';
+import { newWebhookSecret, webhookUrlProblem, type Db, type WebhookEndpointRow, type WebhookDeliveryRow, type WebhookAttemptRow } from '@npo/platform';
 import { cursorWhere, page } from './pagination.ts';
 
 export interface WebhookServiceDeps { db: Db; allowPrivate: boolean }
+export type WebhookService = ReturnType<typeof createWebhookService>;
 
-type EndpointRow = NonNullable<Awaited<ReturnType<Db['webhookEndpoint']['findUnique']>>>;
-type DeliveryRow = NonNullable<Awaited<ReturnType<Db['webhookDelivery']['findUnique']>>>;
-type AttemptRow = Awaited<ReturnType<Db['webhookAttempt']['findMany']>>[number];
-
-const endpointToApi = (r: EndpointRow) => ({
+const endpointToApi = (r: WebhookEndpointRow) => ({
   id: r.id, url: r.url, events: r.events as string[], description: r.description, enabled: r.enabled,
   created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
 });
 
-const deliveryToApi = (r: DeliveryRow) => ({
+const deliveryToApi = (r: WebhookDeliveryRow) => ({
   id: r.id, endpoint: r.endpoint_id, event_type: r.event_type, payload: r.payload as Record<string, unknown>, status: r.status as 'pending' | 'succeeded' | 'failed',
   attempts: r.attempts, next_attempt_at: r.next_attempt_at?.toISOString() ?? null, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
 });
 
-const attemptToApi = (a: AttemptRow) => ({
+const attemptToApi = (a: WebhookAttemptRow) => ({
   attempt: a.attempt, status_code: a.status_code, error: a.error, duration_ms: a.duration_ms, response_excerpt: a.response_excerpt, created_at: a.created_at.toISOString(),
 });
 
-function checkUrl(deps: WebhookServiceDeps, url: string): void {
-  const problem = webhookUrlProblem(url, deps.allowPrivate);
-  if (problem) throw new ValidationError(problem.message, { field: 'body.url' }, problem.code);
-}
+/** Webhook endpoints and their deliveries: every operation the /v1/webhooks routes make, with the connections given once. */
+export function createWebhookService(deps: WebhookServiceDeps) {
+  const { db } = deps;
 
-async function findEndpoint(db: Db, tenantId: string, id: string): Promise<EndpointRow> {
-  const row = await db.webhookEndpoint.findUnique({ where: { id } });
-  if (!row || row.tenant_id !== tenantId) throw new NotFoundError('webhook', id);
-  return row;
-}
+  function checkUrl(url: string): void {
+    const problem = webhookUrlProblem(url, deps.allowPrivate);
+    if (problem) throw new ValidationError(problem.message, { field: 'body.url' }, problem.code);
+  }
 
-/** Registers an endpoint with a new signing secret; the answer is the only one that shows the secret. */
-export async function createWebhook(deps: WebhookServiceDeps, tenantId: string, body: CreateWebhook) {
-  checkUrl(deps, body.url);
-  const row = await deps.db.webhookEndpoint.create({
-    data: { id: newId('whk'), tenant_id: tenantId, url: body.url, secret: newWebhookSecret(), events: body.events, description: body.description ?? '' },
-  });
-  return { ...endpointToApi(row), secret: row.secret };
-}
+  async function findEndpoint(tenantId: string, id: string): Promise<WebhookEndpointRow> {
+    const row = await db.webhookEndpoint.findUnique({ where: { id } });
+    if (!row || row.tenant_id !== tenantId) throw new NotFoundError('webhook', id);
+    return row;
+  }
 
-export async function listWebhooks(db: Db, tenantId: string, q: { cursor?: string; limit?: number }) {
-  const limit = q.limit ?? 50;
-  const rows = await db.webhookEndpoint.findMany({ where: { tenant_id: tenantId, ...cursorWhere(q.cursor) }, orderBy: { id: 'desc' }, take: limit + 1 });
-  return page(rows, limit, endpointToApi);
-}
+  /** Registers an endpoint with a new signing secret; the answer is the only one that shows the secret. */
+  async function createWebhook(tenantId: string, body: CreateWebhook) {
+    checkUrl(body.url);
+    const row = await db.webhookEndpoint.create({
+      data: { id: newId('whk'), tenant_id: tenantId, url: body.url, secret: newWebhookSecret(), events: body.events, description: body.description ?? '' },
+    });
+    return { ...endpointToApi(row), secret: row.secret };
+  }
 
-export async function getWebhook(db: Db, tenantId: string, id: string) {
-  return endpointToApi(await findEndpoint(db, tenantId, id));
-}
+  async function listWebhooks(tenantId: string, q: { cursor?: string; limit?: number }) {
+    const limit = q.limit ?? 50;
+    const rows = await db.webhookEndpoint.findMany({ where: { tenant_id: tenantId, ...cursorWhere(q.cursor) }, orderBy: { id: 'desc' }, take: limit + 1 });
+    return page(rows, limit, endpointToApi);
+  }
 
-export async function updateWebhook(deps: WebhookServiceDeps, tenantId: string, id: string, body: UpdateWebhook) {
-  await findEndpoint(deps.db, tenantId, id);
-  if (body.url !== undefined) checkUrl(deps, body.url);
-  const row = await deps.db.webhookEndpoint.update({
-    where: { id },
-    data: { ...(body.url !== undefined ? { url: body.url } : {}), ...(body.events ? { events: body.events } : {}), ...(body.description !== undefined ? { description: body.description } : {}), ...(body.enabled !== undefined ? { enabled: body.enabled } : {}) },
-  });
-  return endpointToApi(row);
-}
+  async function getWebhook(tenantId: string, id: string) {
+    return endpointToApi(await findEndpoint(tenantId, id));
+  }
 
-/** Deletes the endpoint; its pending deliveries end as failed at their next attempt ("endpoint deleted"). */
-export async function deleteWebhook(db: Db, tenantId: string, id: string): Promise<void> {
-  await findEndpoint(db, tenantId, id);
-  await db.webhookEndpoint.delete({ where: { id } });
-}
+  async function updateWebhook(tenantId: string, id: string, body: UpdateWebhook) {
+    await findEndpoint(tenantId, id);
+    if (body.url !== undefined) checkUrl(body.url);
+    const row = await db.webhookEndpoint.update({
+      where: { id },
+      data: { ...(body.url !== undefined ? { url: body.url } : {}), ...(body.events ? { events: body.events } : {}), ...(body.description !== undefined ? { description: body.description } : {}), ...(body.enabled !== undefined ? { enabled: body.enabled } : {}) },
+    });
+    return endpointToApi(row);
+  }
 
-export async function listDeliveries(db: Db, tenantId: string, id: string, q: { cursor?: string; limit?: number; status?: string }) {
-  await findEndpoint(db, tenantId, id);
-  const limit = q.limit ?? 50;
-  const rows = await db.webhookDelivery.findMany({
-    where: { endpoint_id: id, ...(q.status ? { status: q.status } : {}), ...cursorWhere(q.cursor) },
-    orderBy: { id: 'desc' },
-    take: limit + 1,
-  });
-  return page(rows, limit, deliveryToApi);
-}
+  /** Deletes the endpoint; its pending deliveries end as failed at their next attempt ("endpoint deleted"). */
+  async function deleteWebhook(tenantId: string, id: string): Promise<void> {
+    await findEndpoint(tenantId, id);
+    await db.webhookEndpoint.delete({ where: { id } });
+  }
 
-/** One delivery with every attempt made (status, error, time, the start of the answer), oldest first. */
-export async function getDelivery(db: Db, tenantId: string, id: string, deliveryId: string) {
-  await findEndpoint(db, tenantId, id);
-  const row = await db.webhookDelivery.findUnique({ where: { id: deliveryId } });
-  if (!row || row.endpoint_id !== id) throw new NotFoundError('webhook delivery', deliveryId);
-  const attempts = await db.webhookAttempt.findMany({ where: { delivery_id: deliveryId }, orderBy: { attempt: 'asc' } });
-  return { ...deliveryToApi(row), attempt_log: attempts.map(attemptToApi) };
+  async function listDeliveries(tenantId: string, id: string, q: { cursor?: string; limit?: number; status?: string }) {
+    await findEndpoint(tenantId, id);
+    const limit = q.limit ?? 50;
+    const rows = await db.webhookDelivery.findMany({
+      where: { endpoint_id: id, ...(q.status ? { status: q.status } : {}), ...cursorWhere(q.cursor) },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    return page(rows, limit, deliveryToApi);
+  }
+
+  /** One delivery with every attempt made (status, error, time, the start of the answer), oldest first. */
+  async function getDelivery(tenantId: string, id: string, deliveryId: string) {
+    await findEndpoint(tenantId, id);
+    const row = await db.webhookDelivery.findUnique({ where: { id: deliveryId } });
+    if (!row || row.endpoint_id !== id) throw new NotFoundError('webhook delivery', deliveryId);
+    const attempts = await db.webhookAttempt.findMany({ where: { delivery_id: deliveryId }, orderBy: { attempt: 'asc' } });
+    return { ...deliveryToApi(row), attempt_log: attempts.map(attemptToApi) };
+  }
+
+  return {
+    create: createWebhook, list: listWebhooks, get: getWebhook, update: updateWebhook, remove: deleteWebhook, listDeliveries, getDelivery,
+  };
 }

@@ -36,6 +36,7 @@ export const WebhookList = Page(Webhook);
 export const WebhookListQuery = Type.Object({ ...PageQuery });
 
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+const WebhookDeliveryStatusSchema = () => Type.Unsafe<(typeof WEBHOOK_DELIVERY_STATUSES)[number]>(Type.Union(WEBHOOK_DELIVERY_STATUSES.map((s) => Type.Literal(s))));
 export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
 
 export const WebhookAttempt = Type.Object({
@@ -52,7 +53,7 @@ export const WebhookDelivery = Type.Object({
   endpoint: Type.String(),
   event_type: Type.String(),
   payload: Type.Record(Type.String(), Type.Unknown()),
-  status: Type.Union(WEBHOOK_DELIVERY_STATUSES.map((s) => Type.Literal(s))),
+  status: WebhookDeliveryStatusSchema(),
   attempts: Type.Integer(),
   next_attempt_at: NullableTimestamp,
   created_at: Timestamp,
@@ -62,6 +63,6 @@ export const WebhookDeliveryDetail = Type.Object({ ...WebhookDelivery.properties
 export const WebhookDeliveryList = Page(WebhookDelivery);
 export const WebhookDeliveryListQuery = Type.Object({
   ...PageQuery,
-  status: Type.Optional(Type.Union(WEBHOOK_DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+  status: Type.Optional(WebhookDeliveryStatusSchema()),
 });
 export const WebhookDeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }), delivery: Type.String({ minLength: 1, maxLength: 100 }) });
