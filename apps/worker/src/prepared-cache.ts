@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { S3Keys } from '@npo/contracts';
 import { MANIFEST_FILE, MANIFEST_VERSION, sha256File, tryReadManifest, type PreparedManifest } from '@npo/diffusion';
 import type { Storage } from '@npo/platform';
+import { markUsed } from './cache-eviction.ts';
 
 /**
  * Prepared shards (latents and prompt embeddings) shared by all workers through S3 under `prepared/<dataset id>/<hash>/`, so a
@@ -28,7 +29,10 @@ export type PreparedSource = 'local' | 's3';
 /** The complete local copy in `dir`, else S3's (downloaded, shard hashes checked, moved into `dir`), else null. */
 export async function fetchPrepared(storage: Storage, key: string, dir: string): Promise<{ manifest: PreparedManifest; source: PreparedSource } | null> {
   const local = readableManifest(dir);
-  if (local) return { manifest: local, source: 'local' };
+  if (local) {
+    await markUsed(dir);
+    return { manifest: local, source: 'local' };
+  }
   await rm(join(dir, MANIFEST_FILE), { force: true }); // damaged: prepare again (the resumable shards are re-checked)
   const prefix = preparedPrefix(key);
   if (!(await isPublished(storage, key))) return null;
@@ -41,6 +45,7 @@ export async function fetchPrepared(storage: Storage, key: string, dir: string):
     if (!manifest || !(await shardsIntact(tmp, manifest))) return null;
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
+    await markUsed(dir);
     return { manifest, source: 's3' };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { validateDatasetJob } from './processors/validate-dataset.ts';
 import { validateModelJob } from './processors/validate-model.ts';
 import { trainJob } from './processors/train.ts';
 import { trainerOn } from './trainer-on-provider.ts';
+import { CacheGate } from './cache-eviction.ts';
 import { sampleJob } from './processors/sample.ts';
 import { deliverWebhookJob, webhookBackoff } from './processors/deliver-webhook.ts';
 
@@ -33,12 +34,18 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     lockDuration: deps.config.lockDurationMs,
     maxStalledCount: 5,
   };
+  // training and sampling read the model and prepared-shard caches: trimmed between them, never under them
+  const caches = new CacheGate({
+    dataDir: deps.config.dataDir, maxBytes: deps.config.cacheMaxBytes,
+    onEvicted: (removed) => deps.logger.info({ removed: removed.map((e) => e.dir), bytes: removed.reduce((a, e) => a + e.bytes, 0) }, 'cache entries evicted'),
+    onError: (err) => deps.logger.warn({ err: err.message }, 'cache eviction failed'),
+  });
   const consumers: Record<QueueName, Consumer> = {
     datasets: () => createWorker(QueueNames.datasets, (job) => validateDatasetJob(deps, job), { ...common, concurrency: 2 }),
     models: () => createWorker(QueueNames.models, (job) => validateModelJob(deps, job), { ...common, concurrency: 2 }),
-    train: () => createWorker(QueueNames.train, (job, token) => trainJob({ ...deps, cancels }, job, token), { ...common, concurrency: deps.config.workerConcurrency }),
+    train: () => createWorker(QueueNames.train, caches.wrap((job, token) => trainJob({ ...deps, cancels }, job, token)), { ...common, concurrency: deps.config.workerConcurrency }),
     // sampling runs the UNet: GPU workers take it like training
-    samples: () => createWorker(QueueNames.samples, (job) => sampleJob({ ...deps, cancels }, job), { ...common, concurrency: 1 }),
+    samples: () => createWorker(QueueNames.samples, caches.wrap((job) => sampleJob({ ...deps, cancels }, job)), { ...common, concurrency: 1 }),
     webhooks: () => createWorker(QueueNames.webhooks, (job) => deliverWebhookJob(deps, job), { ...common, concurrency: 8, settings: { backoffStrategy: webhookBackoff } }),
   };
   // WORKER_QUEUES: GPU workers consume `train` only, CPU workers the validation queues
@@ -63,6 +70,7 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
       shutdown.abort(new Error('worker shutting down'));
       await closing;
       await cancels.stop();
+      await caches.settled();
     },
   };
 }

@@ -18,6 +18,7 @@ export interface Config {
   /** The queues this worker consumes: GPU workers `train`, CPU workers `datasets,models` (default: all). */
   workerQueues: QueueName[];
   dataDir: string;
+  cacheMaxBytes: number;
   redisKeyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
@@ -109,6 +110,7 @@ const spec = {
   executionProvider: { name: 'EXECUTION_PROVIDER', default: 'cpu', parse: oneOf(['cpu', 'cuda'] as const), help: 'onnxruntime execution provider' },
   workerQueues: { name: 'WORKER_QUEUES', default: 'all', parse: queueList, help: 'queues this worker consumes' },
   dataDir: { name: 'DATA_DIR', default: '.data', parse: nonEmpty, help: 'local scratch folder' },
+  cacheMaxBytes: { name: 'CACHE_MAX_BYTES', default: String(100 * 1024 ** 3), parse: int(0, Number.MAX_SAFE_INTEGER), help: "size the worker's model and prepared-shard caches under DATA_DIR are trimmed to, least recently used first (default 100 GiB)" },
   redisKeyPrefix: { name: 'QUEUE_PREFIX', default: 'npo', parse: identifier, help: 'prefix of every Redis key and channel: BullMQ queues, rate-limit counters, pub/sub (keeps deployments and test runs apart)' },
   logLevel: { name: 'LOG_LEVEL', default: 'info', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), help: 'pino log level' },
   maxUploadBytes: { name: 'MAX_UPLOAD_BYTES', default: String(20 * 1024 ** 3), parse: int(1, Number.MAX_SAFE_INTEGER), help: 'largest accepted upload' },
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executionProvider: read(spec.executionProvider),
     workerQueues: read(spec.workerQueues),
     dataDir: resolve(read(spec.dataDir) ?? '.data'),
+    cacheMaxBytes: read(spec.cacheMaxBytes),
     redisKeyPrefix: read(spec.redisKeyPrefix),
     logLevel: read(spec.logLevel),
     maxUploadBytes: read(spec.maxUploadBytes),
