@@ -1,3 +1,4 @@
+import { STEP_MEMORY_PLAN_NAMES, type StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
 import { BenchError } from './workloads.ts';
 
 export interface BenchArgs {
@@ -12,6 +13,10 @@ export interface BenchArgs {
   prepareOnly: boolean;
   /** compare.ts: diffusers + PEFT on PyTorch 2 (bench/diffusers_step.py) or Debian's torch 1.13 (bench/torch_step.py) */
   baseline: 'diffusers' | 'torch1';
+  /** what the step keeps for its backward (packages/diffusion step-memory-plans.ts); default 'attention', main's graph before plans */
+  plan: StepMemoryPlanName;
+  /** pairs per step instead of the workload's (the workload's data folder gets a -p<N> suffix) */
+  pairs: number | undefined;
 }
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -22,9 +27,9 @@ function positiveInt(flag: string, v: string | undefined): number {
   return n;
 }
 
-/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only]` */
+/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N]` */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers' };
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
@@ -35,6 +40,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       a.optimization = v;
     } else if (arg === '--losses-out') a.lossesOut = argv[++i];
     else if (arg === '--prepare-only') a.prepareOnly = true;
+    else if (arg === '--pairs') a.pairs = positiveInt(arg, argv[++i]);
+    else if (arg === '--plan') {
+      const v = argv[++i] as StepMemoryPlanName;
+      if (!STEP_MEMORY_PLAN_NAMES.includes(v)) throw new BenchError(`--plan must be one of ${STEP_MEMORY_PLAN_NAMES.join(', ')}, got '${v ?? ''}'`);
+      a.plan = v;
+    }
     else if (arg === '--baseline') {
       const v = argv[++i];
       if (v !== 'diffusers' && v !== 'torch1') throw new BenchError(`--baseline must be diffusers or torch1, got '${v ?? ''}'`);

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostTensor, saveModel, type HostTensor, type Session } from '@npo/graph';
+import { graphMemory, hostTensor, saveModel, type HostTensor, type Session } from '@npo/graph';
 import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
-import { adamStateName, buildPreferenceStep, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
+import { adamStateName, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
+import { buildStepWithPlan, estimateFromGraph } from '../packages/diffusion/src/memory/step-memory.ts';
+import type { StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { REPO_ROOT, STEP_HYPERPARAMETERS, type BuiltWorkload } from './workloads.ts';
 
@@ -36,17 +38,17 @@ function codeHash(): string {
  * a hard link to the weights; reused while the code and workload are unchanged, as a trainer would reuse
  * its compiled artifact. Compiling is not part of the timed step.
  */
-export function compileStep(p: BuiltWorkload): CompiledStep {
+export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attention'): CompiledStep {
   const artifacts = new ArtifactDir(join(p.dir, 'artifacts'));
   const weights = artifacts.weights(p.weightsPath, 'unet.safetensors');
   const h = STEP_HYPERPARAMETERS;
   const modules = moduleSpecs(p.adapter);
-  const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h])).digest('hex');
+  const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h, plan])).digest('hex');
   const stamp = join(artifacts.dir, 'step.key');
   const modelPath = join(artifacts.dir, 'step.onnx');
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false };
-  const step = buildPreferenceStep({
+  const step = buildStepWithPlan({
     unet: { config: p.config, weights },
     lora: { config: p.adapter.config, modules },
     pairs: p.workload.pairs,
@@ -58,7 +60,9 @@ export function compileStep(p: BuiltWorkload): CompiledStep {
     prediction: h.prediction,
     maxGradNorm: h.maxGradNorm,
     adamw: h.adamw,
-  });
+  }, plan);
+  const estimate = estimateFromGraph(plan, graphMemory(step.graph));
+  writeFileSync(join(artifacts.dir, 'estimate.json'), JSON.stringify(estimate));
   if (step.paramNames.join('\n') !== paramNames.join('\n')) throw new Error('bench: step graph parameter order differs from the adapter module order');
   // Not ArtifactDir.compile: that also opens a session, and the bench opens its own with the options under test.
   saveModel(step.graph, modelPath);

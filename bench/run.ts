@@ -4,7 +4,8 @@
  * EXECUTION_PROVIDER=cuda times it on the CUDA provider (scripts/gpu-check.sh).
  * Prints one JSON line {workload, threads, ms_median, ms_min, ms_max, peak_rss_mb}; progress goes to stderr.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseBenchArgs, summarize } from './cli-args.ts';
 import { executionProviderFromEnv, Session } from '@npo/graph';
 import { compileStep, runSteps } from './ours-step.ts';
@@ -12,10 +13,11 @@ import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS } from './workloads.ts
 
 async function main() {
   const args = parseBenchArgs(process.argv.slice(2));
-  const workload = getWorkload(args.workload);
+  const base = getWorkload(args.workload);
+  const workload = args.pairs && args.pairs !== base.pairs ? { ...base, name: `${base.name}-p${args.pairs}`, pairs: args.pairs } : base;
   const t0 = performance.now();
   const prepared = buildWorkload(workload);
-  const compiled = compileStep(prepared);
+  const compiled = compileStep(prepared, args.plan);
   process.stderr.write(`[bench] ${workload.name}: ${compiled.built ? 'compiled' : 'reused'} ${compiled.modelPath} in ${(performance.now() - t0).toFixed(0)} ms\n`);
   if (args.prepareOnly) return;
   const executionProvider = executionProviderFromEnv();
@@ -25,7 +27,9 @@ async function main() {
   await session.release();
   if (args.lossesOut) writeFileSync(args.lossesOut, JSON.stringify({ losses: r.losses, grad_norms: r.gradNorms }));
   process.stderr.write(`[bench] losses ${r.losses.map((l) => l.toPrecision(6)).join(' ')}\n`);
-  console.log(JSON.stringify({ ...summarize(workload.name, args.threads, r.ms, process.resourceUsage().maxRSS), provider: executionProvider }));
+  // the memory estimate of the graph just run (packages/diffusion step-memory.ts), beside the measured peak
+  const estimate = JSON.parse(readFileSync(join(dirname(compiled.modelPath), 'estimate.json'), 'utf8')) as { totalBytes: number };
+  console.log(JSON.stringify({ ...summarize(workload.name, args.threads, r.ms, process.resourceUsage().maxRSS), plan: args.plan, estimate_mb: Math.round(estimate.totalBytes / 2 ** 20), provider: executionProvider }));
 }
 
 main().catch((e) => {

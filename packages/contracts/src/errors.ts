@@ -98,6 +98,16 @@ export class ObjectChangedError extends TransientError {
   }
 }
 
+/**
+ * A training job whose one step needs more memory than the worker's budget even with every block checkpointed:
+ * it can never run there as configured. The message gives the estimate, the budget and what to lower.
+ */
+export class JobTooLargeError extends InputError {
+  constructor(message: string, details: { estimate_mb: number; budget_mb: number } & ErrorDetails) {
+    super(message, details, 'job_too_large', 400);
+  }
+}
+
 /** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof NpoError ? err.retryable : true;
@@ -109,4 +119,5 @@ export const JobErrorCodes = {
   modelInvalid: 'model_invalid',
   badInput: 'bad_input',
   trainingFailed: 'training_failed',
+  jobTooLarge: 'job_too_large',
 } as const;

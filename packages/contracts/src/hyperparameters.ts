@@ -53,9 +53,15 @@ interface Spec {
 
 export const HYPERPARAMETER_TABLE = {
   steps: { kind: 'integer', minimum: 1, maximum: 100000, default: 400, api: true, description: 'optimizer steps' },
-  batch_pairs: { kind: 'integer', minimum: 1, maximum: 1024, default: 16, api: true, description: 'preference pairs per micro-batch' },
+  batch_pairs: {
+    kind: 'integer', minimum: 1, maximum: 1024, api: true, description: 'preference pairs per micro-batch',
+    // one full-size SD1.5 pair at 512 px already needs ~16 GB (README "Memory budget"): latent models accumulate instead
+    default: { derive: (ctx) => (ctx.model.pixelSpace ? 16 : 1), doc: 'default 16 for pixel-space models, 1 for latent models (memory: see "Memory budget")' },
+  },
   gradient_accumulation_steps: {
-    kind: 'integer', minimum: 1, maximum: 1024, default: 1, api: true,
+    kind: 'integer', minimum: 1, maximum: 1024, api: true,
+    // with the latent default of one pair, 16 micro-batches keep the reference runs' 16 pairs per optimizer step
+    default: { derive: (ctx, hp) => (!ctx.model.pixelSpace && hp.batch_pairs === 1 ? 16 : 1), doc: 'default 16 for a latent model at batch_pairs 1 (its default: 16 pairs per optimizer step), else 1' },
     description: 'micro-batches per optimizer step: each step uses the mean gradient of batch_pairs × gradient_accumulation_steps pairs',
   },
   learning_rate: { kind: 'number', exclusiveMinimum: 0, maximum: 1, default: 1e-5, api: true, description: 'AdamW learning rate' },

@@ -16,3 +16,4 @@ export * from './schemas/webhooks.ts';
 export * from './schemas/samples.ts';
 export * from './model-folder-info.ts';
 export * from './schemas/usage.ts';
+export * from './memory-budget.ts';

@@ -11,11 +11,16 @@ const pixel = { pixelSpace: true, sampleSize: 32 };
 test('defaults follow the reference runs and depend on method and model', () => {
   const npo = resolveHyperparameters({}, { method: 'npo', model: latent });
   assert.deepEqual(npo, {
-    steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn',
+    steps: 400, batch_pairs: 1, gradient_accumulation_steps: 16, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn',
     warmup_steps: 10, lr_schedule: 'constant', max_grad_norm: 1, resolution: 512, checkpoint_every: 50, seed: 0, weight_decay: 1e-2, prompt_dropout: 0,
   });
   assert.equal(resolveHyperparameters({}, { method: 'dpo', model: latent }).beta, 5000);
   assert.equal(resolveHyperparameters({}, { method: 'npo', model: pixel }).resolution, 32);
+  // 16 pairs per optimizer step by default: pixel-space models in one micro-batch, latent models one pair at a time
+  const px = resolveHyperparameters({}, { method: 'npo', model: pixel });
+  assert.deepEqual([px.batch_pairs, px.gradient_accumulation_steps], [16, 1]);
+  const given = resolveHyperparameters({ batch_pairs: 4 }, { method: 'npo', model: latent });
+  assert.deepEqual([given.batch_pairs, given.gradient_accumulation_steps], [4, 1]);
 });
 
 test('derived defaults follow what was given: alpha from the rank, warm-up from the steps', () => {

@@ -35,3 +35,5 @@ export * from './model-folder/read-model-folder.ts';
 export * from './model-folder/check-model-folder.ts';
 export * from './model-folder/sdxl-consistency.ts';
 export * from './testing/tiny-sdxl-folder.ts';
+export * from './memory/step-memory-plans.ts';
+export * from './memory/step-memory.ts';

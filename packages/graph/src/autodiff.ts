@@ -89,6 +89,11 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     });
   };
 
+  // values computed from initializers alone (a weight's Cast to float32): onnxruntime folds them once at load
+  const constants = new Set<string>();
+  const isConstant = (v: Value) => g.initializers.has(v.name) || constants.has(v.name);
+  const constantNode = (n: Node) => !n.op.startsWith('Random') && n.inputs.some((v) => v) && n.inputs.every((v) => !v || isConstant(v));
+  for (let i = 0; i < end; i++) if (constantNode(g.nodes[i])) for (const o of g.nodes[i].outputs) constants.add(o.name);
   /**
    * Re-emits a checkpoint region and differentiates the copy. The copy's float operands from outside the region
    * pass through `+ 0·dy[0]` (a zero that exists only once the backward got here): onnxruntime can neither merge
@@ -108,7 +113,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
       const copied = copyOf.get(v.name);
       if (copied) return copied;
       if (produced.has(v.name)) throw new GradientError(`checkpoint region: ${v} is used before it is produced`);
-      if (g.initializers.has(v.name) || v.dtype !== zero.dtype || v.rank === 0) return v;
+      if (isConstant(v) || v.dtype !== zero.dtype || v.rank === 0) return v;
       const fenced = g.scope('recompute', () => add(v, zero));
       copyOf.set(v.name, fenced);
       originalOf.set(fenced.name, v);
@@ -118,6 +123,11 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     const copies: Node[] = [];
     g.scope('recompute', () => {
       for (const n of nodes) {
+        // a weight's Cast to float32 and the like: constants, folded once by onnxruntime — the original serves
+        if (constants.has(n.outputs[0].name)) {
+          n.outputs.forEach((o) => copyOf.set(o.name, o));
+          continue;
+        }
         const ys = g.node(n.op, n.inputs.map(operand), n.attrs, { outputs: n.outputs.length, domain: n.domain });
         n.outputs.forEach((o, k) => {
           copyOf.set(o.name, ys[k]);

@@ -13,3 +13,4 @@ export * from './runner.ts';
 export * from './cuda/cuda-provider.ts';
 export { tryLoadLibrary } from './cuda/native-library.ts';
 export * from './rng.ts';
+export * from './memory.ts';

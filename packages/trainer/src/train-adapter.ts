@@ -14,6 +14,8 @@ export interface TrainAdapterOptions {
   workDir: string;
   executionProvider?: ExecutionProvider;
   threads?: number;
+  /** Memory the training process may use, MB (the worker's MEMORY_BUDGET_MB); default: this machine's less a margin. */
+  memoryBudgetMb?: number;
   /** A local folder holding a checkpoint's files: training continues from its step, bit for bit. */
   resumeFromDir?: string;
   signal?: AbortSignal;
@@ -28,7 +30,7 @@ export interface TrainAdapterOptions {
 export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean; suspended?: boolean }> {
   const hp = o.hyperparameters;
   const result = await runTraining(
-    { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir },
+    { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir, memoryBudgetMb: o.memoryBudgetMb },
     {
       hp,
       checkpointRoot: join(o.workDir, 'checkpoints'),

@@ -90,7 +90,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     const result = await trainer.trainAdapter({
       modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
-      workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown,
+      workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown, memoryBudgetMb: deps.config.memoryBudgetMb,
       onPhase: async (p) => {
         if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
         await meter.enter(p);

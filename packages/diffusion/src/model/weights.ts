@@ -33,6 +33,8 @@ export class WeightSource {
     mode: WeightMode,
     /** Prefix added to graph value names (e.g. `unet.`), so several models can share one graph. */
     readonly namePrefix = '',
+    /** Names, shapes and a stored dtype only (fromShapes): graphs built from it are measured, never run. */
+    private readonly shapesOnly: { shapes: Map<string, number[]>; dtype: 'float32' | 'float16' } | null = null,
   ) {
     this.mode = mode;
   }
@@ -45,19 +47,35 @@ export class WeightSource {
     return new WeightSource(null, tensors, mode, namePrefix);
   }
 
+  /**
+   * A model known only by its tensor names and shapes, stored as `dtype` (e.g. unetParameterShapes of a config):
+   * the graphs it builds have external initializers with no bytes behind them — for measuring a graph (the memory
+   * estimate of packages/diffusion/src/memory) without the weights file.
+   */
+  static fromShapes(shapes: Map<string, number[]>, dtype: 'float32' | 'float16' = 'float32'): WeightSource {
+    return new WeightSource(null, Object.create(null), 'external', '', { shapes, dtype });
+  }
+
   get path(): string | null {
     return this.file?.path ?? null;
   }
 
   names(): string[] {
+    if (this.shapesOnly) return [...this.shapesOnly.shapes.keys()];
     return this.file ? [...this.file.tensors.keys()] : Object.keys(this.tensors!);
   }
 
   has(name: string): boolean {
+    if (this.shapesOnly) return this.shapesOnly.shapes.has(name);
     return this.file ? this.file.has(name) : name in this.tensors!;
   }
 
   shape(name: string): number[] {
+    if (this.shapesOnly) {
+      const s = this.shapesOnly.shapes.get(name);
+      if (!s) throw new WeightError(`missing weight '${name}'`);
+      return [...s];
+    }
     if (this.file) return [...this.file.entry(name).shape];
     const t = this.tensors![name];
     if (!t) throw new WeightError(`missing weight '${name}'`);
@@ -65,6 +83,7 @@ export class WeightSource {
   }
 
   read(name: string): HostTensor {
+    if (this.shapesOnly) throw new WeightError(`weight '${name}' has a shape but no values (WeightSource.fromShapes)`);
     if (this.file) return this.file.read(name);
     const t = this.tensors![name];
     if (!t) throw new WeightError(`missing weight '${name}'`);
@@ -88,7 +107,8 @@ export class WeightSource {
       const e = this.file.entry(name);
       if (e.dtype !== 'float32' && e.dtype !== 'float16') throw new WeightError(`weight '${name}' is ${e.dtype}; only float32 and float16 are supported`);
       v = g.externalInitializer(valueName, e.dtype, shape, { path: this.file.path, offset: e.offset, length: e.length });
-    } else v = g.initializer(valueName, this.read(name));
+    } else if (this.shapesOnly) v = g.externalInitializer(valueName, this.shapesOnly.dtype, shape, { path: '', offset: 0, length: shape.reduce((a, b) => a * b, 1) * (this.shapesOnly.dtype === 'float16' ? 2 : 4) });
+    else v = g.initializer(valueName, this.read(name));
     if (v.dtype !== 'float32') v = cast(v, 'float32');
     cache.set(name, v);
     return v;

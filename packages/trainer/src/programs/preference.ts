@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  adapterFeeds, ArtifactDir, buildApplyUpdate, buildPreferenceStep, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
+  adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
   ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
-import type { Hyperparameters } from '@npo/contracts';
+import { defaultMemoryBudgetMb, type Hyperparameters } from '@npo/contracts';
+import { totalmem } from 'node:os';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
+import { fitStepToBudget } from '../step-memory-fit.ts';
 
 /** Serializable description of a preference (NPO/DPO) LoRA run, handed to the training worker. */
 export interface PreferenceProgramSpec {
@@ -19,6 +21,11 @@ export interface PreferenceProgramSpec {
   method: PreferenceMethod;
   hp: Hyperparameters;
   workDir: string;
+  /**
+   * Memory the training process may use (MB): the step keeps as many activations as fit, and a job that cannot fit
+   * even fully checkpointed is refused before compiling (JobTooLargeError). Default: defaultMemoryBudgetMb of this machine.
+   */
+  memoryBudgetMb?: number;
 }
 
 /** Bumped whenever the compiled graph for the same inputs would change. */
@@ -46,14 +53,16 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       schedule: model.scheduler,
     }))
     .digest('hex');
-  const dir = join(spec.workDir, 'artifacts', stepGraphHash.slice(0, 24));
+  // the memory plan changes the graph, not the step's math: the budget keys the artifacts, not the checkpoints
+  const budgetMb = spec.memoryBudgetMb ?? defaultMemoryBudgetMb(totalmem());
+  const dir = join(spec.workDir, 'artifacts', createHash('sha256').update(`${stepGraphHash}:${budgetMb}`).digest('hex').slice(0, 24));
   // One graph per step, or (K > 1) an `accumulate` graph per micro-batch and an `apply` graph per step.
   const modelPath = join(dir, K > 1 ? 'accumulate.onnx' : 'step.onnx');
   const applyPath = join(dir, 'apply.onnx');
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (!existsSync(join(dir, 'complete'))) {
     const weights = new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors');
-    const { graph } = buildPreferenceStep({
+    const { step: { graph } } = fitStepToBudget({
       unet: { config: model.unetConfig, weights },
       lora: { config: loraConfig, modules },
       pairs: P,
@@ -66,7 +75,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       maxGradNorm: hp.max_grad_norm,
       adamw,
       update: K > 1 ? 'accumulate' : 'step',
-    });
+    }, budgetMb, hp);
     saveModel(graph, modelPath);
     if (K > 1) {
       const shapes = adapterFeeds(init);

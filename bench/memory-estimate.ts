@@ -1,0 +1,40 @@
+/**
+ * The memory estimate of one training step (packages/diffusion step-memory.ts), per memory plan, without weights:
+ *   npx tsx bench/memory-estimate.ts <workload | unet config.json> [--pairs N] [--latent N] [--dtype float16|float32] [--rank N] [--budget-mb N]
+ * Prints one JSON line per plan, and the plan chooseStepMemoryPlan takes for --budget-mb (default: this machine's).
+ */
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { defaultMemoryBudgetMb } from '@npo/contracts';
+import { chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, STEP_MEMORY_PLAN_NAMES } from '../packages/diffusion/src/index.ts';
+import { WORKLOADS } from './workloads.ts';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const what = argv[0];
+if (!what) throw new Error('usage: memory-estimate.ts <workload | unet config.json> [--pairs N] [--latent N] [--dtype float16|float32] [--rank N] [--budget-mb N]');
+const w = WORKLOADS[what];
+const rawConfig = w ? w.unetConfig : JSON.parse(readFileSync(what, 'utf8'));
+const config = parseUNetConfig(rawConfig);
+const latent = Number(flag('--latent') ?? (w ? w.latentShape[1] : config.sample_size));
+const pairs = Number(flag('--pairs') ?? (w ? w.pairs : 1));
+const dtype = (flag('--dtype') ?? (w && 'randomSeed' in w.weights ? (w.weights.dtype ?? 'float32') : 'float16')) as 'float16' | 'float32';
+const rank = Number(flag('--rank') ?? (w ? w.loraRank : 8));
+const budgetMb = Number(flag('--budget-mb') ?? defaultMemoryBudgetMb(totalmem()));
+const spec = stepSpecFromConfig({
+  config, weightsDtype: dtype, pairs, latentShape: [config.in_channels, latent, latent], embedShape: w ? w.embedShape : [77, config.cross_attention_dim],
+  lora: { rank, alpha: rank, targets: DEFAULT_TARGETS },
+});
+const mb = (b: number) => Math.round(b / 2 ** 20);
+for (const plan of STEP_MEMORY_PLAN_NAMES) {
+  const e = estimateStepMemory(spec, plan);
+  console.log(JSON.stringify({
+    model: what, pairs, latent, dtype, plan, estimate_mb: mb(e.totalBytes), initializers_mb: mb(e.graph.initializerBytes),
+    resident_mb: mb(e.graph.residentConstantBytes), inputs_mb: mb(e.graph.inputBytes), activations_mb: mb(e.graph.peakActivationBytes),
+  }));
+}
+const choice = chooseStepMemoryPlan(spec, budgetMb * 2 ** 20);
+console.log(JSON.stringify({ budget_mb: budgetMb, chosen: choice.plan, fits: choice.fits, estimate_mb: mb(choice.estimate.totalBytes) }));

@@ -1,0 +1,78 @@
+import { DTYPES, numel } from './dtype.ts';
+import type { Graph, Value } from './graph.ts';
+
+/** What one run of a graph holds in memory, by kind, in bytes (from shapes alone: nothing is run). */
+export interface GraphMemory {
+  /** Initializers as stored (a float16 weights file counts 2 bytes a parameter). */
+  initializerBytes: number;
+  /**
+   * What stays resident once the session exists: onnxruntime constant-folds every node whose inputs are all
+   * initializers (a weight's Cast to float32), so the float32 copies are kept and the stored tensors they replace
+   * are not counted again.
+   */
+  residentConstantBytes: number;
+  /** The graph inputs (fed every run). */
+  inputBytes: number;
+  /** The largest sum of intermediate values alive at once, running the nodes in graph order. */
+  peakActivationBytes: number;
+}
+
+export const valueBytes = (v: Value) => numel(v.shape) * DTYPES[v.dtype].bytes;
+
+// never folded: a fresh value every run
+const NONDETERMINISTIC = /^Random/;
+
+/**
+ * Liveness over the graph's node order: every value is allocated when its node runs and freed after its last
+ * reader; graph outputs live to the end. Activation-checkpoint regions need no special case — their backward
+ * copies are ordinary nodes late in the graph, so what the forward no longer keeps simply dies early.
+ */
+export function graphMemory(g: Graph): GraphMemory {
+  const constant = new Set<Value>();
+  let initializerBytes = 0;
+  for (const { value } of g.initializers.values()) {
+    constant.add(value);
+    initializerBytes += valueBytes(value);
+  }
+  const folded: boolean[] = g.nodes.map((n) => {
+    const ok = !NONDETERMINISTIC.test(n.op) && n.inputs.every((v) => v === null || constant.has(v));
+    if (ok) for (const o of n.outputs) constant.add(o);
+    return ok;
+  });
+  const outputs = new Set(g.outputs.map((o) => o.value));
+  const inputs = new Set(g.inputs);
+  const lastUse = new Map<Value, number>();
+  const residentConstants = new Set<Value>();
+  g.nodes.forEach((n, i) => {
+    if (folded[i]) return;
+    for (const v of n.inputs) {
+      if (!v) continue;
+      if (constant.has(v)) residentConstants.add(v);
+      else lastUse.set(v, i);
+    }
+  });
+  for (const v of outputs) if (constant.has(v)) residentConstants.add(v);
+  let residentConstantBytes = 0;
+  for (const v of residentConstants) residentConstantBytes += valueBytes(v);
+  let inputBytes = 0;
+  for (const v of inputs) inputBytes += valueBytes(v);
+
+  let live = 0;
+  let peak = 0;
+  const freeAt = new Map<number, Value[]>();
+  for (const [v, i] of lastUse) {
+    if (inputs.has(v) || outputs.has(v)) continue;
+    let list = freeAt.get(i);
+    if (!list) freeAt.set(i, (list = []));
+    list.push(v);
+  }
+  g.nodes.forEach((n, i) => {
+    if (folded[i]) return;
+    for (const o of n.outputs) live += valueBytes(o);
+    peak = Math.max(peak, live);
+    // an output nobody reads is freed at once
+    for (const o of n.outputs) if (!lastUse.has(o) && !outputs.has(o)) live -= valueBytes(o);
+    for (const v of freeAt.get(i) ?? []) live -= valueBytes(v);
+  });
+  return { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes: peak };
+}
