@@ -5,8 +5,11 @@ import { getWorkload } from '../workloads.ts';
 
 test('parseBenchArgs reads the workload and options, defaulting to 1 thread and optimization all', () => {
   assert.deepEqual(parseBenchArgs(['sd15s', '--threads', '2', '--steps', '3']), {
-    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers',
+    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined,
   });
+  assert.equal(parseBenchArgs(['sd15s', '--plan', 'keep']).plan, 'keep');
+  assert.equal(parseBenchArgs(['sd15s', '--pairs', '2']).pairs, 2);
+  assert.throws(() => parseBenchArgs(['sd15s', '--plan', 'all']), /--plan must be one of keep, attention, blocks, got 'all'/);
   assert.equal(parseBenchArgs(['sd15', '--baseline', 'torch1']).baseline, 'torch1');
   assert.equal(parseBenchArgs(['tiny']).threads, 1);
   assert.equal(parseBenchArgs(['tiny', '--opt', 'basic']).optimization, 'basic');
