@@ -103,6 +103,9 @@ export const WORKLOADS: Record<string, Workload> = {
   },
 };
 
+// sd15s from a float16 weights file, as full-size checkpoints ship: what onnxruntime keeps of the stored weights
+// beside their float32 casts (the memory estimate's calibration, packages/diffusion step-memory.ts)
+WORKLOADS['sd15s-f16'] = { ...WORKLOADS.sd15s, name: 'sd15s-f16', weights: { randomSeed: 1234, dtype: 'float16' } };
 WORKLOADS.sd15 = sd15('sd15', 64);
 WORKLOADS['sd15-256'] = sd15('sd15-256', 32);
 

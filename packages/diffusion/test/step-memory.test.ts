@@ -43,6 +43,7 @@ const MEASURED: { name: string; config: UNetConfig; pairs: number; latent: numbe
   { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'keep', mb: 1933.8 },
   { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'attention', mb: 1400.3 },
   { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'blocks', mb: 1212.5 },
+  { name: 'sd15s-f16', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 1282.9 },
 ];
 
 test('the step memory estimate is within 15 % of the peak RSS measured on every workload that fits this machine', () => {
