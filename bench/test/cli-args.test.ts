@@ -22,7 +22,7 @@ test('parseBenchArgs rejects bad input with a message naming what to fix', () =>
   assert.throws(() => parseBenchArgs(['tiny', '--fast']), /unknown option --fast/);
   assert.throws(() => parseBenchArgs(['tiny', '--baseline', 'jax']), /--baseline must be diffusers or torch1, got 'jax'/);
   assert.throws(() => parseBenchArgs(['tiny', 'sd15s']), /unexpected argument 'sd15s'/);
-  assert.throws(() => getWorkload('sd21'), /unknown workload 'sd21': choose one of tiny, sd15s, sd15, sd15-256/);
+  assert.throws(() => getWorkload('sd21'), /unknown workload 'sd21': choose one of tiny, sd15s, sd15s-f16, sd15, sd15-256/);
 });
 
 test('summarize reports median (even and odd counts), min, max and RSS in MB', () => {
