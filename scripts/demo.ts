@@ -93,7 +93,7 @@ try {
   });
   log(`job ${job.id}: NPO on tiny-sd, ${JSON.stringify(job.hyperparameters)}`);
   const done = await follow(job.id, (path) => api(path));
-  if (done.state !== 'succeeded') fail(`job ${job.id} ended ${done.state}: ${JSON.stringify(done.error)}`);
+  if (done.status !== 'succeeded') fail(`job ${job.id} ended ${done.status}: ${JSON.stringify(done.error)}`);
   log(`job succeeded: ${done.progress.step} steps, final loss ${done.metrics?.loss?.toFixed(4)}, implicit accuracy ${done.metrics?.implicit_acc?.toFixed(3)}`);
 
   // --- the final adapter ---------------------------------------------------------------------------------------------
@@ -171,29 +171,29 @@ function freePort(): Promise<number> {
   });
 }
 
-interface JobView { state: string; progress: { step: number; total_steps: number; percent: number; eta_seconds: number | null }; metrics: { loss?: number; implicit_acc?: number } | null; error: unknown }
+interface JobView { status: string; progress: { step: number; total_steps: number; percent: number; eta_seconds: number | null }; metrics: { loss?: number; implicit_acc?: number } | null; error: unknown }
 
 /** Polls the job until it ends: a progress bar on a terminal, plain lines otherwise. */
 async function follow(id: string, get: (path: string) => Promise<JobView>): Promise<JobView> {
   const tty = process.stdout.isTTY;
   const bar = tty
-    ? new cliProgress.SingleBar({ format: 'training [{bar}] {percent}% | {value}/{total} steps | ETA {eta_formatted} | {state} | loss {loss} | implicit acc {acc}', etaBuffer: 20 }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({ format: 'training [{bar}] {percent}% | {value}/{total} steps | ETA {eta_formatted} | {status} | loss {loss} | implicit acc {acc}', etaBuffer: 20 }, cliProgress.Presets.shades_classic)
     : null;
-  let lastState = '';
+  let lastStatus = '';
   let lastLogged = -1;
-  bar?.start(STEPS, 0, { state: 'queued', loss: '-', acc: '-' });
+  bar?.start(STEPS, 0, { status: 'queued', loss: '-', acc: '-' });
   for (;;) {
     const j = await get(`/v1/jobs/${id}`);
     const loss = j.metrics?.loss?.toFixed(4) ?? '-';
     const acc = j.metrics?.implicit_acc?.toFixed(3) ?? '-';
-    if (bar) bar.update(j.progress.step, { state: j.state, loss, acc });
-    else if (j.state !== lastState || j.progress.step - lastLogged >= Math.max(1, Math.floor(STEPS / 10))) {
+    if (bar) bar.update(j.progress.step, { status: j.status, loss, acc });
+    else if (j.status !== lastStatus || j.progress.step - lastLogged >= Math.max(1, Math.floor(STEPS / 10))) {
       const eta = j.progress.eta_seconds === null ? '-' : `${Math.round(j.progress.eta_seconds)} s`;
-      log(`${j.state}: step ${j.progress.step}/${j.progress.total_steps} (${j.progress.percent}%), ETA ${eta}, loss ${loss}, implicit accuracy ${acc}`);
+      log(`${j.status}: step ${j.progress.step}/${j.progress.total_steps} (${j.progress.percent}%), ETA ${eta}, loss ${loss}, implicit accuracy ${acc}`);
       lastLogged = j.progress.step;
     }
-    lastState = j.state;
-    if (['succeeded', 'failed', 'cancelled'].includes(j.state)) {
+    lastStatus = j.status;
+    if (['succeeded', 'failed', 'cancelled'].includes(j.status)) {
       bar?.stop();
       return j;
     }

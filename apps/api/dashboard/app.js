@@ -89,7 +89,7 @@ function jobsPage() {
         $('jobs-body').replaceChildren(...data.map((j) => {
           const row = el('tr', { class: 'job-row', 'data-job': j.id, onclick: () => (location.hash = `#/jobs/${j.id}`) },
             el('td', {}, el('a', { href: `#/jobs/${j.id}` }, j.id)), el('td', {}, j.model), el('td', {}, j.method),
-            el('td', { class: `state ${j.state}` }, j.state), el('td', {}, bar(j.progress.percent), ` ${j.progress.step}/${j.progress.total_steps}`),
+            el('td', { class: `status ${j.status}` }, j.status), el('td', {}, bar(j.progress.percent), ` ${j.progress.step}/${j.progress.total_steps}`),
             el('td', {}, fmt(j.metrics?.loss)), el('td', {}, j.created_at.replace('T', ' ').slice(0, 19)));
           return row;
         }));
@@ -140,7 +140,7 @@ async function streamEvents(jobId, signal, onEvent) {
           if (!data) continue;
           const ev = JSON.parse(data);
           last = ev.id;
-          if (ev.type === 'state' && TERMINAL.includes(ev.data.state)) terminal = true;
+          if (ev.type === 'state' && TERMINAL.includes(ev.data.status)) terminal = true;
           onEvent(ev);
         }
       }
@@ -184,7 +184,7 @@ function jobPage(jobId) {
   const summary = () => {
     if (!job) return;
     $('job-title').textContent = `${job.id} · ${job.method.toUpperCase()} on ${job.model}`;
-    $('job-summary').replaceChildren(el('span', { class: `state ${job.state}`, id: 'job-state' }, job.state), ' ', bar(job.progress.percent),
+    $('job-summary').replaceChildren(el('span', { class: `status ${job.status}`, id: 'job-status' }, job.status), ' ', bar(job.progress.percent),
       ` step ${job.progress.step}/${job.progress.total_steps}`, job.progress.eta_seconds ? ` · ETA ${Math.round(job.progress.eta_seconds)} s` : '',
       job.error ? ` · ${job.error.code}: ${job.error.message}` : '');
   };
@@ -230,7 +230,7 @@ function jobPage(jobId) {
         summary();
       }
     } else if (ev.type === 'state') {
-      if (job) job.state = ev.data.state;
+      if (job) job.status = ev.data.status;
       summary();
       refreshSoon();
       api(`/v1/jobs/${jobId}`).then((j) => { job = j; summary(); }).catch(() => {});

@@ -64,7 +64,7 @@ test('sign in with an API key, watch a tiny job train live, see its validation g
   assert.ok((await points()) > early);
   await page.screenshot({ path: join(SHOTS, 'training.png') });
 
-  await page.waitForSelector('#job-state.succeeded', { timeout: LONG });
+  await page.waitForSelector('#job-status.succeeded', { timeout: LONG });
   assert.equal(await points(), 40, 'one point per step');
   await page.waitForFunction(() => [...document.querySelectorAll('#checkpoints figure[data-kind=validation] img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length >= 2, null, { timeout: 60000 });
   await page.waitForSelector('#chart-reward:not([hidden])');

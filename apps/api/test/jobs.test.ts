@@ -18,7 +18,8 @@ test('a job is created queued with documented defaults and enqueued under its ow
   const res = await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo', metadata: { run: 'a' } });
   assert.equal(res.statusCode, 201, res.body);
   const job = res.json();
-  assert.equal(job.state, 'queued');
+  assert.equal(job.status, 'queued');
+  assert.equal(job.state, 'queued', 'state: the deprecated alias of status');
   assert.deepEqual(job.hyperparameters, {
     steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn', warmup_steps: 10,
     lr_schedule: 'constant', max_grad_norm: 1, resolution: 32, checkpoint_every: 50, seed: 0,
@@ -88,10 +89,22 @@ test('cursor pagination walks every job exactly once, newest first, with filters
   } while (cursor);
   assert.equal(pages, 3);
   assert.deepEqual(seen, [...ids].reverse());
-  const byModel = (await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&state=queued&limit=200`, headers: bearer(t.keyA) })).json();
+  const byModel = (await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&status=queued&limit=200`, headers: bearer(t.keyA) })).json();
   assert.equal(byModel.data.length, 7);
-  const none = (await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&state=training`, headers: bearer(t.keyA) })).json();
+  const none = (await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&status=training`, headers: bearer(t.keyA) })).json();
   assert.equal(none.data.length, 0);
+  // ?state= is the deprecated alias of ?status=: it filters the same; both at once must agree
+  const byAlias = (await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&state=queued&limit=200`, headers: bearer(t.keyA) })).json();
+  assert.deepEqual(byAlias.data.map((j: { id: string }) => j.id), byModel.data.map((j: { id: string }) => j.id));
+  assert.equal((await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&state=training`, headers: bearer(t.keyA) })).json().data.length, 0);
+  assert.equal((await t.app.inject({ url: `/v1/jobs?model=${fresh.model}&status=queued&state=queued`, headers: bearer(t.keyA) })).json().data.length, 7);
+  const conflicting = await t.app.inject({ url: `/v1/jobs?status=queued&state=training`, headers: bearer(t.keyA) });
+  assert.equal(conflicting.statusCode, 400);
+  assert.equal(conflicting.json().error.code, 'validation_error');
+  assert.equal(conflicting.json().error.details.field, 'querystring.state');
+  const badStatus = await t.app.inject({ url: `/v1/jobs?status=done`, headers: bearer(t.keyA) });
+  assert.equal(badStatus.statusCode, 400);
+  assert.equal(badStatus.json().error.details.field, 'querystring.status');
   const bad = await t.app.inject({ url: '/v1/jobs?cursor=!!!', headers: bearer(t.keyA) });
   assert.equal(bad.statusCode, 400);
   assert.equal(bad.json().error.code, 'invalid_cursor');
@@ -101,6 +114,7 @@ test('cancelling a queued job cancels it at once and removes its queue entry; ca
   const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
   const res = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: bearer(t.keyA) });
   assert.equal(res.statusCode, 200);
+  assert.equal(res.json().status, 'cancelled');
   assert.equal(res.json().state, 'cancelled');
   assert.ok(res.json().finished_at);
   assert.equal(await t.ctx.queues.train.getJob(job.id), undefined);
@@ -108,7 +122,18 @@ test('cancelling a queued job cancels it at once and removes its queue entry; ca
   assert.equal(again.statusCode, 409);
   assert.equal(again.json().error.code, 'job_not_cancellable');
   const events = (await t.app.inject({ url: `/v1/jobs/${job.id}/events`, headers: bearer(t.keyA) })).json();
-  assert.deepEqual(events.data.map((e: { data: { state: string } }) => e.data.state), ['queued', 'cancelled']);
+  assert.deepEqual(events.data.map((e: { data: { status: string; state: string } }) => [e.data.status, e.data.state]), [['queued', 'queued'], ['cancelled', 'cancelled']]);
+});
+
+test('a job webhook payload says status, with the deprecated state beside it', async () => {
+  const hook = await t.app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(t.keyA), payload: { url: 'https://hooks.example.com/status', events: ['job.cancelled'] } });
+  assert.equal(hook.statusCode, 201, hook.body);
+  const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
+  await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: bearer(t.keyA) });
+  const delivery = await t.ctx.db.webhookDelivery.findFirst({ where: { endpoint_id: hook.json().id } });
+  const payload = delivery!.payload as { type: string; data: { job: { id: string; status: string; state: string } } };
+  assert.equal(payload.type, 'job.cancelled');
+  assert.deepEqual([payload.data.job.id, payload.data.job.status, payload.data.job.state], [job.id, 'cancelled', 'cancelled']);
 });
 
 test('cancelling a running job marks it cancelling and tells the workers over Redis', async () => {
@@ -117,7 +142,7 @@ test('cancelling a running job marks it cancelling and tells the workers over Re
   const heard = new Promise((resolve) => { void t.ctx.bus.subscribe(`${t.ctx.config.redisKeyPrefix}:cancel`, resolve); });
   await new Promise((r) => setTimeout(r, 50));
   const res = await t.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel`, headers: bearer(t.keyA) });
-  assert.equal(res.json().state, 'cancelling');
+  assert.equal(res.json().status, 'cancelling');
   assert.deepEqual(await heard, { jobId: job.id });
 });
 
@@ -158,7 +183,8 @@ test('SSE without Last-Event-ID replays every stored event of a long finished jo
   const types = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
   assert.equal(types.length, 2502, 'queued, 2500 steps, succeeded');
   assert.deepEqual([types[0], types[1], types[2500], types[2501]], ['state', 'step', 'step', 'state']);
-  assert.match(text, /"state":"succeeded"/);
+  // an event stored with only the old name is served with both
+  assert.match(text, /"data":\{"status":"succeeded","state":"succeeded"\}/);
 });
 
 test('another tenant gets 404 for every job route', async () => {

@@ -26,7 +26,7 @@ export const modelTable = (list: Model[]) => table([
 /** While preparing with a known size, encoded pairs; otherwise training steps. */
 export function progressOf(j: Job): { done: number; total: number | null; unit: 'pairs' | 'steps'; percent: number | null; eta_seconds: number | null } {
   const p = j.progress.preparation;
-  if (j.state === 'preparing' && p) return { done: p.pairs_done, total: p.pairs_total, unit: 'pairs', percent: p.percent, eta_seconds: p.eta_seconds };
+  if (j.status === 'preparing' && p) return { done: p.pairs_done, total: p.pairs_total, unit: 'pairs', percent: p.percent, eta_seconds: p.eta_seconds };
   return { done: j.progress.step, total: j.progress.total_steps, unit: 'steps', percent: j.progress.percent, eta_seconds: j.progress.eta_seconds };
 }
 
@@ -41,7 +41,7 @@ const etaText = (j: Job) => {
 };
 
 export const jobDetail = (j: Job) => fields([
-  ['id', j.id], ['state', j.state], ['method', j.method], ['model', j.model], ['dataset', j.dataset],
+  ['id', j.id], ['status', j.status], ['method', j.method], ['model', j.model], ['dataset', j.dataset],
   ['progress', progressText(j)], ['eta', etaText(j)],
   ['loss', j.metrics ? fixed(j.metrics.loss, 4) : null], ['implicit acc', j.metrics ? fixed(j.metrics.implicit_acc, 3) : null],
   ['error', j.error ? `${j.error.code}: ${j.error.message}` : null], ['final adapter', j.final_adapter],
@@ -50,8 +50,12 @@ export const jobDetail = (j: Job) => fields([
 ]);
 
 export const jobTable = (list: Job[]) => table([
-  ['ID', 'STATE', 'METHOD', 'MODEL', 'DATASET', 'PROGRESS', 'CREATED'],
-  ...list.map((j) => [j.id, j.state, j.method, j.model, j.dataset, progressText(j), j.created_at]),
+  ['ID', 'STATUS', 'METHOD', 'MODEL', 'DATASET', 'PROGRESS', 'CREATED'],
+  ...list.map((j) => [j.id, j.status, j.method, j.model, j.dataset, progressText(j), j.created_at]),
 ]);
 
-export const eventLine = (e: JobEvent) => `${e.created_at}  ${e.type.padEnd(10)}  ${keyValues(e.data)}`;
+/** One event per line; a `state` event shows `status` without its deprecated alias `state` (the same value). */
+export const eventLine = (e: JobEvent) => {
+  const { state: _alias, ...data } = e.data;
+  return `${e.created_at}  ${e.type.padEnd(10)}  ${keyValues(e.type === 'state' && 'status' in e.data ? data : e.data)}`;
+};

@@ -63,7 +63,7 @@ test('models list shows the built-in tiny-sd', async () => {
   assert.deepEqual(json.data.map((m: { id: string }) => m.id), ['tiny-sd']);
 });
 
-test('jobs create: flags and --hp become hyperparameters; the same idempotency key gives the same job; cancel; list --state', async () => {
+test('jobs create: flags and --hp become hyperparameters; the same idempotency key gives the same job; cancel; list --status (and its old name --state)', async () => {
   const args = ['jobs', 'create', '--model', 'tiny-sd', '--dataset', datasetId, '--method', 'dpo', '--steps', '2000', '--lr', '2e-5', '--beta', '3000',
     '--rank', '4', '--pairs', '2', '--accumulate', '8', '--hp', 'warmup_steps=0', '--hp', 'lr_schedule=cosine', '--idempotency-key', 'cli-test-1'];
   const first = await cli(server, args);
@@ -101,12 +101,14 @@ test('jobs create: flags and --hp become hyperparameters; the same idempotency k
   const wait = await cli(server, ['jobs', 'wait', id, '--interval', '0.1']);
   assert.equal(wait.code, 1);
   assert.match(wait.stderr, new RegExp(`^error job_cancelled: job ${id} was cancelled`));
-  assert.match(wait.stdout, /^state:\s+cancelled$/m);
+  assert.match(wait.stdout, /^status:\s+cancelled$/m);
 
-  const cancelled = await cliJson(server, ['jobs', 'list', '--state', 'cancelled']);
+  const cancelled = await cliJson(server, ['jobs', 'list', '--status', 'cancelled']);
   assert.deepEqual(cancelled.data.map((j: { id: string }) => j.id), [id]);
+  assert.equal((await cliJson(server, ['jobs', 'list', '--status', 'succeeded'])).data.length, 0);
+  assert.deepEqual((await cliJson(server, ['jobs', 'list', '--state', 'cancelled'])).data.map((j: { id: string }) => j.id), [id]);
   assert.equal((await cliJson(server, ['jobs', 'list', '--state', 'succeeded'])).data.length, 0);
-  const table = await cli(server, ['jobs', 'list', '--state', 'cancelled']);
+  const table = await cli(server, ['jobs', 'list', '--status', 'cancelled']);
   assert.match(table.stdout, new RegExp(`^${id}\\s+cancelled\\s+dpo\\s+tiny-sd\\s+${datasetId}`, 'm'));
   const again2 = await cli(server, ['jobs', 'cancel', id]);
   assert.equal(again2.code, 1);
@@ -119,7 +121,7 @@ test('a short job: events --follow streams until it succeeds, wait prints plain 
 
   const follow = await cli(server, ['jobs', 'events', job.id, '--follow']);
   assert.equal(follow.code, 0, follow.stderr);
-  const states = [...follow.stdout.matchAll(/ state\s+state=(\w+)/g)].map((m) => m[1]);
+  const states = [...follow.stdout.matchAll(/ state\s+status=(\w+)/g)].map((m) => m[1]);
   assert.equal(states[0], 'queued');
   assert.equal(states.at(-1), 'succeeded', follow.stdout);
   assert.ok(states.includes('training'), follow.stdout);
@@ -174,6 +176,7 @@ test('usage errors exit 2 with the usage line, before any request', async () => 
     [['jobs', 'create', '--model', 'm', '--dataset', 'd', '--steps', 'ten'], /--steps must be an integer ≥ 1, got "ten"/],
     [['jobs', 'create', '--model', 'm', '--dataset', 'd', '--hp', 'steps'], /--hp takes key=value/],
     [['jobs', 'create', '--model', 'm', '--dataset', 'd', '--method', 'ppo'], /--method must be one of npo, dpo/],
+    [['jobs', 'list', '--status', 'done'], /--status must be one of queued,/],
     [['jobs', 'list', '--state', 'done'], /--state must be one of queued,/],
     [['jobs', 'get'], /^error: missing <id>\nusage: npo jobs get <id>/],
     [['jobs', 'get', 'a', 'b'], /unexpected argument "b"/],

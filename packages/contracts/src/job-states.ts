@@ -27,4 +27,17 @@ export const ACTIVE_STATES: readonly JobState[] = inPhase('waiting', 'running', 
 
 export const isTerminal = (state: string): boolean => (TERMINAL_STATES as readonly string[]).includes(state);
 
-export const JobStateSchema = Type.Unsafe<JobState>(Type.Union(JOB_STATES.map((s) => Type.Literal(s))));
+/** A job's lifecycle value in an API schema; `options` add a description or mark the deprecated `state` alias. */
+export const jobStatusSchema = (options: { description?: string; deprecated?: boolean } = {}) =>
+  Type.Unsafe<JobState>(Type.Union(JOB_STATES.map((s) => Type.Literal(s)), options));
+export const JobStateSchema = jobStatusSchema();
+
+/**
+ * Jobs say `status`, as datasets, models and sample sets do (and OpenAI's and Together's fine-tuning APIs); `state` is
+ * the deprecated alias kept for existing clients, always the same value. A `state` event's data carries both names.
+ */
+export const DEPRECATED_STATE_ALIAS = 'Deprecated alias of status (the same value); kept for existing clients, read status.';
+export function withStatusAlias(type: string, data: Record<string, unknown>): Record<string, unknown> {
+  if (type !== 'state' || typeof data.state !== 'string' || 'status' in data) return data;
+  return { status: data.state, ...data };
+}

@@ -65,6 +65,13 @@ export async function checkpointAdapterFile(db: Db, tenantId: string, id: string
   return { key: S3Keys.checkpointAdapter(cp.s3_prefix, format), filename: `${id}-step-${step}-${file}` };
 }
 
+/** `?status=`, or its deprecated alias `?state=`; both at once must agree. */
+function statusFilter(q: { status?: JobState; state?: JobState }): JobState | undefined {
+  if (q.status && q.state && q.status !== q.state)
+    throw new ValidationError(`state is a deprecated alias of status: give one of the two (status=${q.status}, state=${q.state})`, { field: 'querystring.state' });
+  return q.status ?? q.state;
+}
+
 /** Training jobs: every operation the /v1/jobs routes make, with the connections given once. */
 export function createJobService(deps: JobServiceDeps) {
   const { db } = deps;
@@ -118,12 +125,13 @@ export function createJobService(deps: JobServiceDeps) {
     return jobToApi(row, usage.get(id)!);
   }
 
-  async function list(tenantId: string, q: { cursor?: string; limit?: number; state?: JobState; model?: string; dataset?: string }) {
+  async function list(tenantId: string, q: { cursor?: string; limit?: number; status?: JobState; state?: JobState; model?: string; dataset?: string }) {
     const limit = q.limit ?? 50;
+    const status = statusFilter(q);
     const rows = await db.job.findMany({
       where: {
         tenant_id: tenantId,
-        ...(q.state ? { state: q.state } : {}),
+        ...(status ? { state: status } : {}),
         ...(q.model ? { model_id: q.model } : {}),
         ...(q.dataset ? { dataset_id: q.dataset } : {}),
         ...cursorWhere(q.cursor),

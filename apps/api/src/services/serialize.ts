@@ -32,7 +32,8 @@ export function jobToApi(r: JobRow, usage: UsageSummary): Job {
     model: r.model_id,
     dataset: r.dataset_id,
     method: r.method as JobMethod,
-    state: r.state as JobState,
+    status: r.state as JobState,
+    state: r.state as JobState, // deprecated alias of status
     hyperparameters: apiHyperparameters(r.hyperparameters as JsonObject),
     metadata: (r.metadata as JsonObject | null) ?? {},
     progress: {

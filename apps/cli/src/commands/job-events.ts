@@ -6,7 +6,7 @@ import { readSse } from '../sse.ts';
 import { eventLine } from '../views.ts';
 import { jobPath } from './jobs.ts';
 
-const isTerminal = (e: JobEvent) => e.type === 'state' && TERMINAL_STATES.includes(e.data.state as JobState);
+const isTerminal = (e: JobEvent) => e.type === 'state' && TERMINAL_STATES.includes(e.data.status as JobState);
 const RECONNECTS = 5;
 
 export const jobEventsCommand: Command = {

@@ -18,26 +18,26 @@ export const jobWaitCommand: Command = {
     for (;;) {
       job = await ctx.client.get<Job>(jobPath(ctx.args[0]));
       view.update(job);
-      if (TERMINAL_STATES.includes(job.state)) break;
+      if (TERMINAL_STATES.includes(job.status)) break;
       await new Promise((r) => setTimeout(r, intervalMs));
     }
     view.stop();
     if (ctx.json) println(ctx.io.stdout, JSON.stringify(job, null, 2));
     else println(ctx.io.stdout, jobDetail(job));
-    if (job.state === 'succeeded') return 0;
-    if (job.state === 'failed') throw new CliError('job_failed', `job ${job.id} failed${job.error ? `: ${job.error.code}: ${job.error.message}` : ''}`, { job: job.id, ...(job.error ?? {}) });
+    if (job.status === 'succeeded') return 0;
+    if (job.status === 'failed') throw new CliError('job_failed', `job ${job.id} failed${job.error ? `: ${job.error.code}: ${job.error.message}` : ''}`, { job: job.id, ...(job.error ?? {}) });
     throw new CliError('job_cancelled', `job ${job.id} was cancelled`, { job: job.id });
   },
 };
 
 interface View { update: (job: Job) => void; stop: () => void }
 
-const payload = (j: Job) => ({ state: j.state, unit: progressOf(j).unit, remaining: seconds(progressOf(j).eta_seconds), loss: fixed(j.metrics?.loss, 4), acc: fixed(j.metrics?.implicit_acc, 3) });
+const payload = (j: Job) => ({ status: j.status, unit: progressOf(j).unit, remaining: seconds(progressOf(j).eta_seconds), loss: fixed(j.metrics?.loss, 4), acc: fixed(j.metrics?.implicit_acc, 3) });
 
 /** A terminal: one redrawn bar with the API's percent, ETA, loss and implicit accuracy. */
 function barView(ctx: Context): View {
   const bar = new cliProgress.SingleBar({
-    format: '{state} [{bar}] {percentage}% | {value}/{total} {unit} | ETA {remaining} | loss {loss} | implicit acc {acc}',
+    format: '{status} [{bar}] {percentage}% | {value}/{total} {unit} | ETA {remaining} | loss {loss} | implicit acc {acc}',
     stream: ctx.io.stdout, hideCursor: true, clearOnComplete: false,
   }, cliProgress.Presets.shades_classic);
   let started = false;
@@ -53,20 +53,20 @@ function barView(ctx: Context): View {
   };
 }
 
-/** A pipe or a log: a line when the state changes or progress moves by a tenth, so logs stay short. */
+/** A pipe or a log: a line when the status changes or progress moves by a tenth, so logs stay short. */
 function lineView(ctx: Context): View {
-  let lastState = '';
+  let lastStatus = '';
   let lastDone = -1;
   return {
     update(j) {
       if (ctx.json) return; // --json prints only the final job
       const { done, total } = progressOf(j);
       const tenth = Math.max(1, Math.floor((total ?? 0) / 10));
-      if (j.state === lastState && done - lastDone < tenth && !TERMINAL_STATES.includes(j.state)) return;
-      if (j.state === lastState && done === lastDone) return;
+      if (j.status === lastStatus && done - lastDone < tenth && !TERMINAL_STATES.includes(j.status)) return;
+      if (j.status === lastStatus && done === lastDone) return;
       const p = payload(j);
-      println(ctx.io.stdout, `${j.state}: ${progressText(j)}, ETA ${p.remaining}, loss ${p.loss}, implicit acc ${p.acc}`);
-      lastState = j.state;
+      println(ctx.io.stdout, `${j.status}: ${progressText(j)}, ETA ${p.remaining}, loss ${p.loss}, implicit acc ${p.acc}`);
+      lastStatus = j.status;
       lastDone = done;
     },
     stop: () => {},

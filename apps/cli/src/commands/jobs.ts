@@ -37,14 +37,14 @@ export const jobCommands: Command[] = [
       const { status, body: job } = await ctx.client.json<Job>('POST', '/v1/jobs', { json: body, headers: key ? { 'idempotency-key': key } : {} });
       if (ctx.json) println(ctx.io.stdout, JSON.stringify(job, null, 2));
       else {
-        println(ctx.io.stdout, status === 201 ? `created job ${job.id}: ${job.state}` : `job ${job.id} already exists for idempotency key "${key}": ${job.state}`);
+        println(ctx.io.stdout, status === 201 ? `created job ${job.id}: ${job.status}` : `job ${job.id} already exists for idempotency key "${key}": ${job.status}`);
         println(ctx.io.stdout, jobDetail(job));
       }
       return 0;
     },
   },
   {
-    resource: 'jobs', action: 'get', synopsis: 'jobs get <id>', args: ['id'], summary: 'show a job: state, progress, latest metrics', options: {},
+    resource: 'jobs', action: 'get', synopsis: 'jobs get <id>', args: ['id'], summary: 'show a job: status, progress, latest metrics', options: {},
     async run(ctx) {
       const job = await ctx.client.get<Job>(jobPath(ctx.args[0]));
       println(ctx.io.stdout, ctx.json ? JSON.stringify(job, null, 2) : jobDetail(job));
@@ -52,11 +52,13 @@ export const jobCommands: Command[] = [
     },
   },
   {
-    resource: 'jobs', action: 'list', synopsis: 'jobs list [--state S] [--model M] [--dataset ID] [--limit N] [--cursor C]', args: [],
+    resource: 'jobs', action: 'list', synopsis: 'jobs list [--status S] [--model M] [--dataset ID] [--limit N] [--cursor C]', args: [],
     summary: 'list your jobs, newest first',
-    options: { state: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, ...PAGE_OPTIONS },
+    // --state: the deprecated name of --status, as the API's ?state= is of ?status=
+    options: { status: { type: 'string' }, state: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, ...PAGE_OPTIONS },
     async run(ctx) {
-      const query = { ...pageQuery(ctx), state: oneOf(ctx, 'state', JOB_STATES), model: str(ctx, 'model'), dataset: str(ctx, 'dataset') };
+      const status = oneOf(ctx, 'status', JOB_STATES) ?? oneOf(ctx, 'state', JOB_STATES);
+      const query = { ...pageQuery(ctx), status, model: str(ctx, 'model'), dataset: str(ctx, 'dataset') };
       const page = await ctx.client.get<{ data: Job[]; next_cursor: string | null }>('/v1/jobs', query);
       printPage(ctx, page, jobTable, 'no jobs');
       return 0;
@@ -67,7 +69,7 @@ export const jobCommands: Command[] = [
     summary: 'cancel a job (a queued job at once; a running one stops at the next step: cancelling, then cancelled)', options: {},
     async run(ctx) {
       const { body: job } = await ctx.client.json<Job>('POST', `${jobPath(ctx.args[0])}/cancel`);
-      println(ctx.io.stdout, ctx.json ? JSON.stringify(job, null, 2) : `job ${job.id}: ${job.state}`);
+      println(ctx.io.stdout, ctx.json ? JSON.stringify(job, null, 2) : `job ${job.id}: ${job.status}`);
       return 0;
     },
   },

@@ -3,14 +3,14 @@ import { Type, type Static } from 'typebox';
 import { PageQuery, Page, Timestamp, NullableTimestamp } from './common.ts';
 import { ResourceId, INT32_MAX } from './text.ts';
 import { METADATA_LIMITS } from '../metadata.ts';
-import { JobStateSchema } from '../job-states.ts';
+import { jobStatusSchema, DEPRECATED_STATE_ALIAS } from '../job-states.ts';
 import { HyperparametersInput } from '../hyperparameters.ts';
 import { ValidationSpec, ResolvedValidationSchema } from './samples.ts';
 
 export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
 export type JobMethod = Static<typeof JobMethod>;
 
-export { JOB_STATES, RUNNING_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, JobStateSchema, type JobState } from '../job-states.ts';
+export { JOB_STATES, RUNNING_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, JobStateSchema, jobStatusSchema, withStatusAlias, DEPRECATED_STATE_ALIAS, type JobState } from '../job-states.ts';
 
 export const CreateJob = Type.Object(
   {
@@ -61,7 +61,8 @@ export const Job = Type.Object({
   model: Type.String(),
   dataset: Type.String(),
   method: JobMethod,
-  state: JobStateSchema,
+  status: jobStatusSchema({ description: 'queued → preparing → compiling → training → succeeded | failed | cancelled (cancelling while a cancel is under way)' }),
+  state: jobStatusSchema({ description: DEPRECATED_STATE_ALIAS, deprecated: true }),
   hyperparameters: Type.Record(Type.String(), Type.Unknown()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   progress: Progress,
@@ -80,7 +81,8 @@ export type Job = Static<typeof Job>;
 export const JobList = Page(Job);
 export const JobListQuery = Type.Object({
   ...PageQuery,
-  state: Type.Optional(JobStateSchema),
+  status: Type.Optional(jobStatusSchema({ description: 'only jobs with this status' })),
+  state: Type.Optional(jobStatusSchema({ description: 'Deprecated alias of status; give one of the two', deprecated: true })),
   model: Type.Optional(ResourceId()),
   dataset: Type.Optional(ResourceId()),
 });

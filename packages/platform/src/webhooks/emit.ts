@@ -52,7 +52,7 @@ export async function emitJobWebhook(deps: WebhookEmitDeps, jobId: string, type:
   }).catch(() => null);
   if (!job) return;
   const summary = {
-    id: job.id, model: job.model_id, dataset: job.dataset_id, method: job.method, state: job.state, step: job.step, total_steps: job.total_steps,
+    id: job.id, model: job.model_id, dataset: job.dataset_id, method: job.method, status: job.state, state: job.state /* deprecated alias */, step: job.step, total_steps: job.total_steps,
     error: job.error_code ? { code: job.error_code, message: job.error_message ?? '' } : null,
   };
   await emitWebhookEvent(deps, job.tenant_id, event, event === 'checkpoint.created' ? { job: summary, checkpoint: data } : { job: summary });
