@@ -186,7 +186,14 @@ function jobPage(jobId) {
     $('job-title').textContent = `${job.id} · ${job.method.toUpperCase()} on ${job.model}`;
     $('job-summary').replaceChildren(el('span', { class: `status ${job.status}`, id: 'job-status' }, job.status), ' ', bar(job.progress.percent),
       ` step ${job.progress.step}/${job.progress.total_steps}`, job.progress.eta_seconds ? ` · ETA ${Math.round(job.progress.eta_seconds)} s` : '',
-      job.error ? ` · ${job.error.code}: ${job.error.message}` : '');
+      job.error ? ` · ${job.error.code}: ${job.error.message}` : '', usage(job.usage));
+  };
+  // device time and cost so far (the worker writes them per phase; refreshed with the job on every state change)
+  const usage = (u) => {
+    if (!u || !u.device_seconds.total) return '';
+    const phases = Object.entries(u.device_seconds).filter(([k, v]) => k !== 'total' && v).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
+    const cost = u.cost.map((c) => ` · ${c.amount.toFixed(4)} ${c.currency}`).join('');
+    return el('span', { id: 'job-usage', title: `${phases}; peak memory ${u.peak_rss_mb} MiB` }, ` · ${u.device_seconds.total.toFixed(1)} device-s${cost}`);
   };
   const figure = (set, caption) => el('figure', { 'data-sample': set.id, 'data-kind': set.kind },
     set.grid_url ? el('img', { src: set.grid_url, alt: `${set.kind} grid` }) : el('em', {}, set.status),

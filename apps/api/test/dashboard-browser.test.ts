@@ -66,6 +66,10 @@ test('sign in with an API key, watch a tiny job train live, see its validation g
 
   await page.waitForSelector('#job-status.succeeded', { timeout: LONG });
   assert.equal(await points(), 40, 'one point per step');
+  // cost accounting: the device time the worker counted so far, with its price, beside the status
+  await page.waitForSelector('#job-usage', { timeout: LONG });
+  assert.match((await page.textContent('#job-usage'))!, /^ · \d+\.\d device-s · \d+\.\d{4} USD$/);
+  assert.match((await page.getAttribute('#job-usage', 'title'))!, /training \d+\.\d s.*peak memory \d/);
   await page.waitForFunction(() => [...document.querySelectorAll('#checkpoints figure[data-kind=validation] img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length >= 2, null, { timeout: 60000 });
   await page.waitForSelector('#chart-reward:not([hidden])');
   assert.equal(await page.getAttribute('#chart-reward', 'data-points'), '2', 'B − A at steps 20 and 40');
