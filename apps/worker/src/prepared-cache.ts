@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Keys } from '@npo/contracts';
-import { MANIFEST_FILE, MANIFEST_VERSION, sha256File, tryReadManifest, type PreparedManifest } from '@npo/diffusion';
+import { sha256File } from '@npo/contracts';
+import { MANIFEST_FILE, MANIFEST_VERSION, tryReadManifest, type PreparedManifest } from '@npo/diffusion';
 import type { Storage } from '@npo/platform';
 import { markUsed } from './cache-eviction.ts';
 

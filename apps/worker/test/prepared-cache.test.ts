@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MANIFEST_FILE, MANIFEST_VERSION, UNCOND_FILE, sha256File, type PreparedManifest } from '../../../packages/diffusion/src/data/shards.ts';
+import { sha256File } from '../../../packages/contracts/src/sha256-file.ts';
+import { MANIFEST_FILE, MANIFEST_VERSION, UNCOND_FILE, type PreparedManifest } from '../../../packages/diffusion/src/data/shards.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { fetchPrepared, preparedCacheKey, preparedPrefix, publishPrepared } from '../src/prepared-cache.ts';
 

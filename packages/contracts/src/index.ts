@@ -1,5 +1,6 @@
 export * from './errors.ts';
 export * from './files.ts';
+export * from './sha256-file.ts';
 export * from './s3-keys.ts';
 export * from './hyperparameters.ts';
 export * from './lora-targets.ts';

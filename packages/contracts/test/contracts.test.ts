@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   newId, encodeCursor, decodeCursor, NotFoundError, ConflictError, NpoError, InputError, RateLimitedError, TransientError, isRetryable,
-  JOB_STATES, TERMINAL_STATES, RUNNING_STATES, ACTIVE_STATES, S3Keys,
+  JOB_STATES, TERMINAL_STATES, RUNNING_STATES, ACTIVE_STATES, S3Keys, sha256File,
 } from '../src/index.ts';
 
 test('ids sort by creation time and cursors round-trip', async () => {
@@ -45,4 +49,15 @@ test('S3 keys: one builder per object; the adapter file name comes from one plac
   assert.equal(S3Keys.datasetFile('ds_1', 'zip'), 'datasets/ds_1/data.zip');
   assert.ok(S3Keys.modelFiles('mdl_1').startsWith(`${S3Keys.model('mdl_1')}/`));
   assert.equal(S3Keys.modelUpload('mdl_1', '.TAR.GZ'), 'models/mdl_1/upload.tar.gz');
+});
+
+test('sha256File hashes a file as createHash hashes its bytes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sha256-file-'));
+  try {
+    const bytes = Buffer.alloc(200_000, 7); // more than one read-stream chunk (64 KiB)
+    writeFileSync(join(dir, 'f'), bytes);
+    assert.equal(await sha256File(join(dir, 'f')), createHash('sha256').update(bytes).digest('hex'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

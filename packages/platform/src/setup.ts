@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3Keys } from '@npo/contracts';
+import { S3Keys, sha256File } from '@npo/contracts';
 import type { Config } from './config.ts';
 import { createDb, type Db } from './db/client.ts';
 import { Storage } from './storage.ts';
@@ -50,12 +50,6 @@ export async function registerBuiltinModels(config: Config, db: Db, storage: Sto
     done.push(name);
   }
   return done;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**

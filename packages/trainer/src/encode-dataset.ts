@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, SdxlTextEncoders, sha256File, TextEncoder, Vae,
+  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, SdxlTextEncoders, TextEncoder, Vae,
   type ImageEncoder, type EncodeProgress,
 } from '@npo/diffusion';
 import type { ExecutionProvider } from '@npo/graph';
+import { sha256File } from '@npo/contracts';
 import { loadModelFolder, ModelFolderError } from './model-folder.ts';
 
 export interface EncodeDatasetOptions {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { numel } from '@npo/graph';
+import { sha256File } from '@npo/contracts';
 import { DatasetError } from './errors.ts';
 import { TIME_IDS } from '../unet/config.ts';
 import { timeIdsVector } from '../unet/time-ids.ts';
@@ -12,7 +13,6 @@ import {
   MANIFEST_FILE,
   MANIFEST_VERSION,
   UNCOND_FILE,
-  sha256File,
   tryReadManifest,
   writeJsonAtomic,
   writeShard,

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { numel, SafetensorsFile, writeSafetensors } from '@npo/graph';
+import { sha256File } from '@npo/contracts';
 import { TIME_IDS } from '../unet/config.ts';
 import { DatasetError } from './errors.ts';
 
@@ -55,16 +55,6 @@ export interface ShardTensors {
 
 export function shardFileName(i: number): string {
   return `shard-${String(i).padStart(5, '0')}.safetensors`;
-}
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 /** Writes JSON via a temporary file, fsync and rename: readers see the old file or the new one, never half of one. */

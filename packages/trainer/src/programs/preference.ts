@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora, sha256File,
+  adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora,
   ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
-import { defaultMemoryBudgetMb, type Hyperparameters } from '@npo/contracts';
+import { defaultMemoryBudgetMb, sha256File, type Hyperparameters } from '@npo/contracts';
 import { totalmem } from 'node:os';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
