@@ -6,6 +6,7 @@ import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { parseUNetConfig, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
 import { ensureRandomUNetWeights } from './unet-weights.ts';
+import { targetModuleNames } from '@npo/contracts';
 
 export const REPO_ROOT = resolve(new URL('..', import.meta.url).pathname);
 export const BENCH_DATA = join(REPO_ROOT, '.data', 'bench');
@@ -165,7 +166,7 @@ export function buildWorkload(w: Workload): BuiltWorkload {
     pairs: P,
     latent_shape: w.latentShape,
     embed_shape: w.embedShape,
-    lora: { rank: w.loraRank, alpha: w.loraRank, targets: DEFAULT_TARGETS, modules: moduleSpecs(adapter).map((m) => m.path) },
+    lora: { rank: w.loraRank, alpha: w.loraRank, targets: targetModuleNames(DEFAULT_TARGETS) ?? [], modules: moduleSpecs(adapter).map((m) => m.path) },
     method: h.method,
     beta: h.beta,
     lr: h.lr,
