@@ -8,6 +8,7 @@ export { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 export * from './optim.ts';
 export * from './attention.ts';
 export * from './serialize.ts';
+export * from './compiler-version.ts';
 export * from './execution-provider.ts';
 export * from './runner.ts';
 export * from './cuda/cuda-provider.ts';

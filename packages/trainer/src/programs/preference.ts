@@ -5,7 +5,7 @@ import {
   adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora,
   ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
-import { hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
+import { COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
 import { defaultMemoryBudgetMb, sha256File, type Hyperparameters } from '@npo/contracts';
 import { totalmem } from 'node:os';
 import { loadModelFolder } from '../model-folder.ts';
@@ -27,9 +27,6 @@ export interface PreferenceProgramSpec {
    */
   memoryBudgetMb?: number;
 }
-
-/** Bumped whenever the compiled graph for the same inputs would change. */
-const COMPILER_VERSION = 1;
 
 export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<StepProgram> {
   const model = loadModelFolder(spec.modelDir);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
-import { hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
+import { COMPILER_VERSION, hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
 import type { Hyperparameters } from '@npo/contracts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
@@ -28,8 +28,6 @@ export interface PretrainProgramSpec {
   hp: Pick<Hyperparameters, 'batch_pairs' | 'seed' | 'max_grad_norm' | 'weight_decay' | 'prompt_dropout'>;
   workDir: string;
 }
-
-const COMPILER_VERSION = 1;
 
 export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepProgram> {
   const config = parseUNetConfig(spec.unetConfig);
