@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hostTensor, Rng, writeSafetensors, type HostTensor } from '@npo/graph';
+import { ADAMW_DEFAULTS, hostTensor, Rng, writeSafetensors, type HostTensor } from '@npo/graph';
 import { adapterFeeds, DEFAULT_TARGETS, initLora, moduleSpecs, type LoraAdapter } from '../packages/diffusion/src/lora/adapter.ts';
 import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
@@ -39,7 +39,7 @@ export const STEP_HYPERPARAMETERS = {
   beta: 1000,
   lr: 1e-5,
   maxGradNorm: 1,
-  adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 },
+  adamw: ADAMW_DEFAULTS,
   prediction: 'epsilon' as const,
   warmupSteps: 2,
 };

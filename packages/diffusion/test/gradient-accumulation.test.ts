@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostTensor, Rng, serialize, Session, type HostTensor } from '@npo/graph';
+import { ADAMW_DEFAULTS, hostTensor, Rng, serialize, Session, type HostTensor } from '@npo/graph';
 import {
   adamStateName, adapterFeeds, alphasCumprod, ArtifactDir, buildApplyUpdate, buildPreferenceStep, gradSumName, initLora, moduleSpecs,
   parseUNetConfig, SD15_SCHEDULER, updatedName, WeightSource, DEFAULT_TARGETS,
@@ -36,7 +36,7 @@ test('gradient accumulation: 4 micro-batches of 2 pairs give the same clipped Ad
     const rngB = new Rng(9);
     for (const m of init.modules.values()) rngB.fillNormal(m.B.data as Float32Array).forEach((_, i, a) => (a[i] *= 0.05));
     const modules = moduleSpecs(init);
-    const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 };
+    const adamw = ADAMW_DEFAULTS;
     // max_grad_norm small enough that clipping is active: it must act on the mean gradient, not per micro-batch.
     const common = {
       unet: { config, weights }, lora: { config: loraConfig, modules }, latentShape: LATENT, embedShape: EMBED, method: 'npo' as const,

@@ -1,6 +1,13 @@
 import type { Value } from './graph.ts';
 import { add, div, min, mul, pow, reduceSum, sqrt, sub } from './ops.ts';
 
+/**
+ * torch.optim.AdamW's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 1e-2. The one owner of these constants:
+ * `adamw` falls back to them, the trainer's programs and bench/ take betas and eps from here (weight decay comes
+ * from the job's hyperparameters there), and tests compare against torch steps made with them.
+ */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 } as const;
+
 export interface AdamWOptions {
   beta1?: number;
   beta2?: number;
@@ -13,10 +20,10 @@ export interface AdamWOptions {
  * `lr` the learning rate, both float32 scalar graph inputs, so one artifact serves every step and schedule.
  */
 export function adamw(params: Value[], grads: Value[], m: Value[], v: Value[], step: Value, lr: Value, o: AdamWOptions = {}) {
-  const b1 = o.beta1 ?? 0.9;
-  const b2 = o.beta2 ?? 0.999;
-  const eps = o.eps ?? 1e-8;
-  const wd = o.weightDecay ?? 1e-2;
+  const b1 = o.beta1 ?? ADAMW_DEFAULTS.beta1;
+  const b2 = o.beta2 ?? ADAMW_DEFAULTS.beta2;
+  const eps = o.eps ?? ADAMW_DEFAULTS.eps;
+  const wd = o.weightDecay ?? ADAMW_DEFAULTS.weightDecay;
   const g = step.graph;
   const bc1 = sub(1, pow(g.scalar(b1), step));
   const bc2Sqrt = sqrt(sub(1, pow(g.scalar(b2), step)));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '../src/safetensors.ts';
 import { Graph } from '../src/graph.ts';
-import { adamw } from '../src/optim.ts';
+import { ADAMW_DEFAULTS, adamw } from '../src/optim.ts';
 import { f32, maxAbsDiff, runOnce } from './helpers.ts';
 
 const dir = fileURLToPath(new URL('./fixtures/adamw/', import.meta.url));
@@ -26,7 +26,7 @@ for (const direction of ['dpo', 'npo'])
       const vs = names.map((n, i) => g.input(`v${i}`, 'float32', init[n].shape));
       const step = g.input('step', 'float32', []);
       const lr = g.input('lr', 'float32', []);
-      const out = adamw(ps, gs, ms, vs, step, lr, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 });
+      const out = adamw(ps, gs, ms, vs, step, lr, ADAMW_DEFAULTS);
       out.params.forEach((p, i) => g.output(`out${i}`, p));
 
       const feeds: Record<string, ReturnType<typeof f32>> = { step: f32([], [1]), lr: f32([], [1e-4]) };

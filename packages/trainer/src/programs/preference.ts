@@ -5,7 +5,7 @@ import {
   adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora,
   ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
-import { COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
+import { ADAMW_DEFAULTS, COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
 import { defaultMemoryBudgetMb, sha256File, type Hyperparameters } from '@npo/contracts';
 import { totalmem } from 'node:os';
 import { loadModelFolder } from '../model-folder.ts';
@@ -42,7 +42,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const acp = alphasCumprod(model.scheduler);
   const P = hp.batch_pairs;
   const K = hp.gradient_accumulation_steps ?? 1;
-  const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: hp.weight_decay };
+  const adamw = { ...ADAMW_DEFAULTS, weightDecay: hp.weight_decay };
   const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({
       v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P, ...(K > 1 ? { K } : {}),

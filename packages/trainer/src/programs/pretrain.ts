@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
-import { COMPILER_VERSION, hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
+import { ADAMW_DEFAULTS, COMPILER_VERSION, hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
 import type { Hyperparameters } from '@npo/contracts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
@@ -35,7 +35,7 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
   const mod = await import(spec.source.module);
   const source: TrainingSource = mod.createTrainingSource(spec.source.options);
   const N = spec.hp.batch_pairs;
-  const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: spec.hp.weight_decay };
+  const adamw = { ...ADAMW_DEFAULTS, weightDecay: spec.hp.weight_decay };
   const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({ v: COMPILER_VERSION, kind: 'pretrain', config, scheduler, N, s: source.sampleShape, e: source.embedShape, clip: spec.hp.max_grad_norm, adamw }))
     .digest('hex');
