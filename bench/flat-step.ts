@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adamw, clipGradNorm, grad, Graph, hostTensor, reshape, saveModel, Session, split, type Value } from '@npo/graph';
 import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
+import { STEP_INPUTS, STEP_OUTPUTS } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import type { LoraValues } from '../packages/diffusion/src/model/context.ts';
 import { assembleModelBatch, preferenceLoss } from '../packages/diffusion/src/objectives/preference.ts';
@@ -32,11 +33,11 @@ function buildFlatStep(p: BuiltWorkload, weightsPath: string) {
   const P = p.workload.pairs;
   const lat = [P, ...p.workload.latentShape];
   const mb = assembleModelBatch({
-    chosen: g.input('chosen', 'float32', lat),
-    rejected: g.input('rejected', 'float32', lat),
-    noise: g.input('noise', 'float32', lat),
-    timesteps: g.input('timesteps', 'int64', [P]),
-    embeds: g.input('embeds', 'float32', [P, ...p.workload.embedShape]),
+    chosen: g.input(STEP_INPUTS.chosen, 'float32', lat),
+    rejected: g.input(STEP_INPUTS.rejected, 'float32', lat),
+    noise: g.input(STEP_INPUTS.noise, 'float32', lat),
+    timesteps: g.input(STEP_INPUTS.timesteps, 'int64', [P]),
+    embeds: g.input(STEP_INPUTS.embeds, 'float32', [P, ...p.workload.embedShape]),
   }, h.method, alphasCumprod(SD15_SCHEDULER), h.prediction);
   const weights = new ArtifactDir(join(p.dir, 'artifacts-flat')).weights(weightsPath, 'unet.safetensors');
   const inputs = { sample: mb.noisy, timesteps: mb.timestepsFloat, encoderHiddenStates: mb.embeds };
@@ -47,9 +48,9 @@ function buildFlatStep(p: BuiltWorkload, weightsPath: string) {
   const clipped = clipGradNorm(grads, h.maxGradNorm);
   const m = g.input('adam_m', 'float32', [total]);
   const v = g.input('adam_v', 'float32', [total]);
-  const upd = adamw([flat], clipped.grads, [m], [v], g.input('step', 'float32', []), g.input('lr', 'float32', []), h.adamw);
-  g.output('loss', L.loss);
-  g.output('grad_norm', clipped.norm);
+  const upd = adamw([flat], clipped.grads, [m], [v], g.input(STEP_INPUTS.step, 'float32', []), g.input(STEP_INPUTS.lr, 'float32', []), h.adamw);
+  g.output(STEP_OUTPUTS.loss, L.loss);
+  g.output(STEP_OUTPUTS.gradNorm, clipped.norm);
   g.output('new.lora_flat', upd.params[0]);
   g.output('new.adam_m', upd.m[0]);
   g.output('new.adam_v', upd.v[0]);
@@ -87,8 +88,8 @@ async function main() {
   const losses: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
-    const res = await session.run({ ...state, ...p.batch, step: hostTensor('float32', [], [i + 1]), lr: hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]) },
-      ['loss', 'grad_norm', 'new.lora_flat', 'new.adam_m', 'new.adam_v']);
+    const res = await session.run({ ...state, ...p.batch, [STEP_INPUTS.step]: hostTensor('float32', [], [i + 1]), [STEP_INPUTS.lr]: hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]) },
+      [STEP_OUTPUTS.loss, STEP_OUTPUTS.gradNorm, 'new.lora_flat', 'new.adam_m', 'new.adam_v']);
     state = { lora_flat: res['new.lora_flat'], adam_m: res['new.adam_m'], adam_v: res['new.adam_v'] };
     if (i >= warmup) ms.push(performance.now() - t0);
     losses.push((res.loss.data as Float32Array)[0]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { graphMemory, hostTensor, saveModel, type HostTensor, type Session } from '@npo/graph';
 import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
-import { adamStateName, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
+import { adamStateName, STEP_INPUTS, STEP_OUTPUTS, updatedName } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { buildStepWithPlan, estimateFromGraph } from '../packages/diffusion/src/memory/step-memory.ts';
 import type { StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
@@ -78,7 +78,7 @@ export interface StepTimings {
 
 /** The outputs a training loop reads back each step: the updated adapter and Adam state, loss and grad norm. */
 export function stepOutputs(paramNames: string[]): string[] {
-  return ['loss', 'grad_norm', ...paramNames.flatMap((n) => [updatedName(n), updatedName(adamStateName(n, 'm')), updatedName(adamStateName(n, 'v'))])];
+  return [STEP_OUTPUTS.loss, STEP_OUTPUTS.gradNorm, ...paramNames.flatMap((n) => [updatedName(n), updatedName(adamStateName(n, 'm')), updatedName(adamStateName(n, 'v'))])];
 }
 
 /** The first step's trainable state: the adapter's initial LoRA tensors and zero Adam m and v for each. */
@@ -102,7 +102,7 @@ export async function runSteps(session: Session, p: BuiltWorkload, paramNames: s
   const out: StepTimings = { ms: [], losses: [], gradNorms: [] };
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
-    const res = await session.run({ ...state, ...p.batch, step: hostTensor('float32', [], [i + 1]), lr }, outputs);
+    const res = await session.run({ ...state, ...p.batch, [STEP_INPUTS.step]: hostTensor('float32', [], [i + 1]), [STEP_INPUTS.lr]: lr }, outputs);
     for (const n of paramNames) {
       state[n] = res[updatedName(n)];
       state[adamStateName(n, 'm')] = res[updatedName(adamStateName(n, 'm'))];

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { hostTensor, type HostTensor } from '@npo/graph';
-import { adamStateName, updatedName } from '../packages/diffusion/src/objectives/preference-step.ts';
+import { adamStateName, STEP_INPUTS, updatedName } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { parseBenchArgs, summarize } from './cli-args.ts';
 import { compileStep, initialStepState, stepOutputs } from './ours-step.ts';
 import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS } from './workloads.ts';
@@ -42,7 +42,7 @@ const steps = args.steps ?? w.defaultSteps;
 const ms: number[] = [];
 for (let i = 0; i < warmup + steps; i++) {
   const feeds: Record<string, ort.Tensor> = {};
-  const all = { ...state, ...p.batch, step: hostTensor('float32', [], [i + 1]), lr: hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]) };
+  const all = { ...state, ...p.batch, [STEP_INPUTS.step]: hostTensor('float32', [], [i + 1]), [STEP_INPUTS.lr]: hostTensor('float32', [], [STEP_HYPERPARAMETERS.lr]) };
   for (const [k, v] of Object.entries(all)) feeds[k] = toOrt(v);
   const t0 = performance.now();
   const res = await session.run(feeds, outputs);

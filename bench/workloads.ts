@@ -5,6 +5,7 @@ import { adapterFeeds, DEFAULT_TARGETS, initLora, moduleSpecs, type LoraAdapter 
 import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { parseUNetConfig, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
+import { STEP_INPUTS } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { ensureRandomUNetWeights } from './unet-weights.ts';
 import { targetModuleNames } from '@npo/contracts';
 
@@ -146,11 +147,11 @@ export function buildWorkload(w: Workload): BuiltWorkload {
   const latent = [P, ...w.latentShape];
   const normal = (shape: number[]) => hostTensor('float32', shape, rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))));
   const batch: Record<string, HostTensor> = {
-    chosen: normal(latent),
-    rejected: normal(latent),
-    noise: normal(latent),
-    timesteps: hostTensor('int64', [P], BigInt64Array.from({ length: P }, () => BigInt(rng.int(SD15_SCHEDULER.num_train_timesteps)))),
-    embeds: normal([P, ...w.embedShape]),
+    [STEP_INPUTS.chosen]: normal(latent),
+    [STEP_INPUTS.rejected]: normal(latent),
+    [STEP_INPUTS.noise]: normal(latent),
+    [STEP_INPUTS.timesteps]: hostTensor('int64', [P], BigInt64Array.from({ length: P }, () => BigInt(rng.int(SD15_SCHEDULER.num_train_timesteps)))),
+    [STEP_INPUTS.embeds]: normal([P, ...w.embedShape]),
   };
   const acp = alphasCumprod(SD15_SCHEDULER);
   const inputsPath = join(dir, 'inputs.safetensors');

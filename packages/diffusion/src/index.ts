@@ -10,6 +10,7 @@ export * from './lora/kohya.ts';
 export * from './objectives/preference.ts';
 export * from './objectives/preference-step.ts';
 export * from './objectives/training-update.ts';
+export * from './objectives/step-graph-names.ts';
 export * from './schedule/noise-schedule.ts';
 export * from './sampling/timesteps.ts';
 export * from './sampling/ddim.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ADAMW_DEFAULTS, hostTensor, Rng, serialize, Session, type HostTensor } from '@npo/graph';
 import {
   adamStateName, adapterFeeds, alphasCumprod, ArtifactDir, buildApplyUpdate, buildPreferenceStep, gradSumName, initLora, moduleSpecs,
-  parseUNetConfig, SD15_SCHEDULER, updatedName, WeightSource, DEFAULT_TARGETS,
+  parseUNetConfig, SD15_SCHEDULER, STEP_INPUTS, updatedName, WeightSource, DEFAULT_TARGETS,
 } from '../src/index.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/tiny-unet/unet');
@@ -63,7 +63,7 @@ test('gradient accumulation: 4 micro-batches of 2 pairs give the same clipped Ad
       optimizer[adamStateName(n, 'm')] = hostTensor('float32', params[n].shape, rng.fillNormal(new Float32Array(params[n].data.length)).map((x) => x * 1e-4));
       optimizer[adamStateName(n, 'v')] = hostTensor('float32', params[n].shape, rng.fillNormal(new Float32Array(params[n].data.length)).map((x) => x * x * 1e-8));
     }
-    const stepLr = { step: hostTensor('float32', [], [3]), lr: hostTensor('float32', [], [1e-3]) };
+    const stepLr = { [STEP_INPUTS.step]: hostTensor('float32', [], [3]), [STEP_INPUTS.lr]: hostTensor('float32', [], [1e-3]) };
 
     const { session: sWhole } = await artifacts.compile(whole.graph, 'whole');
     const ref = await sWhole.run({ ...params, ...optimizer, ...batch, ...stepLr });

@@ -2,7 +2,7 @@ import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } fro
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { InputError, type Hyperparameters } from '@npo/contracts';
 import { learningRate } from './lr-schedule.ts';
-import { adamStateName as stateName, gradSumName, updatedName as updated } from '@npo/diffusion';
+import { adamStateName as stateName, gradSumName, STEP_INPUTS, STEP_OUTPUTS, updatedName as updated } from '@npo/diffusion';
 import type { StepProgram } from './program.ts';
 
 export interface StepMetrics {
@@ -74,9 +74,9 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
   const updates = program.paramNames.flatMap((n) => [updated(n), updated(stateName(n, 'm')), updated(stateName(n, 'v'))]);
   const outputs = [...updates, ...program.metricOutputs];
   // With accumulation the micro-batch graph reports the batch metrics and the apply graph the (mean) gradient norm.
-  const microMetrics = program.metricOutputs.filter((n) => n !== 'grad_norm');
+  const microMetrics = program.metricOutputs.filter((n) => n !== STEP_OUTPUTS.gradNorm);
   const sumOutputs = program.paramNames.map((n) => updated(gradSumName(n)));
-  const stepInputs = (lr: number) => ({ step: hostTensor('float32', [], [step + 1]), lr: hostTensor('float32', [], [lr]) });
+  const stepInputs = (lr: number) => ({ [STEP_INPUTS.step]: hostTensor('float32', [], [step + 1]), [STEP_INPUTS.lr]: hostTensor('float32', [], [lr]) });
   /** One optimizer step over `apply.microSteps` micro-batches: the update's outputs and the mean of the batch metrics. */
   const accumulatedStep = async (lr: number): Promise<Record<string, HostTensor>> => {
     const micro = program.apply!.microSteps;
@@ -89,7 +89,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
       for (const n of program.paramNames) sums[gradSumName(n)] = r[updated(gradSumName(n))];
       for (const n of microMetrics) if (r[n].data.length === 1) metricSums[n] += Number(r[n].data[0]);
     }
-    const res = await applySession!.run({ ...params, ...optimizer, ...sums, ...stepInputs(lr) }, [...updates, 'grad_norm']);
+    const res = await applySession!.run({ ...params, ...optimizer, ...sums, ...stepInputs(lr) }, [...updates, STEP_OUTPUTS.gradNorm]);
     for (const n of microMetrics) res[n] = hostTensor('float32', [], [metricSums[n] / micro]);
     return res;
   };

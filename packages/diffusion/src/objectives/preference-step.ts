@@ -7,6 +7,7 @@ import { pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../unet/config.ts';
 import { unetForward } from '../unet/unet.ts';
 import { assembleModelBatch, preferenceLoss, type PreferenceMethod } from './preference.ts';
 import { appendGradientSums, appendTrainingUpdate } from './training-update.ts';
+import { STEP_INPUTS, STEP_OUTPUTS } from './step-graph-names.ts';
 
 export interface PreferenceStepSpec {
   unet: { config: UNetConfig; weights: WeightSource };
@@ -65,15 +66,15 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   let added: AddedConditioning | undefined;
   const addition = spec.unet.config.addition;
   if ((spec.batch ?? 'pairs') === 'pairs') {
-    const chosen = g.input('chosen', 'float32', [P, ...spec.latentShape]);
-    const rejected = g.input('rejected', 'float32', [P, ...spec.latentShape]);
-    const noise = g.input('noise', 'float32', [P, ...spec.latentShape]);
-    const timesteps = g.input('timesteps', 'int64', [P]);
-    const emb = g.input('embeds', 'float32', [P, ...spec.embedShape]);
+    const chosen = g.input(STEP_INPUTS.chosen, 'float32', [P, ...spec.latentShape]);
+    const rejected = g.input(STEP_INPUTS.rejected, 'float32', [P, ...spec.latentShape]);
+    const noise = g.input(STEP_INPUTS.noise, 'float32', [P, ...spec.latentShape]);
+    const timesteps = g.input(STEP_INPUTS.timesteps, 'int64', [P]);
+    const emb = g.input(STEP_INPUTS.embeds, 'float32', [P, ...spec.embedShape]);
     const pairAdded = addition && {
-      textEmbeds: g.input('text_embeds', 'float32', [P, pooledEmbedWidth(addition)]),
-      chosenTimeIds: g.input('chosen_time_ids', 'float32', [P, TIME_IDS]),
-      rejectedTimeIds: g.input('rejected_time_ids', 'float32', [P, TIME_IDS]),
+      textEmbeds: g.input(STEP_INPUTS.textEmbeds, 'float32', [P, pooledEmbedWidth(addition)]),
+      chosenTimeIds: g.input(STEP_INPUTS.chosenTimeIds, 'float32', [P, TIME_IDS]),
+      rejectedTimeIds: g.input(STEP_INPUTS.rejectedTimeIds, 'float32', [P, TIME_IDS]),
     };
     const mb = assembleModelBatch({ chosen, rejected, noise, timesteps, embeds: emb, added: pairAdded ?? undefined }, spec.method, spec.alphasCumprod, spec.prediction);
     ({ noisy, embeds, target, added } = mb);
@@ -90,13 +91,13 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention, checkpointBlocks: spec.checkpointBlocks }, spec.unet.config, inputs));
   const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [], attention: spec.attention }, spec.unet.config, inputs));
   const L = preferenceLoss(modelPred, refPred, target, spec.beta);
-  g.output('loss', L.loss);
-  g.output('implicit_acc', L.implicitAcc);
+  g.output(STEP_OUTPUTS.loss, L.loss);
+  g.output(STEP_OUTPUTS.implicitAcc, L.implicitAcc);
   g.output('model_losses', L.modelLosses);
   g.output('ref_losses', L.refLosses);
   g.output('inside', L.inside);
-  g.output('model_mse', reduceMean(L.modelLosses));
-  g.output('ref_mse', reduceMean(L.refLosses));
+  g.output(STEP_OUTPUTS.modelMse, reduceMean(L.modelLosses));
+  g.output(STEP_OUTPUTS.refMse, reduceMean(L.refLosses));
   if (spec.debugOutputs) {
     g.output('model_pred', modelPred);
     g.output('ref_pred', refPred);
@@ -109,4 +110,3 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   else appendTrainingUpdate(g, paramNames, params, grads, spec.maxGradNorm, (spec.optimizer ?? true) ? spec.adamw : null);
   return { graph: g, paramNames };
 }
-export { adamStateName, updatedName } from './training-update.ts';

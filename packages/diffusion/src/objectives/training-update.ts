@@ -1,10 +1,5 @@
 import { add, adamw, clipGradNorm, Graph, mul, type AdamWOptions, type Value } from '@npo/graph';
-
-/** Graph names of the AdamW state of parameter `key`, and of a tensor's updated value: the trainer feeds them back. */
-export const adamStateName = (key: string, which: 'm' | 'v') => `adam_${which}.${key}`;
-export const updatedName = (key: string) => `new.${key}`;
-/** Graph name of the running sum of micro-batch gradients of parameter `key` (gradient accumulation). */
-export const gradSumName = (key: string) => `grad_sum.${key}`;
+import { adamStateName, gradSumName, STEP_INPUTS, STEP_OUTPUTS, updatedName } from './step-graph-names.ts';
 
 /**
  * Appends clip-grad-norm (reported as output `grad_norm`) and, when `adam` is given, an AdamW step: state and
@@ -14,12 +9,12 @@ export function appendTrainingUpdate(
   g: Graph, names: string[], params: Value[], grads: Value[], maxGradNorm: number | null, adam: AdamWOptions | null,
 ): void {
   const clipped = clipGradNorm(grads, maxGradNorm ?? Infinity);
-  g.output('grad_norm', clipped.norm);
+  g.output(STEP_OUTPUTS.gradNorm, clipped.norm);
   if (!adam) return;
   const m = names.map((n, i) => g.input(adamStateName(n, 'm'), 'float32', [...params[i].shape]));
   const v = names.map((n, i) => g.input(adamStateName(n, 'v'), 'float32', [...params[i].shape]));
-  const step = g.input('step', 'float32', []);
-  const lr = g.input('lr', 'float32', []);
+  const step = g.input(STEP_INPUTS.step, 'float32', []);
+  const lr = g.input(STEP_INPUTS.lr, 'float32', []);
   const upd = adamw(params, maxGradNorm === null ? grads : clipped.grads, m, v, step, lr, adam);
   names.forEach((n, i) => {
     g.output(updatedName(n), upd.params[i]);

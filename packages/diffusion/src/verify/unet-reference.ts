@@ -4,7 +4,7 @@ import { adamw, Graph, hostTensor, readSafetensors, serialize, Session, toFloat3
 import { adapterFeeds, loadLora, moduleSpecs } from '../lora/adapter.ts';
 import { ArtifactDir } from '../model/artifacts.ts';
 import { buildPreferenceStep } from '../objectives/preference-step.ts';
-import { adamStateName, updatedName } from '../objectives/training-update.ts';
+import { adamStateName, STEP_INPUTS, updatedName } from '../objectives/step-graph-names.ts';
 import { buildGuidanceGraph } from '../sampling/guidance-graph.ts';
 import { GuidedSampler } from '../sampling/npo-sampler.ts';
 import { alphasCumprod, parseSchedulerConfig, SD15_SCHEDULER } from '../schedule/noise-schedule.ts';
@@ -79,8 +79,8 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
         model_embeds: batch[`${direction}_encoder_hidden_states`],
         target: batch[`${direction}_target`],
         ...addedFeeds(config, batch, `${direction}_`, 'model_', 'lora/batch.safetensors'),
-        step: hostTensor('float32', [], [1]),
-        lr: hostTensor('float32', [], [result.adamw.lr]),
+        [STEP_INPUTS.step]: hostTensor('float32', [], [1]),
+        [STEP_INPUTS.lr]: hostTensor('float32', [], [result.adamw.lr]),
       });
       const d = direction;
       if (batch[`${d}_model_pred`]) out.push(compareAbs(`${d}.model_pred`, res.model_pred, batch[`${d}_model_pred`], 1e-4));
@@ -175,12 +175,12 @@ async function adamwFromStored(
   const p = names.map((n) => g.input(`p:${n}`, 'float32', params[n].shape));
   const gr = names.map((n) => g.input(`g:${n}`, 'float32', params[n].shape));
   const zeros = names.map(() => g.scalar(0));
-  const step = g.input('step', 'float32', []);
-  const lrV = g.input('lr', 'float32', []);
+  const step = g.input(STEP_INPUTS.step, 'float32', []);
+  const lrV = g.input(STEP_INPUTS.lr, 'float32', []);
   const upd = adamw(p, gr, zeros, zeros, step, lrV, opt);
   upd.params.forEach((v, i) => g.output(`out:${names[i]}`, v));
   const s = await Session.create(serialize(g), sessions);
-  const feeds: Record<string, HostTensor> = { step: hostTensor('float32', [], [1]), lr: hostTensor('float32', [], [lr]) };
+  const feeds: Record<string, HostTensor> = { [STEP_INPUTS.step]: hostTensor('float32', [], [1]), [STEP_INPUTS.lr]: hostTensor('float32', [], [lr]) };
   names.forEach((n) => {
     feeds[`p:${n}`] = params[n];
     feeds[`g:${n}`] = grads[n];

@@ -3,7 +3,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora,
-  ShardReader, DEFAULT_TARGETS, KOHYA_FILE, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
+  ShardReader, DEFAULT_TARGETS, KOHYA_FILE, STEP_INPUTS, STEP_OUTPUTS, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
 import { ADAMW_DEFAULTS, COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
 import { defaultMemoryBudgetMb, sha256File, type Hyperparameters } from '@npo/contracts';
@@ -100,15 +100,15 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       const timesteps = drawTimesteps(rng, P, T);
       const noise = rng.fillNormal(new Float32Array(P * latentSize));
       return {
-        chosen: hostTensor('float32', [P, ...latentShape], b.chosen),
-        rejected: hostTensor('float32', [P, ...latentShape], b.rejected),
-        noise: hostTensor('float32', [P, ...latentShape], noise),
-        timesteps: hostTensor('int64', [P], timesteps),
-        embeds: hostTensor('float32', [P, ...embedShape], b.embeds),
+        [STEP_INPUTS.chosen]: hostTensor('float32', [P, ...latentShape], b.chosen),
+        [STEP_INPUTS.rejected]: hostTensor('float32', [P, ...latentShape], b.rejected),
+        [STEP_INPUTS.noise]: hostTensor('float32', [P, ...latentShape], noise),
+        [STEP_INPUTS.timesteps]: hostTensor('int64', [P], timesteps),
+        [STEP_INPUTS.embeds]: hostTensor('float32', [P, ...embedShape], b.embeds),
         ...(b.added && {
-          text_embeds: hostTensor('float32', [P, b.added.pooled.length / P], b.added.pooled),
-          chosen_time_ids: hostTensor('float32', [P, 6], b.added.chosenTimeIds),
-          rejected_time_ids: hostTensor('float32', [P, 6], b.added.rejectedTimeIds),
+          [STEP_INPUTS.textEmbeds]: hostTensor('float32', [P, b.added.pooled.length / P], b.added.pooled),
+          [STEP_INPUTS.chosenTimeIds]: hostTensor('float32', [P, 6], b.added.chosenTimeIds),
+          [STEP_INPUTS.rejectedTimeIds]: hostTensor('float32', [P, 6], b.added.rejectedTimeIds),
         }),
       };
     },
@@ -117,7 +117,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     writeParams: (path, params, step) => saveLora(path, asAdapter(params), adapterMeta(step)),
     exports: [{ file: KOHYA_FILE, write: (path, params, step) => saveKohyaLora(path, asAdapter(params), adapterMeta(step)) }],
     readParams: (path) => adapterFeeds(loadLora(path)),
-    metricOutputs: ['loss', 'implicit_acc', 'grad_norm', 'model_mse', 'ref_mse'],
+    metricOutputs: [STEP_OUTPUTS.loss, STEP_OUTPUTS.implicitAcc, STEP_OUTPUTS.gradNorm, STEP_OUTPUTS.modelMse, STEP_OUTPUTS.refMse],
   };
 }
 

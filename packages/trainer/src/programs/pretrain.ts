@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, type SchedulerConfig } from '@npo/diffusion';
+import { alphasCumprod, buildPretrainStep, initUNetWeights, parseSchedulerConfig, parseUNetConfig, STEP_INPUTS, STEP_OUTPUTS, type SchedulerConfig } from '@npo/diffusion';
 import { ADAMW_DEFAULTS, COMPILER_VERSION, hostTensor, numel, readSafetensors, saveModel, writeSafetensors, type HostTensor, type Rng } from '@npo/graph';
 import type { Hyperparameters } from '@npo/contracts';
 import type { StepProgram } from '../program.ts';
@@ -64,16 +64,16 @@ export async function pretrainProgram(spec: PretrainProgramSpec): Promise<StepPr
       dropPrompts(embeds, source.uncond, N, spec.hp.prompt_dropout, rng);
       const timesteps = drawTimesteps(rng, N, T);
       return {
-        images: hostTensor('float32', [N, ...source.sampleShape], images),
-        noise: hostTensor('float32', [N, ...source.sampleShape], rng.fillNormal(new Float32Array(N * per))),
-        timesteps: hostTensor('int64', [N], timesteps),
-        embeds: hostTensor('float32', [N, ...source.embedShape], embeds),
+        [STEP_INPUTS.images]: hostTensor('float32', [N, ...source.sampleShape], images),
+        [STEP_INPUTS.noise]: hostTensor('float32', [N, ...source.sampleShape], rng.fillNormal(new Float32Array(N * per))),
+        [STEP_INPUTS.timesteps]: hostTensor('int64', [N], timesteps),
+        [STEP_INPUTS.embeds]: hostTensor('float32', [N, ...source.embedShape], embeds),
       };
     },
     dataState: () => null,
     setDataState: () => {},
     writeParams: (path, params, step) => writeSafetensors(path, params, { format: 'pt', step: String(step), method: 'pretrain' }),
     readParams: (path) => readSafetensors(path),
-    metricOutputs: ['loss', 'grad_norm'],
+    metricOutputs: [STEP_OUTPUTS.loss, STEP_OUTPUTS.gradNorm],
   };
 }
