@@ -61,9 +61,12 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   for (const r of g.checkpoints) if (r.end <= end) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
 
   const pending = new Map<string, Value[]>();
+  // Fan-in is summed as it arrives (the same left-to-right order as summing at the end): a value read by many nodes
+  // — q, k and v by every attention chunk, each chunk's gradient padded to the full size — holds one running sum,
+  // not one full-size tensor per reader until its producer is reached.
   const push = (v: Value, d: Value) => {
     const list = pending.get(v.name);
-    if (list) list.push(d);
+    if (list?.length) pending.set(v.name, [g.scope('grad', () => add(list.reduce((a, b) => add(a, b)), d))]);
     else pending.set(v.name, [d]);
   };
   const total = (v: Value): Value | null => {
@@ -94,12 +97,17 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   const isConstant = (v: Value) => g.initializers.has(v.name) || constants.has(v.name);
   const constantNode = (n: Node) => !n.op.startsWith('Random') && n.inputs.some((v) => v) && n.inputs.every((v) => !v || isConstant(v));
   for (let i = 0; i < end; i++) if (constantNode(g.nodes[i])) for (const o of g.nodes[i].outputs) constants.add(o.name);
+  type Region = { start: number; end: number };
+  type InnerRegion = Region & { depth: number };
   /**
    * Re-emits a checkpoint region and differentiates the copy. The copy's float operands from outside the region
    * pass through `+ 0·dy[0]` (a zero that exists only once the backward got here): onnxruntime can neither merge
    * the copy with the original (common-subexpression elimination) nor schedule it early, during the forward.
+   * `inner` are the regions nested in it (depth 1 = directly inside): the copy's own inner regions are recomputed
+   * once more when the copy's backward reaches them, so a checkpointed block does not keep its attention maps
+   * while its backward runs. `outerRoute` sends a gradient to the value it belongs to in the enclosing copy.
    */
-  const recompute = (r: { start: number; end: number }) => {
+  const recompute = (r: Region, inner: InnerRegion[], outerRoute: (v: Value) => Value) => {
     const nodes = g.nodes.slice(r.start, r.end);
     const produced = new Set(nodes.flatMap((n) => n.outputs.map((o) => o.name)));
     const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.get(o.name)?.length);
@@ -120,24 +128,45 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
       if (forward.has(v.name)) forward.add(fenced.name);
       return fenced;
     };
-    const copies: Node[] = [];
+    const copies: { node: Node; at: number }[] = [];
+    // where each original node's copy (with the fences emitted for it) lands: [before[k], after[k])
+    const before: number[] = [];
+    const after: number[] = [];
     g.scope('recompute', () => {
-      for (const n of nodes) {
+      nodes.forEach((n, k) => {
+        before[k] = g.nodes.length;
         // a weight's Cast to float32 and the like: constants, folded once by onnxruntime — the original serves
-        if (constants.has(n.outputs[0].name)) {
-          n.outputs.forEach((o) => copyOf.set(o.name, o));
-          continue;
+        if (constants.has(n.outputs[0].name)) n.outputs.forEach((o) => copyOf.set(o.name, o));
+        else {
+          const ys = g.node(n.op, n.inputs.map(operand), n.attrs, { outputs: n.outputs.length, domain: n.domain });
+          n.outputs.forEach((o, j) => {
+            copyOf.set(o.name, ys[j]);
+            if (forward.has(o.name)) forward.add(ys[j].name);
+          });
+          copies.push({ node: g.nodes[g.nodes.length - 1], at: g.nodes.length - 1 });
         }
-        const ys = g.node(n.op, n.inputs.map(operand), n.attrs, { outputs: n.outputs.length, domain: n.domain });
-        n.outputs.forEach((o, k) => {
-          copyOf.set(o.name, ys[k]);
-          if (forward.has(o.name)) forward.add(ys[k].name);
-        });
-        copies.push(g.nodes[g.nodes.length - 1]);
-      }
+        after[k] = g.nodes.length;
+      });
     });
+    // the nested regions, moved onto the copy and one level up
+    const moved = inner
+      .filter((c) => c.start >= r.start && c.end <= r.end)
+      .map((c) => ({ start: before[c.start - r.start], end: after[c.end - 1 - r.start], depth: c.depth - 1 }))
+      .filter((c) => c.end > c.start);
+    const children = moved.filter((c) => c.depth === 0);
+    const deeper = moved.filter((c) => c.depth > 0);
+    const route = (v: Value) => outerRoute(originalOf.get(v.name) ?? v);
     for (const o of outs) push(copyOf.get(o.name)!, total(o)!);
-    for (let i = copies.length - 1; i >= 0; i--) if (onForwardPath(copies[i])) backprop(copies[i], (v) => originalOf.get(v.name) ?? v);
+    const done = new Set<Region>();
+    for (let i = copies.length - 1; i >= 0; i--) {
+      const child = children.find((c) => copies[i].at >= c.start && copies[i].at < c.end);
+      if (!child) {
+        if (onForwardPath(copies[i].node)) backprop(copies[i].node, route);
+      } else if (!done.has(child)) {
+        done.add(child);
+        recompute(child, deeper, route);
+      }
+    }
   };
 
   push(loss, seed ?? full(g, [...loss.shape], 1, loss.dtype));
@@ -147,7 +176,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     if (!region) backprop(g.nodes[onPath[k]]);
     else if (!done.has(region)) {
       done.add(region);
-      recompute(region);
+      recompute(region, g.innerCheckpoints, (v) => v);
     }
   }
   return wrt.map((v) => total(v) ?? full(g, [...v.shape], 0, v.dtype));

@@ -72,7 +72,13 @@ export class Graph {
    * keep — `grad` re-emits the region's nodes when its backward is reached and differentiates the copies.
    */
   readonly checkpoints: { start: number; end: number }[] = [];
-  private inCheckpoint = false;
+  /**
+   * Regions built inside a region (attention chunks inside a checkpointed block), with their depth (1 = inside an
+   * outer region): when `grad` recomputes the outer region, these are regions of its copy in turn, so the outer
+   * region's backward does not keep what they hold either.
+   */
+  readonly innerCheckpoints: { start: number; end: number; depth: number }[] = [];
+  private checkpointDepth = 0;
 
   /** Names values built inside `fn` with a dotted prefix, e.g. `model` or `grad` (model code uses `module`). */
   scope<T>(name: string, fn: () => T): T {
@@ -100,17 +106,19 @@ export class Graph {
 
   /**
    * Builds `fn`'s nodes as one activation-checkpoint region (see `checkpoints`): exact, it trades recomputing
-   * the region in the backward for not keeping its activations. A region inside a region is part of the outer one.
+   * the region in the backward for not keeping its activations. A region inside a region is an inner region.
    */
   checkpoint<T>(fn: () => T): T {
-    if (this.inCheckpoint) return fn();
     const start = this.nodes.length;
-    this.inCheckpoint = true;
+    const depth = this.checkpointDepth++;
     try {
       return fn();
     } finally {
-      this.inCheckpoint = false;
-      if (this.nodes.length > start) this.checkpoints.push({ start, end: this.nodes.length });
+      this.checkpointDepth--;
+      if (this.nodes.length > start) {
+        if (depth === 0) this.checkpoints.push({ start, end: this.nodes.length });
+        else this.innerCheckpoints.push({ start, end: this.nodes.length, depth });
+      }
     }
   }
 

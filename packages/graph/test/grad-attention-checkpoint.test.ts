@@ -72,3 +72,20 @@ test('checkpointed chunks give the plain attention gradient at full onnxruntime 
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(a[i])), `${k}[${i}]: ${b[i]} vs ${a[i]}`);
   }
 });
+
+test('checkpointed attention chunks inside a checkpointed block: finite-difference gradients, and each chunk is recomputed once more in the block\'s backward', async () => {
+  let graph: Graph | null = null;
+  await assertGradients({
+    inputs: [{ name: 'q', shape: [B, H, N, D] }, { name: 'kT', shape: [B, H, D, M] }, { name: 'v', shape: [B, H, M, D] }],
+    build: (g, [q, kT, v]) => {
+      graph = g;
+      // a block: something before and after the attention, all one outer region with the 3 chunks as inner regions
+      return g.checkpoint(() => tanh(scaledDotProductAttention(tanh(q), kT, v, chunked)));
+    },
+  });
+  const g = graph!;
+  assert.equal(g.checkpoints.length, 1);
+  assert.equal(g.innerCheckpoints.length, 3);
+  // the block's copy holds the chunks' copies, each re-emitted again when the block's backward reaches it
+  assert.equal(g.nodes.filter((n) => n.name.startsWith('recompute') && n.op === 'Softmax').length, 6);
+});

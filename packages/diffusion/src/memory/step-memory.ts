@@ -19,7 +19,7 @@ export const STEP_MEMORY_CALIBRATION = {
   /** Node, onnxruntime and the trainer's own state before the session holds anything (bench/profile.ts: ~150 MB). */
   runtimeBytes: 200 * 2 ** 20,
   /** Measured RSS over simulated live activations, per plan (sd15s at 1 and 2 pairs, tiny). */
-  activationFactor: { keep: 1.15, attention: 1.6, blocks: 2.4 } satisfies Record<StepMemoryPlanName, number>,
+  activationFactor: { keep: 1.15, attention: 1.45, blocks: 2.5 } satisfies Record<StepMemoryPlanName, number>,
 };
 
 export interface StepMemoryEstimate {
