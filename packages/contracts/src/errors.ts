@@ -99,21 +99,10 @@ export class ObjectChangedError extends TransientError {
 }
 
 /**
- * A training job whose one step needs more memory than the worker's budget even with every block checkpointed:
- * it can never run there as configured. The message gives the estimate, the budget and what to lower.
+ * Error codes of a failed job (`job.error.code`) that belong to no other error: the worker sets the first four
+ * itself (a missing dataset or model, an unrecoverable error without a code, the last retry of an outage), and
+ * JobTooLargeError raises the fifth. Any other NpoError that fails a job ends it with that error's own code.
  */
-export class JobTooLargeError extends InputError {
-  constructor(message: string, details: { estimate_mb: number; budget_mb: number } & ErrorDetails) {
-    super(message, details, 'job_too_large', 400);
-  }
-}
-
-/** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof NpoError ? err.retryable : true;
-}
-
-/** Error codes a job can end with (`job.error.code`). */
 export const JobErrorCodes = {
   datasetInvalid: 'dataset_invalid',
   modelInvalid: 'model_invalid',
@@ -121,3 +110,18 @@ export const JobErrorCodes = {
   trainingFailed: 'training_failed',
   jobTooLarge: 'job_too_large',
 } as const;
+
+/**
+ * A training job whose one step needs more memory than the worker's budget even with every block checkpointed:
+ * it can never run there as configured. The message gives the estimate, the budget and what to lower.
+ */
+export class JobTooLargeError extends InputError {
+  constructor(message: string, details: { estimate_mb: number; budget_mb: number } & ErrorDetails) {
+    super(message, details, JobErrorCodes.jobTooLarge, 400);
+  }
+}
+
+/** Whether trying again can help: NpoErrors say so; anything else (a crash, an outage we did not name) may pass. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof NpoError ? err.retryable : true;
+}
