@@ -25,8 +25,8 @@ export const UsageSummary = Type.Object({
 export type UsageSummary = Static<typeof UsageSummary>;
 
 export const UsageQuery = Type.Object({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'start of the period (inclusive); default 30 days before `to`' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'end of the period (exclusive); default now' })),
+  from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601 date-time: start of the period (inclusive); default 30 days before `to`' })),
+  to: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601 date-time: end of the period (exclusive); default now' })),
 }, { additionalProperties: false });
 
 export const TenantUsage = Type.Object({
