@@ -1,6 +1,6 @@
-import type { Worker, Queue } from 'bullmq';
+import type { Worker, Queue, QueueEvents } from 'bullmq';
 import { ACTIVE_STATES, QueueNames, type QueueName } from '@npo/contracts';
-import { createWorker, requeueStrandedDeliveries } from '@npo/platform';
+import { createQueueEvents, createWorker, requeueStrandedDeliveries } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import { CancelRegistry } from './cancellation.ts';
 import { validateDatasetJob } from './processors/validate-dataset.ts';
@@ -10,6 +10,7 @@ import { trainerOn } from './trainer-on-provider.ts';
 import { CacheGate } from './cache-eviction.ts';
 import { sampleJob } from './processors/sample.ts';
 import { deliverWebhookJob, webhookBackoff } from './processors/deliver-webhook.ts';
+import { SETTLED_QUEUES, settleFailedQueueJob } from './settle.ts';
 
 // Deliveries whose queue entry was lost (a Redis that lost its data) are re-queued this often.
 const WEBHOOK_SWEEP_MS = 60_000;
@@ -32,7 +33,7 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     prefix: deps.config.redisKeyPrefix,
     stalledInterval: deps.config.stalledIntervalMs,
     lockDuration: deps.config.lockDurationMs,
-    maxStalledCount: 5,
+    maxStalledCount: deps.config.maxStalledCount,
   };
   // training and sampling read the model and prepared-shard caches: trimmed between them, never under them
   const caches = new CacheGate({
@@ -54,6 +55,20 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
     w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, job: job?.id, err: err.message }, 'queue job failed'));
     w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
   }
+  // A job the queue fails (stalled more than allowed, attempts used up) is settled when it fails, by whichever
+  // worker of that queue hears it first (settling is compare-and-set, so the others' tries do nothing).
+  const events: QueueEvents[] = [];
+  for (const name of deps.config.workerQueues.filter((q) => SETTLED_QUEUES.includes(q))) {
+    const qe = createQueueEvents(name, { connection: deps.redis, prefix: deps.config.redisKeyPrefix });
+    qe.on('failed', ({ jobId, failedReason }) => {
+      settleFailedQueueJob(deps, name, jobId, failedReason ?? 'failed')
+        .then((outcome) => outcome !== 'none' && deps.logger.warn({ queue: name, job: jobId, outcome, reason: failedReason }, 'settled a job the queue failed'))
+        .catch((err) => deps.logger.error({ queue: name, job: jobId, err: (err as Error).message }, 'could not settle a failed queue job (the start-up reconcile will)'));
+    });
+    qe.on('error', (err) => deps.logger.error({ queue: name, err: err.message }, 'queue events error'));
+    events.push(qe);
+  }
+  await Promise.all(events.map((e) => e.waitUntilReady()));
   await reconcile(deps);
   const sweep = deps.config.workerQueues.includes('webhooks')
     ? setInterval(() => {
@@ -69,6 +84,7 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
       const closing = Promise.all(workers.map((w) => w.close()));
       shutdown.abort(new Error('worker shutting down'));
       await closing;
+      await Promise.all(events.map((e) => e.close()));
       await cancels.stop();
       await caches.settled();
     },
@@ -77,13 +93,17 @@ export async function startWorker(given: WorkerDeps): Promise<RunningWorker> {
 
 /**
  * Postgres is the durable record: anything it says is pending gets a queue entry (a Redis that lost its data,
- * an API that could not enqueue, a validation that waited for a validator). Adding an existing job id is a no-op.
+ * an API that could not enqueue, a validation that waited for a validator), and anything whose entry the queue
+ * failed is settled (settle.ts) or, for queues settle.ts does not own, retried. Adding an existing job id is a no-op.
  */
 export async function reconcile(deps: WorkerDeps): Promise<number> {
   let n = 0;
   const ensure = async (queue: Queue, name: string, id: string, data: object) => {
     const existing = await queue.getJob(id);
-    if (existing && (await existing.isFailed())) await existing.retry('failed');
+    const key = queue.name as QueueName;
+    // a failed entry is settled, not blindly retried: poisoned work must not run again at every start
+    if (existing && (await existing.isFailed()) && SETTLED_QUEUES.includes(key)) await settleFailedQueueJob(deps, key, id, existing.failedReason ?? 'failed');
+    else if (existing && (await existing.isFailed())) await existing.retry('failed');
     else if (!existing) await queue.add(name, data, { jobId: id });
     else return;
     n++;

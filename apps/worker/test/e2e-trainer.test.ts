@@ -145,24 +145,36 @@ test('cancelling a running real job stops it and keeps its last checkpoint', { t
   assert.equal(SafetensorsFile.open(join(scratch, 'cancelled.safetensors')).metadata.step, String(last));
 });
 
-test('kill -9 of the worker mid-training: it resumes from the last checkpoint and succeeds with no duplicate steps', { timeout: LONG }, async () => {
+test('kill -9 of the worker mid-training and again during finalization: it resumes each time and succeeds with no duplicate steps or samples', { timeout: LONG }, async () => {
   const { id } = await createJob({ steps: 16, checkpoint_every: 4 });
   await waitFor('a checkpoint and more steps', async () => (await getJob(id)).progress.step >= 6, LONG, 50);
   worker.kill('SIGKILL');
   await new Promise((r) => worker.once('exit', r));
   const killedAt = (await getJob(id)).progress.step;
   worker = start('apps/worker/src/main.ts');
+  // the final checkpoint is stored and the sample grid is being rendered: kill again
+  const rendering = await waitFor('finalization', async () => { const j = await ctx.db.job.findUniqueOrThrow({ where: { id } }); return (j.activity?.startsWith('rendering') || j.state === 'succeeded') && j; }, LONG, 10);
+  worker.kill('SIGKILL');
+  await new Promise((r) => worker.once('exit', r));
+  assert.equal(rendering.state, 'training', 'killed during finalization, before the job ended');
+  worker = start('apps/worker/src/main.ts');
   const job = await until(id, ['succeeded', 'failed']);
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
   const events = (await get(`/v1/jobs/${id}/events?limit=200`)).data;
   const resumed = events.filter((e: { type: string }) => e.type === 'resumed');
-  assert.equal(resumed.length, 1);
+  assert.equal(resumed.length, 2);
   const from = resumed[0].data.from_step;
   assert.ok(from >= 4 && from <= killedAt && from % 4 === 0, `resumed from ${from}, killed at ${killedAt}`);
+  assert.deepEqual(resumed[1].data, { from_step: 16, finalizing: true });
+  assert.deepEqual(events.filter((e: { type: string }) => e.type === 'step').map((e: { data: { step: number } }) => e.data.step), steps(16), 'each step announced once');
   const metrics = (await get(`/v1/jobs/${id}/metrics`)).data;
   assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(16));
   const cps = (await get(`/v1/jobs/${id}/checkpoints`)).data;
   assert.deepEqual(cps.map((c: { step: number }) => c.step), [4, 8, 12, 16]);
+  // one preview grid rendered and stored; the one the killed worker was rendering ended `failed`, none left running
+  const sets = (await get(`/v1/jobs/${id}/samples`)).data as { kind: string; status: string }[];
+  assert.equal(sets.filter((x) => x.kind === 'preview' && x.status === 'succeeded').length, 1, JSON.stringify(sets));
+  assert.ok(sets.every((x) => x.status !== 'running'), JSON.stringify(sets));
 });
 
 // Not yet seen passing on the shared development machine (its API never got ready under load there): opt in with

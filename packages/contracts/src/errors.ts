@@ -109,6 +109,8 @@ export const JobErrorCodes = {
   badInput: 'bad_input',
   trainingFailed: 'training_failed',
   jobTooLarge: 'job_too_large',
+  /** The job's worker process died (out of memory, native crash) repeatedly at the same place; the message names it. */
+  workerCrashed: 'worker_crashed',
 } as const;
 
 /**

@@ -30,6 +30,7 @@ export interface Config {
   metricsToken: string;
   stalledIntervalMs: number;
   lockDurationMs: number;
+  maxStalledCount: number;
   builtinModelsDir: string;
   webhooks: { allowPrivate: boolean; retryBaseMs: number; retryWindowMs: number; timeoutMs: number };
   priceTable: PriceTable;
@@ -124,6 +125,7 @@ const spec = {
   metricsToken: { name: 'METRICS_TOKEN', default: '', parse: (raw: string) => raw, help: 'bearer token for /metrics (unset: loopback clients only)' },
   stalledIntervalMs: { name: 'STALLED_INTERVAL_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ stalled-job check interval' },
   lockDurationMs: { name: 'LOCK_DURATION_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ job lock duration' },
+  maxStalledCount: { name: 'MAX_STALLED_COUNT', default: '5', parse: int(0, 1000), help: 'times a job may lose its worker before BullMQ fails it (the worker then re-queues or ends it: apps/worker/src/settle.ts)' },
   builtinModelsDir: { name: 'BUILTIN_MODELS_DIR', default: 'models', parse: nonEmpty, help: 'folder of built-in models uploaded at start-up' },
   webhookAllowPrivate: { name: 'WEBHOOK_ALLOW_PRIVATE', default: 'false', parse: bool, help: 'let webhooks reach loopback/private addresses (tests, local development only: SSRF)' },
   webhookRetryBaseMs: { name: 'WEBHOOK_RETRY_BASE_MS', default: '5000', parse: int(1, 3600000), help: 'first webhook retry delay; each next one is 4× longer, at most 6 h' },
@@ -184,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: read(spec.metricsToken),
     stalledIntervalMs: read(spec.stalledIntervalMs),
     lockDurationMs: read(spec.lockDurationMs),
+    maxStalledCount: read(spec.maxStalledCount),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
     priceTable: read(spec.priceTable),
     importAllowList: read(spec.importAllowList),

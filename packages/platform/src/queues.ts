@@ -1,4 +1,4 @@
-import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, QueueEvents, Worker, type Processor, type RedisOptions, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueNames, type QueueName } from '@npo/contracts';
 
@@ -9,9 +9,11 @@ export { UnrecoverableError, WaitingError, type Job as QueueJob } from 'bullmq';
 // throws UnrecoverableError and fails at once.
 export interface QueueFactoryOptions { connection: Redis; prefix: string }
 
+// 8 attempts, 5 s doubling: retries spread over 5 + 10 + … + 320 s ≈ 10.6 minutes, so an outage of Redis, Postgres
+// or S3 shorter than 5 minutes fails no job (packages/platform/test/queues.test.ts checks the schedule with BullMQ's own calculation).
 export const DEFAULT_JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 5000 },
   removeOnComplete: { count: 1000 },
   removeOnFail: { count: 5000 },
 } as const;
@@ -54,3 +56,12 @@ export function createWorker(name: QueueName, processor: Processor, opts: { conn
   return new Worker(name, processor, opts);
 }
 
+
+/**
+ * The queue's event stream (every process sees it): how a worker hears of jobs BullMQ itself failed (stalled too
+ * often). It reads with a blocking XREAD, so it gets a connection of its own, made from the shared one's options:
+ * BullMQ closes a connection it made, and leaves one it was handed open (which kept the process alive).
+ */
+export function createQueueEvents(name: QueueName, opts: { connection: Redis; prefix: string }): QueueEvents {
+  return new QueueEvents(name, { connection: { ...opts.connection.options } as RedisOptions, prefix: opts.prefix });
+}

@@ -1,12 +1,13 @@
 import { basename, join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { ADAPTER_FILES, JobErrorCodes, S3Keys, TERMINAL_STATES, isRetryable, newId, roleOfMethod, storedHyperparameters, type JobState, type ResolvedValidation } from '@npo/contracts';
-import { Prisma, UnrecoverableError, WaitingError, type QueueJob } from '@npo/platform';
+import { ADAPTER_FILE, ADAPTER_FILES, JobErrorCodes, S3Keys, isRetryable, isTerminal, newId, roleOfMethod, storedHyperparameters, type JobState, type ResolvedValidation } from '@npo/contracts';
+import { Prisma, UnrecoverableError, WaitingError, recordJobEvent, type QueueJob } from '@npo/platform';
 import type { TrainPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
 import type { CheckpointWritten } from '../trainer-api.ts';
 import { JobRecord } from '../job-record.ts';
+import { RunSupersededError } from '../run-errors.ts';
 import { localModelDir } from '../model-cache.ts';
 import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
@@ -16,45 +17,72 @@ import { PREVIEW_PROMPTS } from '@npo/trainer';
 
 
 
+/** Deaths of the worker process in a row, at the same place (no checkpoint in between), before the job is failed. */
+export const MAX_WORKER_CRASHES = 3;
+
+/** The activity of finalization: a crash here costs only the sample grid, so the job still succeeds without it. */
+const RENDERING = 'rendering the sample grid';
+
 /**
  * One training job: prepare data, train with checkpoints, render samples. Re-entrant: after a crash (BullMQ
- * stalled-job recovery) it runs again and resumes from the latest checkpoint that has a row in Postgres.
+ * stalled-job recovery) it runs again and resumes from the latest checkpoint that has a row in Postgres, or, once
+ * the final checkpoint exists, from finalization. Every write is fenced by the run's token (JobRecord).
  */
 export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, job: QueueJob<TrainPayload>, token?: string) {
   const { jobId } = job.data;
   const rec = new JobRecord(deps, jobId);
-  const row = await deps.db.job.findUnique({ where: { id: jobId } });
-  if (!row) throw new UnrecoverableError(`job ${jobId} no longer exists`);
-  if (TERMINAL_STATES.includes(row.state as JobState)) return { state: row.state };
-  if (row.state === 'cancelling') {
-    await rec.finish('cancelled');
-    return { state: 'cancelled' };
+  const claim = await rec.claim();
+  if (!claim.run) {
+    if (claim.state === 'cancelling') await endCancelling(deps, jobId);
+    return { state: claim.state === 'cancelling' ? 'cancelled' : claim.state };
   }
+  const row = await deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
   const { trainer } = deps;
   const controller = deps.cancels.register(jobId);
   const signal = controller.signal;
   const shutdown = deps.shutdown ?? new AbortController().signal;
-  // Back to the queue, for another worker to resume from the checkpoint just written: the lock goes with it.
+  // Back to the queue, for another worker to resume from the checkpoint just written: the lock goes with it (the
+  // attempt is closed in `finally`, so the next run does not count this as a crash).
   const release = async (step: number | null) => {
     await rec.event('released', { step, reason: 'worker shutdown' });
     await job.moveToWait(token);
     throw new WaitingError();
   };
+  let superseded = false;
+  const stopUnless = (state: JobState, wanted: JobState) => {
+    if (state !== wanted) controller.abort(new Error(`job is ${state}`));
+  };
   const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
   const meter = usageMeter(deps, { tenantId: row.tenant_id, jobId });
   try {
     if (shutdown.aborted) await release(null);
-    await deps.db.job.update({ where: { id: jobId }, data: { attempts: { increment: 1 }, started_at: row.started_at ?? new Date() } });
-    if ((await rec.advance('preparing')) === 'cancelling') controller.abort();
-    await meter.enter('preparing');
+    if (claim.crashedWhile !== null) await rec.event('worker_crashed', { while: claim.crashedWhile, crashes: claim.crashes });
+    const skipSamples = claim.crashes >= MAX_WORKER_CRASHES && claim.crashedWhile?.startsWith(RENDERING) === true;
+    if (claim.crashes >= MAX_WORKER_CRASHES && !skipSamples) {
+      const message = `the worker process died ${claim.crashes} times in a row while ${claim.crashedWhile ?? 'running this job'} (out of memory or a native crash); the job was stopped so that it cannot take more workers down`;
+      await rec.finish('failed', { error_code: JobErrorCodes.workerCrashed, error_message: message });
+      throw new UnrecoverableError(message);
+    }
     const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
     const dataset = await deps.db.dataset.findUnique({ where: { id: row.dataset_id } });
     if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${row.model_id} is missing or not ready`);
     if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
     const hp = storedHyperparameters(row.hyperparameters);
-
     const modelFilesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
     const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, modelFilesSha256);
+
+    // the final checkpoint is stored: training is over, only finalization is left (it resumes like training)
+    const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
+    if (finalCp) {
+      await rec.event('resumed', { from_step: finalCp.step, finalizing: true });
+      const adapter = join(work, 'final', ADAPTER_FILE);
+      if (!skipSamples) await deps.storage.downloadFile(S3Keys.checkpointAdapter(finalCp.s3_prefix), adapter);
+      return await finalize(deps, rec, row, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix) });
+    }
+
+    if ((await rec.advance('preparing')) !== 'preparing') controller.abort(new Error('job is no longer running'));
+    await meter.enter('preparing');
+    await rec.activity(`preparing dataset ${dataset.id} (${dataset.format}, ${dataset.size_bytes} bytes) for model ${model.id} at ${hp.resolution} px`);
     const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal: AbortSignal.any([signal, shutdown]) });
     if (shutdown.aborted && !signal.aborted) await release(null);
 
@@ -76,13 +104,10 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
         names.push(basename(file));
       }
       // the row is written last: a checkpoint without a row does not exist
-      await deps.db.checkpoint.upsert({
-        where: { job_id_step: { job_id: jobId, step: c.step } },
-        create: { job_id: jobId, step: c.step, s3_prefix: prefix, files: names, final: c.final },
-        update: { s3_prefix: prefix, files: names, final: c.final },
-      });
-      if (c.final) await deps.db.job.update({ where: { id: jobId }, data: { final_adapter_key: S3Keys.checkpointAdapter(prefix) } });
-      await rec.event('checkpoint', { step: c.step, final: c.final, files: names });
+      if (!(await rec.checkpoint({ step: c.step, prefix, files: names, final: c.final }))) {
+        controller.abort(new Error('job is no longer running'));
+        return;
+      }
       await meter.enter('sampling');
       await validateCheckpoint(deps, rec, row, modelDir, c, work, signal);
       if (!c.final) await meter.enter('training');
@@ -92,30 +117,28 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
       workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown, memoryBudgetMb: deps.config.memoryBudgetMb,
       onPhase: async (p) => {
-        if ((await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {})) === 'cancelling') controller.abort();
+        stopUnless(await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {}), p);
         await meter.enter(p);
+        await rec.activity(`${p === 'compiling' ? 'compiling' : 'training'} model ${model.id} (resolution ${hp.resolution}, batch_pairs ${hp.batch_pairs}, lora_rank ${hp.lora_rank})`);
       },
-      onStep: async (m) => {
-        if ((await rec.step(m)) === 'cancelling') controller.abort();
-      },
+      onStep: async (m) => stopUnless(await rec.step(m), 'training'),
       onCheckpoint,
     });
 
     if (result.suspended) await release(result.steps);
-    if (result.cancelled || signal.aborted) {
-      await rec.finish('cancelled');
-      return { state: 'cancelled' };
-    }
-    await meter.enter('sampling');
-    await renderPreview(deps, rec, row, modelDir, result.finalAdapter, work);
-    const finalCp = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
-    await rec.finish('succeeded', { step: result.steps, ...(finalCp ? { final_adapter_key: S3Keys.checkpointAdapter(finalCp.s3_prefix) } : {}) });
-    return { state: 'succeeded' };
+    if (result.cancelled || signal.aborted) throw signal.reason ?? new Error('cancelled');
+    const final = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
+    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey: final ? S3Keys.checkpointAdapter(final.s3_prefix) : null });
   } catch (err) {
     if (err instanceof WaitingError) throw err;
+    superseded = err instanceof RunSupersededError || signal.reason instanceof RunSupersededError;
+    if (superseded) {
+      deps.logger.warn({ job: jobId, run: rec.runToken }, (err as Error).message);
+      return { state: 'superseded' };
+    }
     if (shutdown.aborted && !signal.aborted) await release(null);
     if (signal.aborted) {
-      await rec.finish('cancelled');
+      await rec.finish('cancelled').catch(() => {});
       return { state: 'cancelled' };
     }
     // input that a retry cannot fix (the error hierarchy says which): fail at once
@@ -132,8 +155,41 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
   } finally {
     await meter.stop();
     deps.cancels.release(jobId);
-    await rm(join(work, 'resume'), { recursive: true, force: true }).catch(() => {});
+    if (!superseded) await rec.closeAttempt().catch(() => {});
+    // the job's folder lives as long as the job: a retry resumes with it, an ended job leaves nothing behind
+    const ended = !superseded && isTerminal(await rec.state().catch(() => 'queued' as JobState));
+    await rm(ended ? work : join(work, 'resume'), { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** A job found `cancelling` by a run that has not claimed it (nobody trains it any more): it ends `cancelled`. */
+async function endCancelling(deps: WorkerDeps, jobId: string) {
+  const res = await deps.db.job.updateMany({ where: { id: jobId, state: 'cancelling' }, data: { state: 'cancelled', finished_at: new Date(), attempt_open: false } });
+  if (res.count === 1) await recordJobEvent({ ...deps, redisKeyPrefix: deps.config.redisKeyPrefix }, jobId, 'state', { state: 'cancelled' });
+}
+
+/**
+ * The preview grid (once per job: a resumed finalization does not render or store it twice), then `succeeded`. A
+ * preview set a dead run left `running` is ended `failed` first.
+ */
+async function finalize(
+  deps: WorkerDeps, rec: JobRecord, row: JobRow, meter: ReturnType<typeof usageMeter>,
+  o: { modelDir: string; adapter: string | null; step: number; work: string; finalKey: string | null },
+) {
+  const rendered = await deps.db.sampleSet.findFirst({ where: { job_id: rec.jobId, kind: 'preview', status: 'succeeded' }, select: { id: true } });
+  await deps.db.sampleSet.updateMany({
+    where: { job_id: rec.jobId, kind: 'preview', status: 'running' },
+    data: { status: 'failed', finished_at: new Date(), error_code: JobErrorCodes.workerCrashed, error_message: 'the worker rendering it died' },
+  });
+  if (!rendered && o.adapter) {
+    await rec.activity(`${RENDERING} with model ${row.model_id}`);
+    await meter.enter('sampling');
+    await renderPreview(deps, rec, row, o.modelDir, o.adapter, o.work);
+  } else if (!rendered) await rec.event('sample_failed', { kind: 'preview', message: `the worker died ${MAX_WORKER_CRASHES} times rendering the sample grid; the job's adapter is complete, so it succeeds without one` });
+  if (await rec.finish('succeeded', { step: o.step, ...(o.finalKey ? { final_adapter_key: o.finalKey } : {}) })) return { state: 'succeeded' };
+  // a cancel that came in after the last step still wins: the job ends `cancelled`, its checkpoints kept
+  if ((await rec.state()) === 'cancelling') await rec.finish('cancelled');
+  return { state: await rec.state() };
 }
 
 /**

@@ -1502,6 +1502,10 @@ export const JobScalarFieldEnum = {
   error_message: 'error_message',
   final_adapter_key: 'final_adapter_key',
   attempts: 'attempts',
+  run_token: 'run_token',
+  attempt_open: 'attempt_open',
+  crash_count: 'crash_count',
+  activity: 'activity',
   created_at: 'created_at',
   started_at: 'started_at',
   training_started_at: 'training_started_at',
@@ -1760,6 +1764,13 @@ export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel,
 
 
 /**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
+    
+
+
+/**
  * Reference to a field of type 'Float'
  */
 export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
@@ -1770,13 +1781,6 @@ export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, '
  * Reference to a field of type 'Float[]'
  */
 export type ListFloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float[]'>
-    
-
-
-/**
- * Reference to a field of type 'Boolean'
- */
-export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
     
 
 /**

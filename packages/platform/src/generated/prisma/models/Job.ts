@@ -30,12 +30,16 @@ export type JobAvgAggregateOutputType = {
   step: number | null
   total_steps: number | null
   attempts: number | null
+  run_token: number | null
+  crash_count: number | null
 }
 
 export type JobSumAggregateOutputType = {
   step: number | null
   total_steps: number | null
   attempts: number | null
+  run_token: number | null
+  crash_count: number | null
 }
 
 export type JobMinAggregateOutputType = {
@@ -53,6 +57,10 @@ export type JobMinAggregateOutputType = {
   error_message: string | null
   final_adapter_key: string | null
   attempts: number | null
+  run_token: number | null
+  attempt_open: boolean | null
+  crash_count: number | null
+  activity: string | null
   created_at: Date | null
   started_at: Date | null
   training_started_at: Date | null
@@ -75,6 +83,10 @@ export type JobMaxAggregateOutputType = {
   error_message: string | null
   final_adapter_key: string | null
   attempts: number | null
+  run_token: number | null
+  attempt_open: boolean | null
+  crash_count: number | null
+  activity: string | null
   created_at: Date | null
   started_at: Date | null
   training_started_at: Date | null
@@ -102,6 +114,10 @@ export type JobCountAggregateOutputType = {
   error_message: number
   final_adapter_key: number
   attempts: number
+  run_token: number
+  attempt_open: number
+  crash_count: number
+  activity: number
   created_at: number
   started_at: number
   training_started_at: number
@@ -115,12 +131,16 @@ export type JobAvgAggregateInputType = {
   step?: true
   total_steps?: true
   attempts?: true
+  run_token?: true
+  crash_count?: true
 }
 
 export type JobSumAggregateInputType = {
   step?: true
   total_steps?: true
   attempts?: true
+  run_token?: true
+  crash_count?: true
 }
 
 export type JobMinAggregateInputType = {
@@ -138,6 +158,10 @@ export type JobMinAggregateInputType = {
   error_message?: true
   final_adapter_key?: true
   attempts?: true
+  run_token?: true
+  attempt_open?: true
+  crash_count?: true
+  activity?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -160,6 +184,10 @@ export type JobMaxAggregateInputType = {
   error_message?: true
   final_adapter_key?: true
   attempts?: true
+  run_token?: true
+  attempt_open?: true
+  crash_count?: true
+  activity?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -187,6 +215,10 @@ export type JobCountAggregateInputType = {
   error_message?: true
   final_adapter_key?: true
   attempts?: true
+  run_token?: true
+  attempt_open?: true
+  crash_count?: true
+  activity?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -301,6 +333,10 @@ export type JobGroupByOutputType = {
   error_message: string | null
   final_adapter_key: string | null
   attempts: number
+  run_token: number
+  attempt_open: boolean
+  crash_count: number
+  activity: string | null
   created_at: Date
   started_at: Date | null
   training_started_at: Date | null
@@ -351,6 +387,10 @@ export type JobWhereInput = {
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
   attempts?: Prisma.IntFilter<"Job"> | number
+  run_token?: Prisma.IntFilter<"Job"> | number
+  attempt_open?: Prisma.BoolFilter<"Job"> | boolean
+  crash_count?: Prisma.IntFilter<"Job"> | number
+  activity?: Prisma.StringNullableFilter<"Job"> | string | null
   created_at?: Prisma.DateTimeFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -378,6 +418,10 @@ export type JobOrderByWithRelationInput = {
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  attempt_open?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
+  activity?: Prisma.SortOrderInput | Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrderInput | Prisma.SortOrder
   training_started_at?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -409,6 +453,10 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   error_message?: Prisma.StringNullableFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableFilter<"Job"> | string | null
   attempts?: Prisma.IntFilter<"Job"> | number
+  run_token?: Prisma.IntFilter<"Job"> | number
+  attempt_open?: Prisma.BoolFilter<"Job"> | boolean
+  crash_count?: Prisma.IntFilter<"Job"> | number
+  activity?: Prisma.StringNullableFilter<"Job"> | string | null
   created_at?: Prisma.DateTimeFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -436,6 +484,10 @@ export type JobOrderByWithAggregationInput = {
   error_message?: Prisma.SortOrderInput | Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrderInput | Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  attempt_open?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
+  activity?: Prisma.SortOrderInput | Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrderInput | Prisma.SortOrder
   training_started_at?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -471,6 +523,10 @@ export type JobScalarWhereWithAggregatesInput = {
   error_message?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   final_adapter_key?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   attempts?: Prisma.IntWithAggregatesFilter<"Job"> | number
+  run_token?: Prisma.IntWithAggregatesFilter<"Job"> | number
+  attempt_open?: Prisma.BoolWithAggregatesFilter<"Job"> | boolean
+  crash_count?: Prisma.IntWithAggregatesFilter<"Job"> | number
+  activity?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   created_at?: Prisma.DateTimeWithAggregatesFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
@@ -498,6 +554,10 @@ export type JobCreateInput = {
   error_message?: string | null
   final_adapter_key?: string | null
   attempts?: number
+  run_token?: number
+  attempt_open?: boolean
+  crash_count?: number
+  activity?: string | null
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -525,6 +585,10 @@ export type JobUncheckedCreateInput = {
   error_message?: string | null
   final_adapter_key?: string | null
   attempts?: number
+  run_token?: number
+  attempt_open?: boolean
+  crash_count?: number
+  activity?: string | null
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -552,6 +616,10 @@ export type JobUpdateInput = {
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  run_token?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  crash_count?: Prisma.IntFieldUpdateOperationsInput | number
+  activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -579,6 +647,10 @@ export type JobUncheckedUpdateInput = {
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  run_token?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  crash_count?: Prisma.IntFieldUpdateOperationsInput | number
+  activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -606,6 +678,10 @@ export type JobCreateManyInput = {
   error_message?: string | null
   final_adapter_key?: string | null
   attempts?: number
+  run_token?: number
+  attempt_open?: boolean
+  crash_count?: number
+  activity?: string | null
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -633,6 +709,10 @@ export type JobUpdateManyMutationInput = {
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  run_token?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  crash_count?: Prisma.IntFieldUpdateOperationsInput | number
+  activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -660,6 +740,10 @@ export type JobUncheckedUpdateManyInput = {
   error_message?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   final_adapter_key?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  run_token?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  crash_count?: Prisma.IntFieldUpdateOperationsInput | number
+  activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -692,6 +776,10 @@ export type JobCountOrderByAggregateInput = {
   error_message?: Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  attempt_open?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
+  activity?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -703,6 +791,8 @@ export type JobAvgOrderByAggregateInput = {
   step?: Prisma.SortOrder
   total_steps?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
 }
 
 export type JobMaxOrderByAggregateInput = {
@@ -720,6 +810,10 @@ export type JobMaxOrderByAggregateInput = {
   error_message?: Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  attempt_open?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
+  activity?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -742,6 +836,10 @@ export type JobMinOrderByAggregateInput = {
   error_message?: Prisma.SortOrder
   final_adapter_key?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  attempt_open?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
+  activity?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -753,6 +851,8 @@ export type JobSumOrderByAggregateInput = {
   step?: Prisma.SortOrder
   total_steps?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  run_token?: Prisma.SortOrder
+  crash_count?: Prisma.SortOrder
 }
 
 export type IntFieldUpdateOperationsInput = {
@@ -761,6 +861,10 @@ export type IntFieldUpdateOperationsInput = {
   decrement?: number
   multiply?: number
   divide?: number
+}
+
+export type BoolFieldUpdateOperationsInput = {
+  set?: boolean
 }
 
 
@@ -785,6 +889,10 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   error_message?: boolean
   final_adapter_key?: boolean
   attempts?: boolean
+  run_token?: boolean
+  attempt_open?: boolean
+  crash_count?: boolean
+  activity?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -812,6 +920,10 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   error_message?: boolean
   final_adapter_key?: boolean
   attempts?: boolean
+  run_token?: boolean
+  attempt_open?: boolean
+  crash_count?: boolean
+  activity?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -839,6 +951,10 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   error_message?: boolean
   final_adapter_key?: boolean
   attempts?: boolean
+  run_token?: boolean
+  attempt_open?: boolean
+  crash_count?: boolean
+  activity?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -866,6 +982,10 @@ export type JobSelectScalar = {
   error_message?: boolean
   final_adapter_key?: boolean
   attempts?: boolean
+  run_token?: boolean
+  attempt_open?: boolean
+  crash_count?: boolean
+  activity?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -873,7 +993,7 @@ export type JobSelectScalar = {
   updated_at?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "validation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "validation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "run_token" | "attempt_open" | "crash_count" | "activity" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
 
 export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Job"
@@ -898,6 +1018,10 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     error_message: string | null
     final_adapter_key: string | null
     attempts: number
+    run_token: number
+    attempt_open: boolean
+    crash_count: number
+    activity: string | null
     created_at: Date
     started_at: Date | null
     training_started_at: Date | null
@@ -1345,6 +1469,10 @@ export interface JobFieldRefs {
   readonly error_message: Prisma.FieldRef<"Job", 'String'>
   readonly final_adapter_key: Prisma.FieldRef<"Job", 'String'>
   readonly attempts: Prisma.FieldRef<"Job", 'Int'>
+  readonly run_token: Prisma.FieldRef<"Job", 'Int'>
+  readonly attempt_open: Prisma.FieldRef<"Job", 'Boolean'>
+  readonly crash_count: Prisma.FieldRef<"Job", 'Int'>
+  readonly activity: Prisma.FieldRef<"Job", 'String'>
   readonly created_at: Prisma.FieldRef<"Job", 'DateTime'>
   readonly started_at: Prisma.FieldRef<"Job", 'DateTime'>
   readonly training_started_at: Prisma.FieldRef<"Job", 'DateTime'>
