@@ -38,7 +38,7 @@ function checkCase(tok: ClipTokenizer, c: ExpectedCase) {
   assert.deepEqual(e.inputIds, c.input_ids);
   assert.deepEqual(e.attentionMask, c.attention_mask);
   assert.equal(e.truncated, c.truncated);
-  assert.deepEqual(e.untruncatedIds, c.input_ids_untruncated);
+  assert.deepEqual(tok.untruncatedIds(c.prompt), c.input_ids_untruncated);
 }
 
 describe('ClipTokenizer on the reference fixture (vocab.json + merges.txt)', () => {
@@ -151,7 +151,7 @@ describe('ClipTokenizer settings from the folder config', () => {
     assert.equal(e.truncated, true);
     assert.deepEqual(e.inputIds, [...c.input_ids_untruncated.slice(0, 4), tok.eosId]);
     assert.deepEqual(e.attentionMask, [1, 1, 1, 1, 1]);
-    assert.deepEqual(e.untruncatedIds, c.input_ids_untruncated);
+    assert.deepEqual(tok.untruncatedIds(c.prompt), c.input_ids_untruncated);
   });
 
   test('special_tokens_map.json wins over tokenizer_config.json', () => {

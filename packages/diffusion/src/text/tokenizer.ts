@@ -3,11 +3,14 @@
  * split off special/added tokens, clean and lower-case (tokenizer-text.ts), cut into words with CLIP's pattern,
  * byte-encode, BPE with `</w>` (tokenizer-bpe.ts), then bos + ids + eos truncated and padded to model_max_length
  * with the folder's pad token — what `tokenizer(p, padding="max_length", truncation=True)` returns in SD pipelines.
+ *
+ * BPE is quadratic in a word's length, and a prompt is upload data: `encode` runs BPE only on what
+ * model_max_length tokens can use (boundedTokens below), so its work per prompt is bounded whatever the prompt.
  */
-import { bpeWord, byteEncode, mergeRanks, type MergeRanks } from './tokenizer-bpe.ts';
+import { bpeWord, byteEncode, END_OF_WORD, mergeRanks, type MergeRanks } from './tokenizer-bpe.ts';
 import { TokenizerError } from './tokenizer-errors.ts';
 import { readTokenizerFolder, type AddedToken, type TokenizerFiles } from './tokenizer-files.ts';
-import { CLIP_LITERAL_SPECIALS, preTokenizeClip } from './tokenizer-text.ts';
+import { CLIP_LITERAL_SPECIALS, clipWords, preTokenizeClip } from './tokenizer-text.ts';
 
 export { TokenizerError, type TokenizerErrorCode } from './tokenizer-errors.ts';
 
@@ -18,8 +21,8 @@ export interface ClipEncoding {
   attentionMask: number[];
   /** Whether some tokens did not fit. */
   truncated: boolean;
-  /** bos + every id + eos, not padded. */
-  untruncatedIds: number[];
+  /** Characters (byte-level) that went through BPE: bounded by model_max_length, not by the prompt's length. */
+  tokenizedChars: number;
 }
 
 export interface ClipBatchEncoding {
@@ -46,6 +49,8 @@ export class ClipTokenizer {
   private readonly paddingSide: 'right' | 'left';
   private readonly truncationSide: 'right' | 'left';
   private readonly cache = new Map<string, string[]>();
+  /** The longest symbol a merge can make, in byte-level characters (without `</w>`): a word of n bytes is ≥ n / this tokens. */
+  private readonly maxSymbolChars: number;
 
   private constructor(files: TokenizerFiles) {
     this.vocab = files.vocab;
@@ -54,6 +59,9 @@ export class ClipTokenizer {
     for (const t of files.addedTokens) if (t.content !== '') byContent.set(t.content, t);
     this.addedTokens = [...byContent.values()].sort((a, b) => b.content.length - a.content.length);
     this.ranks = mergeRanks(files.merges);
+    let longest = 1;
+    for (const [a, b] of files.merges) longest = Math.max(longest, [...(a + b).replace(END_OF_WORD, '')].length);
+    this.maxSymbolChars = longest;
     this.modelMaxLength = files.modelMaxLength;
     this.paddingSide = files.paddingSide;
     this.truncationSide = files.truncationSide;
@@ -74,7 +82,10 @@ export class ClipTokenizer {
     return new ClipTokenizer(readTokenizerFolder(dir));
   }
 
-  /** BPE tokens of `text`, without bos/eos; literal special tokens in the text come out whole. */
+  /**
+   * Every BPE token of `text`, without bos/eos; literal special tokens in the text come out whole. Unbounded (BPE is
+   * quadratic in a word's length): for verification against the reference; `encode` is what training uses.
+   */
   tokenize(text: string): string[] {
     const out: string[] = [];
     for (const piece of this.splitAddedTokens(text)) {
@@ -87,9 +98,61 @@ export class ClipTokenizer {
     return out;
   }
 
+  /** bos + every id + eos, not truncated or padded (unbounded, like `tokenize`). */
+  untruncatedIds(text: string): number[] {
+    return [this.bosId, ...this.tokenize(text).map((t) => this.idOf(t)), this.eosId];
+  }
+
+  /**
+   * The tokens `encode` keeps, and enough to know whether more were cut: at most `limit` tokens from the start (from
+   * the end when truncating on the left). Words are taken in order while they can still contribute (each is at least
+   * one token, and a word of n byte-level characters at least n / maxSymbolChars), and a word that alone overflows
+   * is cut to what the remaining tokens can use before BPE. So the BPE work per prompt is bounded by
+   * model_max_length, and a prompt that fits is tokenized exactly as `tokenize` does (only words past the limit are
+   * skipped or cut; for an over-long prompt the last kept tokens of a cut word may differ from the uncut word's).
+   */
+  private boundedTokens(text: string, limit: number): { tokens: string[]; chars: number } {
+    const fromEnd = this.truncationSide === 'left';
+    const pieces = this.splitAddedTokens(text);
+    if (fromEnd) pieces.reverse();
+    const tokens: string[] = [];
+    let chars = 0;
+    for (const piece of pieces) {
+      if (tokens.length >= limit) break;
+      if (piece.added) {
+        tokens.push(piece.text);
+        continue;
+      }
+      const words = fromEnd ? [...clipWords(piece.text)].reverse() : clipWords(piece.text);
+      for (const word of words) {
+        const room = limit - tokens.length;
+        if (room <= 0) break;
+        let bpe: string[];
+        if (CLIP_LITERAL_SPECIALS.has(word)) bpe = [word];
+        else {
+          // a character is at least one byte: cut the characters first, then the bytes
+          const usable = (room + 1) * this.maxSymbolChars;
+          const cut = word.length > 2 * usable ? (fromEnd ? word.slice(word.length - 2 * usable) : word.slice(0, 2 * usable)) : word;
+          let encoded = [...byteEncode(cut)];
+          if (encoded.length > usable) encoded = fromEnd ? encoded.slice(encoded.length - usable) : encoded.slice(0, usable);
+          chars += encoded.length;
+          bpe = this.bpeEncoded(encoded.join(''));
+        }
+        if (fromEnd) tokens.push(...bpe.slice(Math.max(0, bpe.length - room)).reverse());
+        else tokens.push(...bpe.slice(0, room));
+      }
+    }
+    return { tokens: fromEnd ? tokens.reverse() : tokens, chars };
+  }
+
+  private idOf(token: string): number {
+    return this.addedIds.get(token) ?? this.vocab.get(token) ?? this.unkId;
+  }
+
   encode(text: string): ClipEncoding {
-    const ids = this.tokenize(text).map((t) => this.addedIds.get(t) ?? this.vocab.get(t) ?? this.unkId);
     const budget = this.modelMaxLength - 2;
+    const { tokens, chars } = this.boundedTokens(text, budget + 1);
+    const ids = tokens.map((t) => this.idOf(t));
     const truncated = ids.length > budget;
     const kept = !truncated ? ids : this.truncationSide === 'right' ? ids.slice(0, budget) : ids.slice(ids.length - budget);
     const sequence = [this.bosId, ...kept, this.eosId];
@@ -101,7 +164,7 @@ export class ClipTokenizer {
       inputIds: right ? [...sequence, ...padding] : [...padding, ...sequence],
       attentionMask: right ? [...ones, ...zeros] : [...zeros, ...ones],
       truncated,
-      untruncatedIds: [this.bosId, ...ids, this.eosId],
+      tokenizedChars: chars,
     };
   }
 
@@ -124,7 +187,10 @@ export class ClipTokenizer {
 
   private bpe(word: string): string[] {
     if (CLIP_LITERAL_SPECIALS.has(word)) return [word];
-    const encoded = byteEncode(word);
+    return this.bpeEncoded(byteEncode(word));
+  }
+
+  private bpeEncoded(encoded: string): string[] {
     let tokens = this.cache.get(encoded);
     if (!tokens) {
       tokens = bpeWord(encoded, this.ranks);
@@ -142,15 +208,20 @@ export class ClipTokenizer {
   private splitAddedTokens(text: string): Array<{ text: string; added: boolean }> {
     const pieces: Array<{ text: string; added: boolean; token?: AddedToken }> = [];
     let plainStart = 0;
+    // the next occurrence of each added token (native indexOf, linear in the text), leftmost then longest
+    const nextAt = this.addedTokens.map((t) => text.indexOf(t.content));
     for (let i = 0; i < text.length; ) {
-      const token = this.addedTokens.find((t) => text.startsWith(t.content, i));
-      if (!token) {
-        i++;
-        continue;
+      let best = -1;
+      for (let k = 0; k < this.addedTokens.length; k++) {
+        if (nextAt[k] >= 0 && nextAt[k] < i) nextAt[k] = text.indexOf(this.addedTokens[k].content, i);
+        if (nextAt[k] >= 0 && (best < 0 || nextAt[k] < nextAt[best])) best = k;
       }
-      if (i > plainStart) pieces.push({ text: text.slice(plainStart, i), added: false });
+      if (best < 0) break;
+      const token = this.addedTokens[best];
+      const at = nextAt[best];
+      if (at > plainStart) pieces.push({ text: text.slice(plainStart, at), added: false });
       pieces.push({ text: token.content, added: true, token });
-      i += token.content.length;
+      i = at + token.content.length;
       plainStart = i;
     }
     if (plainStart < text.length) pieces.push({ text: text.slice(plainStart), added: false });

@@ -150,6 +150,6 @@ function verifyTokenizer(tokDir: string): Quantity[] {
   out.push(...exactOverCases('tokenizer.input_ids', cases, (c) => enc.get(c)!.inputIds, (c) => c.input_ids));
   out.push(...exactOverCases('tokenizer.attention_mask', cases, (c) => enc.get(c)!.attentionMask, (c) => c.attention_mask));
   out.push(...exactOverCases('tokenizer.truncated', cases, (c) => enc.get(c)!.truncated, (c) => c.truncated));
-  out.push(...exactOverCases('tokenizer.input_ids_untruncated', cases, (c) => enc.get(c)!.untruncatedIds, (c) => c.input_ids_untruncated));
+  out.push(...exactOverCases('tokenizer.input_ids_untruncated', cases, (c) => tok.untruncatedIds(c.prompt), (c) => c.input_ids_untruncated));
   return out;
 }
