@@ -1,4 +1,4 @@
-import { encodeDatasetForModel, renderSampleGrid, renderSamples, trainAdapter, validateModelFolder } from '@npo/trainer';
+import { encodeDatasetForModel, encodeDatasetInThread, renderSampleGrid, renderSamples, trainAdapter, validateModelFolder } from '@npo/trainer';
 
 // The slice of @npo/trainer the worker calls, as one injectable dependency (`deps.trainer`): main.ts passes the
 // real module; bookkeeping tests pass a stand-in typed against these same signatures.
@@ -10,6 +10,8 @@ export interface TrainerApi {
   renderSamples: typeof renderSamples;
 }
 
-export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel, validateModelFolder, renderSampleGrid, renderSamples };
+// preparation (tokenizing, text and VAE encoding) runs in a worker thread, like training, so the main thread keeps
+// renewing BullMQ's lock and hearing cancels
+export const realTrainer: TrainerApi = { trainAdapter, encodeDatasetForModel: encodeDatasetInThread, validateModelFolder, renderSampleGrid, renderSamples };
 
 export type { StepMetrics, CheckpointWritten, TrainAdapterOptions, RenderedImage, RenderedSamples, SamplerName } from '@npo/trainer';

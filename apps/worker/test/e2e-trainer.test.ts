@@ -28,7 +28,7 @@ let env: NodeJS.ProcessEnv;
 let datasetId: string;
 const scratch = mkdtempSync(join(tmpdir(), 'npo-e2e-'));
 
-const start = (entry: string) => spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+const start = (entry: string) => spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', process.env.E2E_WORKER_LOG ? 'inherit' : 'ignore', 'inherit'] });
 const headers = () => ({ authorization: `Bearer ${key}` });
 const get = async (path: string) => (await fetch(`${base}${path}`, { headers: headers() })).json();
 const getJob = (id: string) => get(`/v1/jobs/${id}`);
@@ -145,7 +145,8 @@ test('cancelling a running real job stops it and keeps its last checkpoint', { t
   assert.equal(SafetensorsFile.open(join(scratch, 'cancelled.safetensors')).metadata.step, String(last));
 });
 
-test('kill -9 of the worker mid-training and again during finalization: it resumes each time and succeeds with no duplicate steps or samples', { timeout: LONG }, async () => {
+// three worker starts, each compiling again: more time than the others
+test('kill -9 of the worker mid-training and again during finalization: it resumes each time and succeeds with no duplicate steps or samples', { timeout: 3 * LONG }, async () => {
   const { id } = await createJob({ steps: 16, checkpoint_every: 4 });
   await waitFor('a checkpoint and more steps', async () => (await getJob(id)).progress.step >= 6, LONG, 50);
   worker.kill('SIGKILL');
@@ -153,12 +154,12 @@ test('kill -9 of the worker mid-training and again during finalization: it resum
   const killedAt = (await getJob(id)).progress.step;
   worker = start('apps/worker/src/main.ts');
   // the final checkpoint is stored and the sample grid is being rendered: kill again
-  const rendering = await waitFor('finalization', async () => { const j = await ctx.db.job.findUniqueOrThrow({ where: { id } }); return (j.activity?.startsWith('rendering') || j.state === 'succeeded') && j; }, LONG, 10);
+  const rendering = await waitFor('finalization', async () => { const j = await ctx.db.job.findUniqueOrThrow({ where: { id } }); return (j.activity?.startsWith('rendering') || j.state === 'succeeded') && j; }, 2 * LONG, 10);
   worker.kill('SIGKILL');
   await new Promise((r) => worker.once('exit', r));
   assert.equal(rendering.state, 'training', 'killed during finalization, before the job ended');
   worker = start('apps/worker/src/main.ts');
-  const job = await until(id, ['succeeded', 'failed']);
+  const job = await until(id, ['succeeded', 'failed'], 2 * LONG);
   assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
   const events = (await get(`/v1/jobs/${id}/events?limit=200`)).data;
   const resumed = events.filter((e: { type: string }) => e.type === 'resumed');

@@ -66,6 +66,38 @@ test('a zip with pairs.jsonl is validated to ready with its report', async () =>
   assert.equal(report.valid, true);
 });
 
+test('validation extracts into the data volume, not the OS temp dir, and reports over-long prompts', async () => {
+  const lines = [
+    { prompt: 'red over blue', chosen: 'images/red.png', rejected: 'images/blue.png' },
+    { prompt: `a ${'very '.repeat(400)}long prompt`, chosen: 'images/blue.png', rejected: 'images/red.png' },
+  ].map((l) => JSON.stringify(l)).join('\n');
+  const zip = await zipOf({ 'pairs.jsonl': Buffer.from(lines), 'images/red.png': await png([255, 0, 0]), 'images/blue.png': await png([0, 0, 255]) });
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = join(scratch, 'no-such-temp-dir'); // the worker must not need the OS temp dir
+  try {
+    const ds = await submitDataset(zip, 'zip');
+    assert.equal(ds.status, 'ready', JSON.stringify(ds.report));
+    assert.deepEqual((ds.report as { warnings: unknown }).warnings, { prompt_truncated: 0, prompt_over_long: 1, prompt_over_long_rows: [1] });
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+});
+
+test('a report quoting a NUL byte from the upload is stored (made storable), so the dataset does not stay validating', async () => {
+  const lines = [
+    { prompt: 'red over blue', chosen: 'images/red.png', rejected: 'images/blue.png' },
+    { prompt: 'nul path', chosen: 'images/\u0000evil.png', rejected: 'images/red.png' },
+  ].map((l) => JSON.stringify(l)).join('\n');
+  const zip = await zipOf({ 'pairs.jsonl': Buffer.from(lines), 'images/red.png': await png([255, 0, 0]), 'images/blue.png': await png([0, 0, 255]) });
+  const ds = await submitDataset(zip, 'zip');
+  assert.equal(ds.status, 'ready', JSON.stringify(ds.report));
+  const report = ds.report as { pairs_kept: number; samples: { index: number; detail: string }[] };
+  assert.equal(report.pairs_kept, 1);
+  assert.equal(report.samples[0].index, 1);
+  assert.ok(!report.samples[0].detail.includes('\u0000'));
+});
+
 test('a file that is not a dataset is validated to invalid, with the reason in the report', async () => {
   const ds = await submitDataset(Buffer.from('this is not parquet at all'), 'parquet');
   assert.equal(ds.status, 'invalid');

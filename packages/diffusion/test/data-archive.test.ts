@@ -45,7 +45,7 @@ const expectedReport = {
   rows_read: 9,
   pairs_kept: 2,
   dropped: { tie: 0, missing_field: 3, malformed_row: 2, empty_image: 0, undecodable_image: 1, image_too_large: 0, identical_images: 1 },
-  warnings: { prompt_truncated: 0 },
+  warnings: { prompt_truncated: 0, prompt_over_long: 0, prompt_over_long_rows: [] },
   samples: [
     [1, 'missing_field'],
     [2, 'malformed_row'],
@@ -185,4 +185,16 @@ test('tar: traversal, absolute paths, symlinks, hard links, counts, sizes and gz
     await buildTar(path, entries, gzip);
     await expectRefused(path, code, limits);
   }
+});
+
+test('an image many rows refer to is decoded once per validation', async () => {
+  const red = await colourImage('png', 16, 16, [255, 0, 0]);
+  const blue = await colourImage('png', 16, 16, [0, 0, 255]);
+  const rows = Array.from({ length: 60 }, (_, i) => (i % 2 ? { prompt: `p${i}`, chosen: 'images/red.png', rejected: 'images/blue.png' } : { prompt: `p${i}`, chosen: 'images/blue.png', rejected: 'images/red.png' }));
+  const path = join(dir, 'shared-images.zip');
+  await buildZip(path, [{ name: 'pairs.jsonl', data: pairsJsonl(rows) }, { name: 'images/red.png', data: red }, { name: 'images/blue.png', data: blue }]);
+  const decodeCache = new Map();
+  const report = await validateDataset(path, undefined, { scratchRoot: dir, decodeCache });
+  assert.equal(report.pairs_kept, 60);
+  assert.equal(decodeCache.size, 2, 'one decode per distinct image');
 });

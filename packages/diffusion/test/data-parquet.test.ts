@@ -92,7 +92,7 @@ test('parquet: validation report is exact', async () => {
         image_too_large: 1,
         identical_images: 2,
       },
-      warnings: { prompt_truncated: 1 },
+      warnings: { prompt_truncated: 1, prompt_over_long: 0, prompt_over_long_rows: [] },
       samples: [
         [2, 'tie'],
         [3, 'missing_field'],

@@ -9,6 +9,7 @@ export type { ProgramSpec } from './programs/index.ts';
 export type { PreferenceProgramSpec } from './programs/preference.ts';
 export type { PretrainProgramSpec, TrainingSource } from './programs/pretrain.ts';
 export * from './encode-dataset.ts';
+export { encodeDatasetInThread, PreparationThreadError } from './prepare-thread.ts';
 export * from './sample-grid.ts';
 export * from './sampling/adapter-roles.ts';
 export * from './sampling/render-samples.ts';

@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isRetryable } from '@npo/contracts';
 import { runLoop } from './loop.ts';
 import { createProgram, type ProgramSpec } from './programs/index.ts';
-import type { WorkerMessage, WorkerInit } from './protocol.ts';
+import { threadFailure, type WorkerMessage, type WorkerInit } from './protocol.ts';
 
 /** Training runs here, off the main event loop: session.run blocks its thread for the whole step. */
 const init = workerData as WorkerInit;
@@ -22,7 +21,6 @@ try {
   });
   post({ type: 'done', steps: result.steps, stopped: result.stopped });
 } catch (e) {
-  const err = e as Error & { code?: string };
   // the class does not cross the thread boundary: its code and whether a retry can help do
-  post({ type: 'error', error: { name: err.name, message: err.message, code: err.code, retryable: isRetryable(e), stack: err.stack } });
+  post({ type: 'error', error: threadFailure(e) });
 }

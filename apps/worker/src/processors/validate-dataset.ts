@@ -16,7 +16,8 @@ export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<Dataset
     await deps.storage.downloadFile(row.s3_key, file); // transient S3 errors: BullMQ retries with backoff
     let report;
     try {
-      report = await deps.validateDataset(file, row.format as Parameters<typeof deps.validateDataset>[1]);
+      // archives are extracted into this job's folder on the data volume (not the OS temp dir), removed below
+      report = await deps.validateDataset(file, row.format as Parameters<typeof deps.validateDataset>[1], { scratchRoot: dir });
     } catch (err) {
       // the validator could not read the file at all: that is an invalid dataset, not a retryable failure
       report = { valid: false, error: (err as Error).message, rows_read: 0, pairs_kept: 0, dropped: {}, warnings: [], samples: [] };

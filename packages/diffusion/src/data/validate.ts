@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodedPixelHash, type Background, type ImageLimits } from './images.ts';
 import { DROP_REASONS, isDropped, type DroppedRow, type DropReason, type PairRow, type SourceRow } from './rows.ts';
 import { openDatasetRows, type SourceOptions } from './source.ts';
@@ -15,14 +16,28 @@ export interface ValidateOptions extends SourceOptions {
   /** Rows checked concurrently. Default 4. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Decoded-pixel results by image bytes (sha256), so an image many rows refer to is decoded once per validation.
+   * Default: a fresh one per call, bounded to DECODE_CACHE_ENTRIES.
+   */
+  decodeCache?: Map<string, ReturnType<typeof decodedPixelHash>>;
 }
+
+/** Prompts longer than this are reported: far more text than a 77-token CLIP encoder reads (it is cut when encoded). */
+export const PROMPT_REPORT_CHARS = 1000;
+/** Distinct images whose decode results one validation keeps. */
+export const DECODE_CACHE_ENTRIES = 10_000;
 
 export interface ValidationReport {
   format: DatasetFormat;
   rows_read: number;
   pairs_kept: number;
   dropped: Record<DropReason, number>;
-  warnings: { prompt_truncated: number };
+  /**
+   * prompt_truncated: over `maxTokens` by `countTokens`; prompt_over_long: over PROMPT_REPORT_CHARS characters (only
+   * what model_max_length tokens hold is encoded), with the first such rows in prompt_over_long_rows.
+   */
+  warnings: { prompt_truncated: number; prompt_over_long: number; prompt_over_long_rows: number[] };
   /** The first offending rows, in file order. */
   samples: DroppedRow[];
   /** At least one usable pair. */
@@ -33,11 +48,23 @@ export interface ValidationReport {
  * The checks a pair must pass beyond what the reader already checked: both images decodable and within limits, and
  * not the same image twice (same bytes, or different bytes decoding to the same pixels).
  */
-export async function checkPair(pair: PairRow, opts: { imageLimits?: Partial<ImageLimits>; background?: Background } = {}): Promise<DroppedRow | undefined> {
+export async function checkPair(pair: PairRow, opts: Pick<ValidateOptions, 'imageLimits' | 'background' | 'decodeCache'> = {}): Promise<DroppedRow | undefined> {
   const { index } = pair;
   if (Buffer.compare(pair.chosen, pair.rejected) === 0) return { index, reason: 'identical_images', detail: 'chosen and rejected are the same bytes' };
   const imageOpts = { ...opts.imageLimits, background: opts.background };
-  const [chosen, rejected] = await Promise.all([decodedPixelHash(pair.chosen, imageOpts), decodedPixelHash(pair.rejected, imageOpts)]);
+  const decode = (bytes: Uint8Array) => {
+    if (!opts.decodeCache) return decodedPixelHash(bytes, imageOpts);
+    const key = createHash('sha256').update(bytes).digest('hex');
+    let result = opts.decodeCache.get(key);
+    if (!result) {
+      // the promise is kept, so rows checked side by side share one decode too
+      if (opts.decodeCache.size >= DECODE_CACHE_ENTRIES) opts.decodeCache.clear();
+      result = decodedPixelHash(bytes, imageOpts);
+      opts.decodeCache.set(key, result);
+    }
+    return result;
+  };
+  const [chosen, rejected] = await Promise.all([decode(pair.chosen), decode(pair.rejected)]);
   if (!chosen.ok) return { index, reason: chosen.reason, detail: `chosen image: ${chosen.detail}` };
   if (!rejected.ok) return { index, reason: rejected.reason, detail: `rejected image: ${rejected.detail}` };
   if (chosen.hash === rejected.hash) return { index, reason: 'identical_images', detail: 'chosen and rejected decode to the same pixels' };
@@ -52,10 +79,11 @@ export async function validateDataset(path: string, format?: DatasetFormat, opts
     rows_read: 0,
     pairs_kept: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
-    warnings: { prompt_truncated: 0 },
+    warnings: { prompt_truncated: 0, prompt_over_long: 0, prompt_over_long_rows: [] },
     samples: [],
     valid: false,
   };
+  const checkOpts = { ...opts, decodeCache: opts.decodeCache ?? new Map() };
   const maxSamples = opts.maxSamples ?? 20;
   const maxTokens = opts.maxTokens ?? 77;
   const record = (row: SourceRow, drop: DroppedRow | undefined) => {
@@ -66,13 +94,18 @@ export async function validateDataset(path: string, format?: DatasetFormat, opts
       return;
     }
     report.pairs_kept++;
-    if (opts.countTokens && opts.countTokens((row as PairRow).prompt) > maxTokens) report.warnings.prompt_truncated++;
+    const { prompt } = row as PairRow;
+    if (prompt.length > PROMPT_REPORT_CHARS) {
+      report.warnings.prompt_over_long++;
+      if (report.warnings.prompt_over_long_rows.length < maxSamples) report.warnings.prompt_over_long_rows.push(row.index);
+    }
+    if (opts.countTokens && opts.countTokens(prompt) > maxTokens) report.warnings.prompt_truncated++;
   };
 
   // Rows are checked a window at a time (decoding dominates) and recorded in file order.
   const window: SourceRow[] = [];
   const flush = async () => {
-    const drops = await Promise.all(window.map((row) => (isDropped(row) ? row : checkPair(row, opts))));
+    const drops = await Promise.all(window.map((row) => (isDropped(row) ? row : checkPair(row, checkOpts))));
     window.forEach((row, i) => record(row, drops[i]));
     window.length = 0;
   };
