@@ -33,7 +33,7 @@ async function runUntilEnded(id: string, crash: { at: string; times: number }, w
     const ended = await waitFor('the job to end or its worker to die', async () => {
       const j = await job(id);
       return ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : dead ? 'died' : null;
-    }, 90000, 100);
+    }, 300000, 100);
     if (ended !== 'died') {
       await whenEnded();
       w.kill('SIGKILL');
@@ -45,7 +45,7 @@ async function runUntilEnded(id: string, crash: { at: string; times: number }, w
   }
 }
 
-test('a job that kills its worker at every start fails with worker_crashed, naming the dataset it was preparing', { timeout: 240000 }, async () => {
+test('a job that kills its worker at every start fails with worker_crashed, naming the dataset it was preparing', { timeout: 600000 }, async () => {
   const { id, dataset, model } = await seedJob(ctx, { steps: 10 });
   const { done, deaths } = await runUntilEnded(id, { at: 'prepare', times: 99 });
   assert.equal(deaths, 3);
@@ -57,7 +57,7 @@ test('a job that kills its worker at every start fails with worker_crashed, nami
   assert.equal(done.attempts, 4);
 });
 
-test('a worker killed after checkpoints, and the queue failing the job for stalling: it is re-queued and succeeds, each step stored and announced once', { timeout: 240000 }, async () => {
+test('a worker killed after checkpoints, and the queue failing the job for stalling: it is re-queued and succeeds, each step stored and announced once', { timeout: 600000 }, async () => {
   const { id } = await seedJob(ctx, { steps: 12, checkpoint_every: 4 });
   const folder = join(ctx.config.dataDir, 'work', 'jobs', id);
   const { done, deaths } = await runUntilEnded(id, { at: 'checkpoint', times: 2 }, () => waitFor("the job's folder removed", async () => !existsSync(folder)));
@@ -72,7 +72,7 @@ test('a worker killed after checkpoints, and the queue failing the job for stall
   assert.deepEqual(resumed.map((e) => (e.data as { from_step: number }).from_step), [4, 8]);
 });
 
-test('a worker that dies while rendering the sample grid: finalization resumes; after three deaths the job succeeds without a grid', { timeout: 240000 }, async () => {
+test('a worker that dies while rendering the sample grid: finalization resumes; after three deaths the job succeeds without a grid', { timeout: 600000 }, async () => {
   const { id } = await seedJob(ctx, { steps: 4, checkpoint_every: 2 });
   const { done, deaths } = await runUntilEnded(id, { at: 'render', times: 99 });
   assert.equal(deaths, 3);
@@ -88,7 +88,7 @@ test('a worker that dies while rendering the sample grid: finalization resumes; 
   assert.equal(metrics, 4, 'finalization did not train again');
 });
 
-test('one death while rendering: the resumed finalization renders the grid once and stores one sample row', { timeout: 240000 }, async () => {
+test('one death while rendering: the resumed finalization renders the grid once and stores one sample row', { timeout: 600000 }, async () => {
   const { id } = await seedJob(ctx, { steps: 4, checkpoint_every: 2 });
   const { done, deaths } = await runUntilEnded(id, { at: 'render', times: 1 });
   assert.equal(deaths, 1);

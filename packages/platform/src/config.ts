@@ -31,6 +31,8 @@ export interface Config {
   stalledIntervalMs: number;
   lockDurationMs: number;
   maxStalledCount: number;
+  /** NODE_ENV; `production` refuses the local-development credentials (DEV_ONLY_SECRETS). */
+  nodeEnv: string;
   builtinModelsDir: string;
   webhooks: { allowPrivate: boolean; retryBaseMs: number; retryWindowMs: number; timeoutMs: number };
   priceTable: PriceTable;
@@ -125,6 +127,7 @@ const spec = {
   metricsToken: { name: 'METRICS_TOKEN', default: '', parse: (raw: string) => raw, help: 'bearer token for /metrics (unset: loopback clients only)' },
   stalledIntervalMs: { name: 'STALLED_INTERVAL_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ stalled-job check interval' },
   lockDurationMs: { name: 'LOCK_DURATION_MS', default: '30000', parse: int(100, 3600000), help: 'BullMQ job lock duration' },
+  nodeEnv: { name: 'NODE_ENV', default: 'development', parse: nonEmpty, help: '`production` refuses the local-development S3 credentials' },
   maxStalledCount: { name: 'MAX_STALLED_COUNT', default: '5', parse: int(0, 1000), help: 'times a job may lose its worker before BullMQ fails it (the worker then re-queues or ends it: apps/worker/src/settle.ts)' },
   builtinModelsDir: { name: 'BUILTIN_MODELS_DIR', default: 'models', parse: nonEmpty, help: 'folder of built-in models uploaded at start-up' },
   webhookAllowPrivate: { name: 'WEBHOOK_ALLOW_PRIVATE', default: 'false', parse: bool, help: 'let webhooks reach loopback/private addresses (tests, local development only: SSRF)' },
@@ -135,6 +138,9 @@ const spec = {
   memoryBudgetMb: { name: 'MEMORY_BUDGET_MB', default: String(defaultMemoryBudgetMb(totalmem())), parse: int(64, 1 << 30), help: 'memory a training job may use, MB (default: this machine\'s memory less max(2 GiB, 1/8)): the step graph checkpoints activations to fit it, and a job that cannot fit even fully checkpointed fails with job_too_large before compiling' },
   webhookTimeoutMs: { name: 'WEBHOOK_TIMEOUT_MS', default: '10000', parse: int(100, 120000), help: 'time one webhook request may take' },
 } satisfies Record<string, VarSpec<unknown>>;
+
+/** Credentials that only local development may use: s3rver's, and MinIO's root pair (docker-compose.yml). */
+export const DEV_ONLY_SECRETS: readonly string[] = ['S3RVER', 'minioadmin', 'CHANGE_ME'];
 
 export const CONFIG_ENV_VARS: string[] = Object.values(spec).map((s) => s.name);
 
@@ -187,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stalledIntervalMs: read(spec.stalledIntervalMs),
     lockDurationMs: read(spec.lockDurationMs),
     maxStalledCount: read(spec.maxStalledCount),
+    nodeEnv: read(spec.nodeEnv),
     builtinModelsDir: resolve(read(spec.builtinModelsDir) ?? 'models'),
     priceTable: read(spec.priceTable),
     importAllowList: read(spec.importAllowList),
@@ -198,6 +205,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: read(spec.webhookTimeoutMs),
     },
   };
+  if (config.nodeEnv === 'production') {
+    // the defaults (and MinIO's well-known root pair) are for a laptop: a deployment must set its own
+    for (const [s, value] of [[spec.s3AccessKeyId, config.s3.accessKeyId], [spec.s3SecretAccessKey, config.s3.secretAccessKey]] as const) {
+      if (env[s.name] === undefined || DEV_ONLY_SECRETS.includes(value))
+        problems.push({ name: s.name, problem: `must be set to a scoped key of this deployment when NODE_ENV=production (${JSON.stringify(value)} is a local-development default)` });
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -84,3 +84,11 @@ test('IMPORT_ALLOW_LIST: tenant id → folders; folders in the service\'s own ro
     assert.deepEqual(err.problems.map((p) => p.name), ['IMPORT_ALLOW_LIST'], raw);
   }
 });
+
+test('NODE_ENV=production refuses unset or local-development S3 credentials, and accepts a deployment\'s own', () => {
+  assert.throws(() => loadConfig({ NODE_ENV: 'production' }), (e: unknown) => e instanceof ConfigError && e.problems.map((p) => p.name).sort().join() === 'S3_ACCESS_KEY_ID,S3_SECRET_ACCESS_KEY');
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', S3_ACCESS_KEY_ID: 'minioadmin', S3_SECRET_ACCESS_KEY: 'minioadmin' }), /S3_SECRET_ACCESS_KEY must be set to a scoped key of this deployment when NODE_ENV=production/);
+  const c = loadConfig({ NODE_ENV: 'production', S3_ACCESS_KEY_ID: 'npo-forge', S3_SECRET_ACCESS_KEY: 'a-long-random-secret' });
+  assert.equal(c.s3.accessKeyId, 'npo-forge');
+  assert.equal(loadConfig({}).nodeEnv, 'development');
+});
