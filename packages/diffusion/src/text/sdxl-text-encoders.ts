@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readModelFolder } from '../model-folder/read-model-folder.ts';
 import { join } from 'node:path';
 import { TextEncoder, type TextEncoderOptions } from './clip-text-encoder.ts';
 import { concatPromptEmbeds } from './sdxl-prompt-embeds.ts';
@@ -84,8 +84,7 @@ export class SdxlTextEncoders {
 
 /** model_index.json's force_zeros_for_empty_prompt; StableDiffusionXLPipeline's default (true) when absent. */
 export function readForceZeros(modelDir: string): boolean {
-  const p = join(modelDir, 'model_index.json');
-  if (!existsSync(p)) return true;
-  const v = JSON.parse(readFileSync(p, 'utf8')).force_zeros_for_empty_prompt;
-  return v === undefined ? true : v === true;
+  // through the one model-folder reader; the pipeline's default (true) when model_index.json is absent or silent
+  const v = readModelFolder(modelDir).configs.model_index?.force_zeros_for_empty_prompt;
+  return v === undefined || v === true;
 }
