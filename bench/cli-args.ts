@@ -1,4 +1,5 @@
 import { STEP_MEMORY_PLAN_NAMES, type StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
+import { PRECISIONS, type Precision } from '@npo/contracts';
 import { BenchError } from './workloads.ts';
 
 export interface BenchArgs {
@@ -17,6 +18,8 @@ export interface BenchArgs {
   plan: StepMemoryPlanName;
   /** pairs per step instead of the workload's (the workload's data folder gets a -p<N> suffix) */
   pairs: number | undefined;
+  /** mixed precision of the step (the `precision` hyperparameter); default fp32 */
+  precision: Precision;
 }
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -27,9 +30,9 @@ function positiveInt(flag: string, v: string | undefined): number {
   return n;
 }
 
-/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N]` */
+/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N] [--precision fp32|fp16|bf16]` */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined };
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
@@ -45,6 +48,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       const v = argv[++i] as StepMemoryPlanName;
       if (!STEP_MEMORY_PLAN_NAMES.includes(v)) throw new BenchError(`--plan must be one of ${STEP_MEMORY_PLAN_NAMES.join(', ')}, got '${v ?? ''}'`);
       a.plan = v;
+    }
+    else if (arg === '--precision') {
+      const v = argv[++i] as Precision;
+      if (!PRECISIONS.includes(v)) throw new BenchError(`--precision must be one of ${PRECISIONS.join(', ')}, got '${v ?? ''}'`);
+      a.precision = v;
     }
     else if (arg === '--baseline') {
       const v = argv[++i];

@@ -7,6 +7,7 @@ import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import { adamStateName, STEP_INPUTS, STEP_OUTPUTS, updatedName } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { buildStepWithPlan, estimateFromGraph } from '../packages/diffusion/src/memory/step-memory.ts';
 import type { StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
+import type { Precision } from '@npo/contracts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { REPO_ROOT, STEP_HYPERPARAMETERS, type BuiltWorkload } from './workloads.ts';
 
@@ -15,6 +16,8 @@ export interface CompiledStep {
   paramNames: string[];
   /** true when this call built and serialized the graph (false: reused the cached artifact) */
   built: boolean;
+  /** the memory estimate written beside it */
+  estimatePath: string;
 }
 
 /** Hash of the code that shapes the graph, so a cached artifact is rebuilt whenever graph or model code changes. */
@@ -36,18 +39,21 @@ function codeHash(): string {
 /**
  * Builds the NPO step graph (LoRA UNet + reference UNet, loss, gradient, clip, AdamW) and saves it beside
  * a hard link to the weights; reused while the code and workload are unchanged, as a trainer would reuse
- * its compiled artifact. Compiling is not part of the timed step.
+ * its compiled artifact. Compiling is not part of the timed step. A 16-bit `precision` gets its own files
+ * (`step.fp16.onnx`…), so fp32 and fp16 runs of one workload do not rebuild each other's artifact.
  */
-export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attention'): CompiledStep {
+export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attention', precision: Precision = 'fp32'): CompiledStep {
   const artifacts = new ArtifactDir(join(p.dir, 'artifacts'));
   const weights = artifacts.weights(p.weightsPath, 'unet.safetensors');
   const h = STEP_HYPERPARAMETERS;
   const modules = moduleSpecs(p.adapter);
-  const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h, plan])).digest('hex');
-  const stamp = join(artifacts.dir, 'step.key');
-  const modelPath = join(artifacts.dir, 'step.onnx');
+  const key = createHash('sha256').update(codeHash()).update(JSON.stringify([p.workload, h, plan, ...(precision !== 'fp32' ? [precision] : [])])).digest('hex');
+  const suffix = precision === 'fp32' ? '' : `.${precision}`;
+  const stamp = join(artifacts.dir, `step${suffix}.key`);
+  const modelPath = join(artifacts.dir, `step${suffix}.onnx`);
+  const estimatePath = join(artifacts.dir, `estimate${suffix}.json`);
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
-  if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false };
+  if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false, estimatePath };
   const step = buildStepWithPlan({
     unet: { config: p.config, weights },
     lora: { config: p.adapter.config, modules },
@@ -60,14 +66,15 @@ export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attent
     prediction: h.prediction,
     maxGradNorm: h.maxGradNorm,
     adamw: h.adamw,
+    precision,
   }, plan);
   const estimate = estimateFromGraph(plan, graphMemory(step.graph));
-  writeFileSync(join(artifacts.dir, 'estimate.json'), JSON.stringify(estimate));
+  writeFileSync(estimatePath, JSON.stringify(estimate));
   if (step.paramNames.join('\n') !== paramNames.join('\n')) throw new Error('bench: step graph parameter order differs from the adapter module order');
   // Not ArtifactDir.compile: that also opens a session, and the bench opens its own with the options under test.
   saveModel(step.graph, modelPath);
   writeFileSync(stamp, key);
-  return { modelPath, paramNames, built: true };
+  return { modelPath, paramNames, built: true, estimatePath };
 }
 
 export interface StepTimings {

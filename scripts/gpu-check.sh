@@ -3,8 +3,9 @@
 # to stderr):
 #   {"figure":"gpu"}              the device (nvidia-smi)
 #   {"figure":"cuda_provider"}    onnxruntime's CUDA provider loads with every library it needs; else the missing ones
-#   {"figure":"verify_reference"} verify:reference with EXECUTION_PROVIDER=cuda on tiny-unet and sdxl-tiny
-#   {"figure":"bench"}            the sd15 NPO step on CUDA (fp32; fp16 once the precision hyperparameter exists),
+#   {"figure":"verify_reference"} verify:reference with EXECUTION_PROVIDER=cuda on tiny-unet and sdxl-tiny, per precision
+#                                 (fp32, then fp16 and bf16 with their looser tolerances: unet-tolerances.ts)
+#   {"figure":"bench"}            the sd15 NPO step on CUDA in fp32, fp16 and bf16 (the precision hyperparameter),
 #                                 beside diffusers + PEFT on the same GPU when torch and diffusers are importable
 #   {"figure":"api_job"}          a short training job through the API and a worker on CUDA (npm run demo), when
 #                                 Postgres and Redis can be started there
@@ -94,21 +95,27 @@ case $provider in *'"ok":true'*) ;; *) log "the CUDA provider cannot run here; s
 for fixture in tiny-unet sdxl-tiny; do
   dir=packages/diffusion/test/fixtures/$fixture
   [ -d "$dir" ] || { figure "{\"figure\":\"verify_reference\",\"fixture\":\"$fixture\",\"ok\":null,\"note\":\"no fixture folder\"}"; continue; }
-  lines=$(node --import tsx packages/diffusion/src/cli/verify-reference.ts "$dir" 2>/dev/null)
-  rc=$?
-  total=$(grep -c '^{' <<<"$lines")
-  failed=$(grep -c '"ok":false' <<<"$lines")
-  worst=$(grep '"ok":false' <<<"$lines" | head -3 | tr -d '\042\134' | paste -sd' ')
-  figure "{\"figure\":\"verify_reference\",\"fixture\":\"$fixture\",\"provider\":\"cuda\",\"ok\":$([ $rc = 0 ] && echo true || echo false),\"quantities\":$total,\"failed\":$failed,\"first_failures\":\"$worst\"}"
-  [ $rc = 0 ] || status=1
+  for precision in fp32 fp16 bf16; do
+    lines=$(node --import tsx packages/diffusion/src/cli/verify-reference.ts "$dir" --precision $precision 2>/dev/null)
+    rc=$?
+    total=$(grep -c '^{' <<<"$lines")
+    failed=$(grep -c '"ok":false' <<<"$lines")
+    worst=$(grep '"ok":false' <<<"$lines" | head -3 | tr -d '\042\134' | paste -sd' ')
+    # the largest error of each quantity family, so the 16-bit tolerances can be set from CUDA's figures too
+    errors=$(grep -o '"name":"[^"]*","max_abs_err":[^,]*' <<<"$lines" | sed -E 's/"name":"([a-z_]+(\.[a-z_]+)?)[^"]*","max_abs_err":(.*)/\1 \3/' \
+      | awk '{ if (!($1 in m) || $2 > m[$1]) m[$1] = $2 } END { s = ""; for (k in m) s = s (s ? "," : "") "\"" k "\":" m[k]; print "{" s "}" }')
+    figure "{\"figure\":\"verify_reference\",\"fixture\":\"$fixture\",\"provider\":\"cuda\",\"precision\":\"$precision\",\"ok\":$([ $rc = 0 ] && echo true || echo false),\"quantities\":$total,\"failed\":$failed,\"max_abs_err\":${errors:-null},\"first_failures\":\"$worst\"}"
+    [ $rc = 0 ] || status=1
+  done
 done
 
 if [ -z "$skip_bench" ]; then
   if node --import tsx bench/run.ts sd15 --prepare-only >&2; then
-    line=$(node --import tsx bench/run.ts sd15 --steps "$bench_steps" 2>/dev/null | tail -1)
-    figure "{\"figure\":\"bench\",\"precision\":\"fp32\",\"result\":${line:-null}}"
-    [ -n "$line" ] || status=1
-    figure '{"figure":"bench","precision":"fp16","result":null,"note":"the precision hyperparameter (fp16/bf16) is not implemented yet"}'
+    for precision in fp32 fp16 bf16; do
+      line=$(node --import tsx bench/run.ts sd15 --steps "$bench_steps" --precision $precision 2>/dev/null | tail -1)
+      figure "{\"figure\":\"bench\",\"precision\":\"$precision\",\"result\":${line:-null}}"
+      [ -n "$line" ] || status=1
+    done
     py=${NPO_BENCH_PYTHON:-python3}
     [ -d "$work/diffusers/src" ] && export PYTHONPATH=$work/diffusers/src${PYTHONPATH:+:$PYTHONPATH}
     if $py -c 'import torch, diffusers, peft; assert torch.cuda.is_available()' 2>/dev/null; then

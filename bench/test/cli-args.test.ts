@@ -5,8 +5,9 @@ import { getWorkload } from '../workloads.ts';
 
 test('parseBenchArgs reads the workload and options, defaulting to 1 thread and optimization all', () => {
   assert.deepEqual(parseBenchArgs(['sd15s', '--threads', '2', '--steps', '3']), {
-    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined,
+    workload: 'sd15s', threads: 2, steps: 3, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32',
   });
+  assert.equal(parseBenchArgs(['sd15', '--precision', 'fp16']).precision, 'fp16');
   assert.equal(parseBenchArgs(['sd15s', '--plan', 'keep']).plan, 'keep');
   assert.equal(parseBenchArgs(['sd15s', '--pairs', '2']).pairs, 2);
   assert.throws(() => parseBenchArgs(['sd15s', '--plan', 'all']), /--plan must be one of keep, attention, blocks, got 'all'/);
@@ -22,6 +23,7 @@ test('parseBenchArgs rejects bad input with a message naming what to fix', () =>
   assert.throws(() => parseBenchArgs(['tiny', '--fast']), /unknown option --fast/);
   assert.throws(() => parseBenchArgs(['tiny', '--baseline', 'jax']), /--baseline must be diffusers or torch1, got 'jax'/);
   assert.throws(() => parseBenchArgs(['tiny', 'sd15s']), /unexpected argument 'sd15s'/);
+  assert.throws(() => parseBenchArgs(['tiny', '--precision', 'fp8']), /--precision must be one of fp32, fp16, bf16, got 'fp8'/);
   assert.throws(() => getWorkload('sd21'), /unknown workload 'sd21': choose one of tiny, sd15s, sd15s-f16, sd15, sd15-256/);
 });
 

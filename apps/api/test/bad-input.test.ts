@@ -90,6 +90,7 @@ function cases(): Case[] {
     ['resolution', 30], ['resolution', 8192], ['resolution', 0], ['resolution', 7],
     ['checkpoint_every', 0], ['checkpoint_every', 100001], ['checkpoint_every', 1.5],
     ['seed', -1], ['seed', 2147483648], ['seed', 1.5], ['seed', 'x'],
+    ['precision', 'fp8'], ['precision', 'FP16'], ['precision', 16],
   ];
   for (const [name, value] of badHp) add(`hyperparameters.${name} = ${JSON.stringify(value)}`, () => withHp({ [name]: value })(), 400, 'validation_error', `body.hyperparameters.${name}`);
   add('warmup_steps past steps', () => withHp({ steps: 5, warmup_steps: 10 })(), 400, 'validation_error', 'body.hyperparameters.warmup_steps');

@@ -22,7 +22,7 @@ test('a job is created queued with documented defaults and enqueued under its ow
   assert.equal(job.state, 'queued', 'state: the deprecated alias of status');
   assert.deepEqual(job.hyperparameters, {
     steps: 400, batch_pairs: 16, gradient_accumulation_steps: 1, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn', warmup_steps: 10,
-    lr_schedule: 'constant', max_grad_norm: 1, resolution: 32, checkpoint_every: 50, seed: 0,
+    lr_schedule: 'constant', max_grad_norm: 1, resolution: 32, checkpoint_every: 50, seed: 0, precision: 'fp32',
   });
   assert.deepEqual(job.progress, { step: 0, total_steps: 400, percent: 0, eta_seconds: null, preparation: null });
   assert.deepEqual(job.metadata, { run: 'a' });

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import { InputError } from './errors.ts';
 import type { JobMethod } from './schemas/jobs.ts';
+import { PRECISIONS } from './precision.ts';
 import { DEFAULT_LORA_TARGETS, LORA_TARGET_PRESET_NAMES, isLoraTargetPreset, loraTargetsProblem, type LoraTargets } from './lora-targets.ts';
 
 // Every training hyperparameter, once: type, range, default (fixed, per method, or derived from the model and the
@@ -94,6 +95,10 @@ export const HYPERPARAMETER_TABLE = {
   },
   checkpoint_every: { kind: 'integer', minimum: 1, maximum: 100000, default: 50, api: true, description: 'steps between checkpoints' },
   seed: { kind: 'integer', minimum: 0, maximum: 2147483647, default: 0, api: true, description: 'RNG seed' },
+  precision: {
+    kind: 'enum', values: PRECISIONS, default: 'fp32', api: true,
+    description: "compute precision of the frozen base model: 'fp32', or mixed 'fp16' / 'bf16' for GPU workers (base weights and the UNet's Conv/Linear/attention matmuls in 16 bits; LoRA weights, AdamW state, norms, softmax and the loss in float32). A CPU worker runs fp16 too (onnxruntime casts where it lacks kernels, slower than fp32) and refuses bf16 (no CPU kernels)",
+  },
   weight_decay: { kind: 'number', minimum: 0, maximum: 10, default: 1e-2, api: false, description: 'AdamW weight decay' },
   prompt_dropout: { kind: 'number', minimum: 0, maximum: 1, default: 0, api: false, description: 'probability of training a pair on the unconditional embedding instead of its prompt' },
 } as const satisfies Record<string, Spec>;

@@ -18,3 +18,4 @@ export * from './schemas/samples.ts';
 export * from './model-folder-info.ts';
 export * from './schemas/usage.ts';
 export * from './memory-budget.ts';
+export * from './precision.ts';

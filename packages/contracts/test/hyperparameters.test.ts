@@ -12,8 +12,10 @@ test('defaults follow the reference runs and depend on method and model', () => 
   const npo = resolveHyperparameters({}, { method: 'npo', model: latent });
   assert.deepEqual(npo, {
     steps: 400, batch_pairs: 1, gradient_accumulation_steps: 16, learning_rate: 1e-5, beta: 1000, lora_rank: 8, lora_alpha: 8, lora_targets: 'attn',
-    warmup_steps: 10, lr_schedule: 'constant', max_grad_norm: 1, resolution: 512, checkpoint_every: 50, seed: 0, weight_decay: 1e-2, prompt_dropout: 0,
+    warmup_steps: 10, lr_schedule: 'constant', max_grad_norm: 1, resolution: 512, checkpoint_every: 50, seed: 0, precision: 'fp32', weight_decay: 1e-2, prompt_dropout: 0,
   });
+  assert.equal(resolveHyperparameters({ precision: 'fp16' }, { method: 'npo', model: latent }).precision, 'fp16');
+  assert.throws(() => resolveHyperparameters({ precision: 'fp8' as 'fp16' }, { method: 'npo', model: latent }), /precision must be one of "fp32", "fp16", "bf16", got "fp8"/);
   assert.equal(resolveHyperparameters({}, { method: 'dpo', model: latent }).beta, 5000);
   assert.equal(resolveHyperparameters({}, { method: 'npo', model: pixel }).resolution, 32);
   // 16 pairs per optimizer step by default: pixel-space models in one micro-batch, latent models one pair at a time

@@ -5,6 +5,7 @@ export * from './unet/added-conditioning.ts';
 export * from './model/weights.ts';
 export * from './model/context.ts';
 export * from './model/artifacts.ts';
+export * from './model/precision.ts';
 export * from './lora/adapter.ts';
 export * from './lora/kohya.ts';
 export * from './objectives/preference.ts';

@@ -1,5 +1,6 @@
+import type { DType } from './dtype.ts';
 import type { Value } from './graph.ts';
-import { add, concat, matmul, mul, slice, softmax } from './ops.ts';
+import { add, cast, concat, matmul, mul, slice, softmax } from './ops.ts';
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ (1/√d for scaled dot-product attention). */
@@ -13,6 +14,11 @@ export interface AttentionOptions {
    */
   chunkElements?: number;
   checkpointElements?: number;
+  /**
+   * Mixed precision: the two matmuls in this dtype (float16/bfloat16), q pre-scaled before q·kᵀ so the scores stay in
+   * range; the scores, the mask, the softmax and the result in q's dtype (float32). Default: q's dtype throughout.
+   */
+  compute?: DType;
 }
 
 /** 2²⁴ elements: a 64 MiB float32 score map per chunk (the 4,096-token level of SD1.5 at 512 px: 256 query rows, 2 samples, 8 heads). */
@@ -31,7 +37,15 @@ export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: Atte
   const checkpointElements = o.checkpointElements ?? DEFAULT_ATTENTION_CHECKPOINT_ELEMENTS;
   const rows = Math.max(1, Math.min(n, Math.floor(chunkElements / (b * h * m))));
   const mask = o.mask ?? null;
+  const low = o.compute && o.compute !== q.dtype ? o.compute : null;
+  const kTLow = low && cast(kT, low);
+  const vLow = low && cast(v, low);
   const block = (qc: Value, maskc: Value | null) => {
+    if (low) {
+      const scores = cast(matmul(mul(cast(qc, low), o.scale), kTLow!), q.dtype);
+      const probs = softmax(maskc ? add(scores, maskc) : scores, -1);
+      return cast(matmul(cast(probs, low), vLow!), q.dtype);
+    }
     const scores = mul(matmul(qc, kT), o.scale);
     return matmul(softmax(maskc ? add(scores, maskc) : scores, -1), v);
   };

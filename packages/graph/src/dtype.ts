@@ -1,5 +1,5 @@
 /** Element types the compiler handles, with their ONNX and safetensors spellings. */
-export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
 export type TypedArray =
   | Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
@@ -19,17 +19,19 @@ export const DTYPES: Record<DType, DTypeInfo> = {
   int64: { onnx: 7, safetensors: 'I64', bytes: 8, array: BigInt64Array },
   bool: { onnx: 9, safetensors: 'BOOL', bytes: 1, array: Uint8Array },
   float16: { onnx: 10, safetensors: 'F16', bytes: 2, array: Uint16Array },
+  // compute-only (mixed precision on providers with bfloat16 kernels): graphs cast to it internally, never feed or read it
+  bfloat16: { onnx: 16, safetensors: 'BF16', bytes: 2, array: Uint16Array },
   float64: { onnx: 11, safetensors: 'F64', bytes: 8, array: Float64Array },
 };
 
 export function dtypeFromSafetensors(code: string): DType {
   const found = (Object.keys(DTYPES) as DType[]).find((d) => DTYPES[d].safetensors === code);
-  if (!found) throw new Error(`unsupported safetensors dtype '${code}' (supported: F32, F16, F64, I64, I32, I8, U8, BOOL)`);
+  if (!found) throw new Error(`unsupported safetensors dtype '${code}' (supported: F32, F16, BF16, F64, I64, I32, I8, U8, BOOL)`);
   return found;
 }
 
 export function isFloat(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float16' || dtype === 'float64';
+  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16' || dtype === 'float64';
 }
 
 export function numel(shape: readonly number[]): number {
@@ -51,6 +53,7 @@ export function hostTensor(dtype: DType, shape: number[], data?: TypedArray | nu
     arr = new DTYPES[dtype].array(n);
     if (dtype === 'int64') data.forEach((v, i) => ((arr as BigInt64Array)[i] = BigInt(v)));
     else if (dtype === 'float16') data.forEach((v, i) => ((arr as Uint16Array)[i] = floatToHalf(v)));
+    else if (dtype === 'bfloat16') data.forEach((v, i) => ((arr as Uint16Array)[i] = floatToBfloat16(v)));
     else data.forEach((v, i) => ((arr as Float32Array)[i] = v));
   } else arr = data;
   if (arr.length !== n) throw new Error(`tensor data has ${arr.length} elements, shape [${shape}] needs ${n}`);
@@ -96,6 +99,14 @@ export function floatToHalf(x: number): number {
   return sign | r;
 }
 
+/** float32 → bfloat16 bits (the high half of the float32), round to nearest even, NaN kept NaN. */
+export function floatToBfloat16(x: number): number {
+  f32Scratch[0] = x;
+  const bits = u32Scratch[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** A float32 tensor as float16 (e.g. to store fp16 weights). */
 export function toFloat16(t: HostTensor): HostTensor {
   if (t.dtype === 'float16') return t;
@@ -106,6 +117,8 @@ export function toFloat16(t: HostTensor): HostTensor {
 export function toFloat32(t: HostTensor): Float32Array {
   if (t.dtype === 'float32') return t.data as Float32Array;
   if (t.dtype === 'float16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  // bfloat16 is the high half of a float32
+  if (t.dtype === 'bfloat16') return new Float32Array(Uint32Array.from(t.data as Uint16Array, (b) => b << 16).buffer);
   if (t.dtype === 'int64') return Float32Array.from(t.data as BigInt64Array, Number);
   return Float32Array.from(t.data as ArrayLike<number>);
 }

@@ -1,4 +1,4 @@
-import { DTYPES, numel, type DType, type HostTensor } from './dtype.ts';
+import { DTYPES, hostTensor, numel, type DType, type HostTensor } from './dtype.ts';
 import { inferShapes } from './shape-inference.ts';
 
 export type AttrValue = number | number[] | string | HostTensor;
@@ -175,9 +175,8 @@ export class Graph {
     const key = `${dtype}:${Object.is(x, -0) ? '-0' : x}`;
     let v = this.scalarCache.get(key);
     if (!v) {
-      const data = new DTYPES[dtype].array(1);
-      if (dtype === 'int64') (data as BigInt64Array)[0] = BigInt(x);
-      else (data as Float32Array)[0] = x;
+      // hostTensor stores each dtype's bits (a half's, not the number, in a Uint16Array)
+      const { data } = hostTensor(dtype, [], [x]);
       v = this.initializer(this.freshName(`const_${dtype}_${String(x).replace(/[^0-9a-zA-Z.-]/g, '_')}`), { dtype, shape: [], data });
       if (dtype === 'int64') v.constValues = [x];
       this.scalarCache.set(key, v);

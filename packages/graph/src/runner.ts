@@ -11,8 +11,9 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-// onnxruntime spells every DType the same way ('float32', 'int64', 'bool', …).
+// onnxruntime spells every DType the same way ('float32', 'int64', 'bool', …); bfloat16 is compute-only (dtype.ts).
 function toOrt(t: HostTensor): ort.Tensor {
+  if (t.dtype === 'bfloat16') throw new Error('bfloat16 tensors are internal to a graph: feed float32 (or float16) and cast in-graph');
   return new ort.Tensor(t.dtype, t.data as never, t.shape);
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ExecutionProvider } from '@npo/graph';
-import type { PreferenceMethod } from '@npo/diffusion';
+import { assertPrecisionSupported, type PreferenceMethod } from '@npo/diffusion';
 import type { Hyperparameters } from '@npo/contracts';
 import { runTraining, type CheckpointWritten, type StepMetrics } from './run.ts';
 
@@ -29,6 +29,8 @@ export interface TrainAdapterOptions {
 /** Trains an NPO (or DPO) LoRA on a prepared preference dataset; the final adapter is a PEFT safetensors file. */
 export async function trainAdapter(o: TrainAdapterOptions): Promise<{ finalAdapter: string | null; steps: number; cancelled: boolean; suspended?: boolean }> {
   const hp = o.hyperparameters;
+  // bf16 on a CPU worker: refused here, by name, not deep inside onnxruntime's session creation
+  assertPrecisionSupported(hp.precision, o.executionProvider);
   const result = await runTraining(
     { kind: 'preference', modelDir: o.modelDir, preparedDir: o.preparedDir, method: o.method, hp, workDir: o.workDir, memoryBudgetMb: o.memoryBudgetMb },
     {

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cast, SafetensorsFile, type Graph, type HostTensor, type Value } from '@npo/graph';
+import { cast, SafetensorsFile, type DType, type Graph, type HostTensor, type Value } from '@npo/graph';
 
 /** How a model's weights enter a graph. */
 export type WeightMode =
@@ -90,11 +90,33 @@ export class WeightSource {
     return t;
   }
 
-  /** The float32 graph value for weight `name`, checking its shape when `expected` is given. */
-  param(g: Graph, name: string, expected?: number[]): Value {
+  /**
+   * The graph value for weight `name` as `dtype` (float32 unless the model computes in 16 bits: mixed precision),
+   * checking its shape when `expected` is given. A stored dtype other than `dtype` is cast in-graph: a Cast of an
+   * initializer, which onnxruntime folds once at load, so an fp16 file asked for as float16 is used as it is.
+   */
+  param(g: Graph, name: string, expected?: number[], dtype: DType = 'float32'): Value {
     let cache = this.perGraph.get(g);
     if (!cache) this.perGraph.set(g, (cache = new Map()));
-    const hit = cache.get(name);
+    const key = dtype === 'float32' ? name : `${name}:${dtype}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    if (dtype !== 'float32') {
+      const stored = this.storedParam(g, name, expected);
+      const v = stored.dtype === dtype ? stored : cast(stored, dtype);
+      cache.set(key, v);
+      return v;
+    }
+    const v = this.storedParam(g, name, expected);
+    const f32 = v.dtype === 'float32' ? v : cast(v, 'float32');
+    cache.set(name, f32);
+    return f32;
+  }
+
+  /** The weight as stored (float32 or float16), one graph value per graph whatever dtypes it is asked for in. */
+  private storedParam(g: Graph, name: string, expected?: number[]): Value {
+    const cache = this.perGraph.get(g)!;
+    const hit = cache.get(`${name}:stored`);
     if (hit) return hit;
     if (!this.has(name)) throw new WeightError(`the weights have no tensor '${name}'${this.file ? ` (${this.file.path})` : ''}`);
     const shape = this.shape(name);
@@ -109,8 +131,7 @@ export class WeightSource {
       v = g.externalInitializer(valueName, e.dtype, shape, { path: this.file.path, offset: e.offset, length: e.length });
     } else if (this.shapesOnly) v = g.externalInitializer(valueName, this.shapesOnly.dtype, shape, { path: '', offset: 0, length: shape.reduce((a, b) => a * b, 1) * (this.shapesOnly.dtype === 'float16' ? 2 : 4) });
     else v = g.initializer(valueName, this.read(name));
-    if (v.dtype !== 'float32') v = cast(v, 'float32');
-    cache.set(name, v);
+    cache.set(`${name}:stored`, v);
     return v;
   }
 }

@@ -1,5 +1,7 @@
 import { cast, grad, Graph, reduceMean, type AdamWOptions, type Value } from '@npo/graph';
+import type { Precision } from '@npo/contracts';
 import type { LoraConfig, LoraModuleSpec } from '../lora/adapter.ts';
+import { computeDtype } from '../model/precision.ts';
 import { loraInputs, type AttentionMemory, type LoraValues } from '../model/context.ts';
 import type { WeightSource } from '../model/weights.ts';
 import { addedConditioningInputs, type AddedConditioning } from '../unet/added-conditioning.ts';
@@ -43,6 +45,8 @@ export interface PreferenceStepSpec {
   attention?: AttentionMemory;
   /** Activation checkpointing of every resnet and transformer block of the adapted UNet (the reference keeps nothing anyway). */
   checkpointBlocks?: boolean;
+  /** 'fp16' / 'bf16': both UNets' frozen weights and Conv/Linear/attention matmuls in 16 bits (model/precision.ts); default 'fp32'. */
+  precision?: Precision;
 }
 
 export interface StepGraph {
@@ -88,8 +92,9 @@ export function buildPreferenceStep(spec: PreferenceStepSpec): StepGraph {
   }
   const adapter: LoraValues = { modules, scale: spec.lora.config.alpha / spec.lora.config.rank };
   const inputs = { sample: noisy, timesteps: t, encoderHiddenStates: embeds, added };
-  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention, checkpointBlocks: spec.checkpointBlocks }, spec.unet.config, inputs));
-  const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [], attention: spec.attention }, spec.unet.config, inputs));
+  const compute = spec.precision && spec.precision !== 'fp32' ? { compute: computeDtype(spec.precision) } : {};
+  const modelPred = g.scope('model', () => unetForward({ g, weights: spec.unet.weights, adapters: [adapter], attention: spec.attention, checkpointBlocks: spec.checkpointBlocks, ...compute }, spec.unet.config, inputs));
+  const refPred = g.scope('reference', () => unetForward({ g, weights: spec.unet.weights, adapters: [], attention: spec.attention, ...compute }, spec.unet.config, inputs));
   const L = preferenceLoss(modelPred, refPred, target, spec.beta);
   g.output(STEP_OUTPUTS.loss, L.loss);
   g.output(STEP_OUTPUTS.implicitAcc, L.implicitAcc);

@@ -19,7 +19,7 @@ export function attention(ctx: ModelContext, path: string, x: Value, context: Va
     const q = linearAt(ctx, `${path}.to_q`, x);
     const k = linearAt(ctx, `${path}.to_k`, kv);
     const v = linearAt(ctx, `${path}.to_v`, kv);
-    return linearAt(ctx, `${path}.to_out.0`, multiHeadAttention(q, k, v, heads, null, ctx.attention));
+    return linearAt(ctx, `${path}.to_out.0`, multiHeadAttention(q, k, v, heads, null, ctx.attention, ctx.compute));
   });
 }
 

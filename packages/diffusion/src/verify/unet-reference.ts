@@ -11,15 +11,20 @@ import { alphasCumprod, parseSchedulerConfig, SD15_SCHEDULER } from '../schedule
 import { parseUNetConfig, pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../unet/config.ts';
 import { ReferenceFolderError } from './reference-folder-error.ts';
 import { compareAbs, compareMasked, compareScaled, type Quantity } from './compare.ts';
+import { UNET_TOLERANCES } from './unet-tolerances.ts';
+import type { Precision } from '@npo/contracts';
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 /**
  * Runs this implementation on a reference folder laid out like fixtures/tiny-unet (unet/, lora/, sampling/;
  * absent parts are skipped) and compares every stored quantity with the tolerances of the fixtures README.
+ * `precision` fp16/bf16 builds every UNet graph in mixed precision and compares with that precision's looser
+ * tolerances (unet-tolerances.ts); the stored AdamW check from the reference's gradients involves no UNet and keeps fp32's.
  */
-export async function verifyUNetReference(dir: string, workDir: string, sessions: SessionOptions = {}): Promise<Quantity[]> {
+export async function verifyUNetReference(dir: string, workDir: string, sessions: SessionOptions = {}, precision: Precision = 'fp32'): Promise<Quantity[]> {
   const out: Quantity[] = [];
+  const tol = UNET_TOLERANCES[precision];
   const unetDir = join(dir, 'unet');
   if (!existsSync(join(unetDir, 'config.json'))) return out;
   const config = parseUNetConfig(readJson(join(unetDir, 'config.json')));
@@ -30,11 +35,11 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
   if (existsSync(join(unetDir, 'forward.safetensors'))) {
     const io = readSafetensors(join(unetDir, 'forward.safetensors'));
     const [b, ...latent] = io.sample.shape;
-    const g = buildGuidanceGraph(unet, b, latent, io.encoder_hidden_states.shape.slice(1), []);
+    const g = buildGuidanceGraph(unet, b, latent, io.encoder_hidden_states.shape.slice(1), [], precision);
     const { session } = await artifacts.compile(g, 'forward');
     const t = hostTensor('float32', [b], toFloat32(io.timesteps));
     const res = await session.run({ sample: io.sample, timesteps: t, embeds: io.encoder_hidden_states, ...addedFeeds(config, io, '', '', 'unet/forward.safetensors') });
-    out.push(compareAbs('unet.forward', res.model_output, io.out, 1e-4));
+    out.push(compareAbs('unet.forward', res.model_output, io.out, tol.prediction));
   }
 
   const loraDir = join(dir, 'lora');
@@ -64,6 +69,7 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
         batch: 'model',
         emitGradients: true,
         debugOutputs: true,
+        precision,
       });
       const { session } = await artifacts.compile(graph, `step_${direction}`);
       const params = adapterFeeds(init);
@@ -83,25 +89,25 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
         [STEP_INPUTS.lr]: hostTensor('float32', [], [result.adamw.lr]),
       });
       const d = direction;
-      if (batch[`${d}_model_pred`]) out.push(compareAbs(`${d}.model_pred`, res.model_pred, batch[`${d}_model_pred`], 1e-4));
-      if (batch[`${d}_ref_pred`]) out.push(compareAbs(`${d}.ref_pred`, res.ref_pred, batch[`${d}_ref_pred`], 1e-4));
-      out.push(compareAbs(`${d}.model_losses`, res.model_losses, result.model_losses, 1e-5));
-      out.push(compareAbs(`${d}.ref_losses`, res.ref_losses, result.ref_losses, 1e-5));
-      out.push(compareAbs(`${d}.inside`, res.inside, result.inside, 1e-2));
-      out.push(compareAbs(`${d}.loss`, res.loss, result.loss, 5e-3));
+      if (batch[`${d}_model_pred`]) out.push(compareAbs(`${d}.model_pred`, res.model_pred, batch[`${d}_model_pred`], tol.prediction));
+      if (batch[`${d}_ref_pred`]) out.push(compareAbs(`${d}.ref_pred`, res.ref_pred, batch[`${d}_ref_pred`], tol.prediction));
+      out.push(compareAbs(`${d}.model_losses`, res.model_losses, result.model_losses, tol.losses));
+      out.push(compareAbs(`${d}.ref_losses`, res.ref_losses, result.ref_losses, tol.losses));
+      out.push(compareAbs(`${d}.inside`, res.inside, result.inside, tol.inside));
+      out.push(compareAbs(`${d}.loss`, res.loss, result.loss, tol.loss));
       out.push(compareAbs(`${d}.implicit_acc`, res.implicit_acc, result.implicit_acc, 1e-6));
       const gradsPath = join(loraDir, d, 'grads.safetensors');
       const refGrads = existsSync(gradsPath) ? readSafetensors(gradsPath) : null;
-      if (refGrads) out.push(...worstOf(`${d}.grads`, paramNames.map((n) => compareScaled(n, res[`grad.${n}`], refGrads[n], 5e-3))));
+      if (refGrads) out.push(...worstOf(`${d}.grads`, paramNames.map((n) => compareScaled(n, res[`grad.${n}`], refGrads[n], tol.grads))));
       const afterPath = join(loraDir, d, 'lora_after_adamw.safetensors');
       if (existsSync(afterPath) && refGrads) {
         const after = readSafetensors(afterPath);
-        out.push(...worstOf(`${d}.adamw_from_own_grads`, paramNames.map((n) => compareMasked(n, res[updatedName(n)], after[n], refGrads[n], 5e-3, 1e-6))));
+        out.push(...worstOf(`${d}.adamw_from_own_grads`, paramNames.map((n) => compareMasked(n, res[updatedName(n)], after[n], refGrads[n], tol.adamwMaskThreshold, tol.adamwFromOwnGrads))));
         out.push(...worstOf(`${d}.adamw_from_stored_grads`, await adamwFromStored(paramNames, params, refGrads, after, opt, result.adamw.lr, sessions)));
       }
     }
     const msePath = join(loraDir, 'grads_mse_mean.safetensors');
-    if (existsSync(msePath)) out.push(...(await mseMeanGradients(unet, artifacts, init, batch, acp, readSafetensors(msePath))));
+    if (existsSync(msePath)) out.push(...(await mseMeanGradients(unet, artifacts, init, batch, acp, readSafetensors(msePath), precision)));
   }
 
   const samplingDir = join(dir, 'sampling');
@@ -113,7 +119,7 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
     const [b, ...embedShape] = ref.cond_embeds.shape;
     const latentShape = ref['npo/latents_0'].shape.slice(1);
     const slot = { name: 'npo', rank: npo.config.rank, modules: moduleSpecs(npo) };
-    const { session } = await artifacts.compile(buildGuidanceGraph(unet, 2 * b, latentShape, embedShape, [slot]), 'guidance');
+    const { session } = await artifacts.compile(buildGuidanceGraph(unet, 2 * b, latentShape, embedShape, [slot], precision), 'guidance');
     const sdxl = config.addition ? { pooled: pooledEmbedWidth(config.addition), timeIds: new Float32Array(TIME_IDS) } : null;
     if (sdxl) for (const k of ['cond_text_embeds', 'uncond_text_embeds', 'time_ids']) requireTensor(ref, k, 'sampling/npo_cfg_ddim.safetensors');
     const sampler = new GuidedSampler(session, scheduler, b, latentShape, embedShape, [slot], sdxl);
@@ -136,10 +142,10 @@ export async function verifyUNetReference(dir: string, workDir: string, sessions
         arm === 'npo' ? { npo: { adapter: npo, positiveScale: 0, negativeScale: meta.lora_scale ?? 1 } } : {},
       );
       trace.forEach((s, i) => {
-        out.push(compareAbs(`sampling.${arm}.step${i}.eps_cond`, s.epsCond, ref[`${arm}/step${i}_eps_cond`], 1e-4));
-        out.push(compareAbs(`sampling.${arm}.step${i}.eps_uncond`, s.epsUncond, ref[`${arm}/step${i}_eps_uncond`], 1e-4));
-        out.push(compareAbs(`sampling.${arm}.step${i}.pred_original_sample`, s.predOriginal, ref[`${arm}/step${i}_pred_original_sample`], 1e-3));
-        out.push(compareAbs(`sampling.${arm}.latents_${i + 1}`, s.latents, ref[`${arm}/latents_${i + 1}`], 1e-3));
+        out.push(compareAbs(`sampling.${arm}.step${i}.eps_cond`, s.epsCond, ref[`${arm}/step${i}_eps_cond`], tol.prediction));
+        out.push(compareAbs(`sampling.${arm}.step${i}.eps_uncond`, s.epsUncond, ref[`${arm}/step${i}_eps_uncond`], tol.prediction));
+        out.push(compareAbs(`sampling.${arm}.step${i}.pred_original_sample`, s.predOriginal, ref[`${arm}/step${i}_pred_original_sample`], tol.sampling));
+        out.push(compareAbs(`sampling.${arm}.latents_${i + 1}`, s.latents, ref[`${arm}/latents_${i + 1}`], tol.sampling));
       });
     }
   }
@@ -192,12 +198,12 @@ async function adamwFromStored(
 
 async function mseMeanGradients(
   unet: Parameters<typeof buildGuidanceGraph>[0], artifacts: ArtifactDir, init: ReturnType<typeof loadLora>,
-  batch: Record<string, HostTensor>, acp: Float32Array, ref: Record<string, HostTensor>,
+  batch: Record<string, HostTensor>, acp: Float32Array, ref: Record<string, HostTensor>, precision: Precision,
 ): Promise<Quantity[]> {
   const { graph, paramNames } = buildPreferenceStep({
     unet, lora: { config: init.config, modules: moduleSpecs(init) }, pairs: batch.dpo_model_input.shape[0] / 2,
     latentShape: batch.dpo_model_input.shape.slice(1), embedShape: batch.dpo_encoder_hidden_states.shape.slice(1), method: 'dpo', beta: 1,
-    alphasCumprod: acp, prediction: 'epsilon', maxGradNorm: null, adamw: {}, batch: 'model', optimizer: false, objective: 'mse_mean', emitGradients: true,
+    alphasCumprod: acp, prediction: 'epsilon', maxGradNorm: null, adamw: {}, batch: 'model', optimizer: false, objective: 'mse_mean', emitGradients: true, precision,
   });
   const { session } = await artifacts.compile(graph, 'grads_mse_mean');
   const res = await session.run({
@@ -208,5 +214,5 @@ async function mseMeanGradients(
     target: batch.dpo_target,
     ...addedFeeds(unet.config, batch, 'dpo_', 'model_', 'lora/batch.safetensors'),
   });
-  return worstOf('grads_mse_mean', paramNames.map((n) => compareScaled(n, res[`grad.${n}`], ref[n], 1e-4)));
+  return worstOf('grads_mse_mean', paramNames.map((n) => compareScaled(n, res[`grad.${n}`], ref[n], UNET_TOLERANCES[precision].gradsMseMean)));
 }

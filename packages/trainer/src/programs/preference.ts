@@ -43,11 +43,15 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const P = hp.batch_pairs;
   const K = hp.gradient_accumulation_steps ?? 1;
   const adamw = { ...ADAMW_DEFAULTS, weightDecay: hp.weight_decay };
+  // a job stored before the hyperparameter existed has none: fp32
+  const precision = hp.precision ?? 'fp32';
   const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({
       v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P, ...(K > 1 ? { K } : {}),
       latent: latentShape, embed: embedShape, method: spec.method, beta: hp.beta, prediction, clip: hp.max_grad_norm, adamw,
       schedule: model.scheduler,
+      // only a 16-bit precision keys the artifacts, so fp32 jobs keep the hash (and checkpoints) they had before it existed
+      ...(precision !== 'fp32' ? { precision } : {}),
     }))
     .digest('hex');
   // the memory plan changes the graph, not the step's math: the budget keys the artifacts, not the checkpoints
@@ -72,6 +76,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
       maxGradNorm: hp.max_grad_norm,
       adamw,
       update: K > 1 ? 'accumulate' : 'step',
+      precision,
     }, budgetMb, hp);
     saveModel(graph, modelPath);
     if (K > 1) {
