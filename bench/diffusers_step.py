@@ -73,6 +73,12 @@ def main():
     chosen, rejected, noise, t, embeds = (inputs[k] for k in ("chosen", "rejected", "noise", "timesteps", "embeds"))
     beta, max_norm = spec["beta"], spec["max_grad_norm"]
 
+    # SDXL (text_time UNets): pooled embeddings per prompt, time ids per image — they follow the images of a pair
+    added = None
+    if "text_embeds" in inputs:
+        ids = (inputs["rejected_time_ids"], inputs["chosen_time_ids"]) if spec["method"] == "npo" else (inputs["chosen_time_ids"], inputs["rejected_time_ids"])
+        added = {"text_embeds": torch.cat([inputs["text_embeds"], inputs["text_embeds"]]), "time_ids": torch.cat(ids)}
+
     def step():
         # NPO: the reversed preference, so the loss pushes the model towards the rejected image.
         first, second = (rejected, chosen) if spec["method"] == "npo" else (chosen, rejected)
@@ -82,10 +88,10 @@ def main():
         eps = torch.cat([noise, noise])
         noisy = s_a * torch.cat([first, second]) + s_n * eps
         ctx = torch.cat([embeds, embeds])
-        model_pred = unet(noisy, t2, ctx).sample
+        model_pred = unet(noisy, t2, ctx, added_cond_kwargs=added).sample
         with torch.no_grad():
             unet.disable_adapters()
-            ref_pred = unet(noisy, t2, ctx).sample
+            ref_pred = unet(noisy, t2, ctx, added_cond_kwargs=added).sample
             unet.enable_adapters()
         model_losses = (model_pred - eps).pow(2).mean(dim=[1, 2, 3])
         ref_losses = (ref_pred - eps).pow(2).mean(dim=[1, 2, 3])

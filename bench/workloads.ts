@@ -4,7 +4,7 @@ import { ADAMW_DEFAULTS, hostTensor, Rng, writeSafetensors, type HostTensor } fr
 import { adapterFeeds, DEFAULT_TARGETS, initLora, moduleSpecs, type LoraAdapter } from '../packages/diffusion/src/lora/adapter.ts';
 import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
-import { parseUNetConfig, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
+import { parseUNetConfig, pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
 import { STEP_INPUTS } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { ensureRandomUNetWeights } from './unet-weights.ts';
 import { targetModuleNames } from '@npo/contracts';
@@ -111,6 +111,34 @@ WORKLOADS['sd15s-f16'] = { ...WORKLOADS.sd15s, name: 'sd15s-f16', weights: { ran
 WORKLOADS.sd15 = sd15('sd15', 64);
 WORKLOADS['sd15-256'] = sd15('sd15-256', 32);
 
+const SDXL_CONFIG = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/diffusion/test/fixtures/configs/sdxl-base-unet.json'), 'utf8'));
+const SDXL_TINY_CONFIG = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/diffusion/test/fixtures/sdxl-tiny/unet/config.json'), 'utf8'));
+/** SDXL base's UNet at full size (2,567,463,684 parameters), seeded random fp16 weights, 1 pair, 64×64 latents, 77 tokens, LoRA r 8. */
+WORKLOADS.sdxl = {
+  name: 'sdxl', unetConfig: SDXL_CONFIG, weights: { randomSeed: 2024, dtype: 'float16' }, pairs: 1,
+  latentShape: [4, 64, 64], embedShape: [77, 2048], loraRank: 8, defaultSteps: 1,
+};
+/** The sdxl-tiny fixture's UNet layout (text_time conditioning) with random weights: the SDXL bench path, small. */
+WORKLOADS['sdxl-tiny'] = {
+  name: 'sdxl-tiny', unetConfig: SDXL_TINY_CONFIG, weights: { randomSeed: 7 }, pairs: 2,
+  latentShape: [4, 8, 8], embedShape: [8, 64], loraRank: 4, defaultSteps: 3,
+};
+
+/**
+ * A text_time UNet's added inputs: pooled embeddings and each image's time ids, as the SDXL pipeline's default
+ * micro-conditioning gives them (original = target = the resolution, crop 0); the chosen and rejected image of a
+ * pair get the same ones here. Nothing for other UNets.
+ */
+function sdxlConditioning(config: UNetConfig, P: number, px: number, normal: (shape: number[]) => HostTensor): Record<string, HostTensor> {
+  if (!config.addition) return {};
+  const ids = () => hostTensor('float32', [P, TIME_IDS], Float32Array.from({ length: P * TIME_IDS }, (_, i) => [px, px, 0, 0, px, px][i % TIME_IDS]));
+  return {
+    [STEP_INPUTS.textEmbeds]: normal([P, pooledEmbedWidth(config.addition)]),
+    [STEP_INPUTS.chosenTimeIds]: ids(),
+    [STEP_INPUTS.rejectedTimeIds]: ids(),
+  };
+}
+
 export function getWorkload(name: string | undefined): Workload {
   const w = name ? WORKLOADS[name] : undefined;
   if (!w) throw new BenchError(`unknown workload '${name ?? ''}': choose one of ${Object.keys(WORKLOADS).join(', ')}`);
@@ -152,6 +180,7 @@ export function buildWorkload(w: Workload): BuiltWorkload {
     [STEP_INPUTS.noise]: normal(latent),
     [STEP_INPUTS.timesteps]: hostTensor('int64', [P], BigInt64Array.from({ length: P }, () => BigInt(rng.int(SD15_SCHEDULER.num_train_timesteps)))),
     [STEP_INPUTS.embeds]: normal([P, ...w.embedShape]),
+    ...sdxlConditioning(config, P, w.latentShape[1] * 8, normal),
   };
   const acp = alphasCumprod(SD15_SCHEDULER);
   const inputsPath = join(dir, 'inputs.safetensors');
