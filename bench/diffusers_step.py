@@ -33,6 +33,9 @@ def main():
     ap.add_argument("--steps", type=int)
     ap.add_argument("--losses-out")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    # load_state_dict copies (and casts) tensor by tensor: no float32 copy of the whole state dict beside the model,
+    # which for SDXL (10.3 GB in float32) would not fit next to it on a 24 GB machine
+    ap.add_argument("--direct-load", action="store_true")
     a = ap.parse_args()
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
@@ -46,7 +49,7 @@ def main():
 
     cfg = json.load(open(spec["config_path"]))
     unet = UNet2DConditionModel.from_config(cfg)
-    state = {k: v.float() for k, v in load_file(spec["weights_path"]).items()}
+    state = load_file(spec["weights_path"]) if a.direct_load else {k: v.float() for k, v in load_file(spec["weights_path"]).items()}
     unet.load_state_dict(state, strict=True)
     del state
     unet.requires_grad_(False)
