@@ -6,6 +6,7 @@ import { clipTextParameterShapes } from '../text/clip-parameters.ts';
 import { writeTokenizerFolder } from '../text/tokenizer-build.ts';
 import { parseUNetConfig } from '../unet/config.ts';
 import { unetParameterShapes } from '../unet/parameters.ts';
+import { SD15_SCHEDULER } from '../schedule/noise-schedule.ts';
 
 /** The SDXL layout at toy size: text_time UNet 32/64 channels, two 2-layer CLIPs of width 32, pooled 32, time ids × 8. */
 export const TINY_SDXL_UNET = {
@@ -29,17 +30,8 @@ export const TINY_SDXL_UNET = {
   sample_size: 8,
 };
 
-/** SDXL's scheduler (EulerDiscreteScheduler in the real folder; the noise schedule is what training reads). */
-export const TINY_SDXL_SCHEDULER = {
-  _class_name: 'EulerDiscreteScheduler',
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  prediction_type: 'epsilon',
-  steps_offset: 1,
-  timestep_spacing: 'leading',
-};
+/** SDXL's scheduler: EulerDiscreteScheduler in the real folder, over the same noise schedule as SD1.5 (what training reads). */
+export const TINY_SDXL_SCHEDULER = { _class_name: 'EulerDiscreteScheduler', ...SD15_SCHEDULER };
 
 const TOKENS = 8;
 
