@@ -14,5 +14,7 @@ export function trainerOn(provider: ExecutionProvider, t: TrainerApi): TrainerAp
     renderSamples: (o) => t.renderSamples({ ...o, executionProvider: provider }),
     // reads headers and configs only: no session
     validateModelFolder: (dir) => t.validateModelFolder(dir),
+    // builds the step graph to measure it, never runs it: no session
+    checkJobMemory: (o) => t.checkJobMemory(o),
   };
 }

@@ -99,6 +99,10 @@ test('key → upload → validation → job on tiny-sd → checkpoints → downl
   const prepared = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'prepared');
   assert.deepEqual(prepared.map((e: { data: unknown }) => e.data), [{ pairs: 12, source: 'encoded' }]);
   assert.deepEqual(job.progress.preparation, { pairs_done: 12, pairs_total: 12, percent: 100, eta_seconds: 0, source: 'encoded' });
+  // sized against the worker's budget before preparation: the plan it compiles with and that plan's estimate
+  const checked = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'memory_checked').map((e: { data: unknown }) => e.data);
+  assert.equal(checked.length, 1, JSON.stringify(checked));
+  assert.ok(checked[0].plan === 'keep' && checked[0].estimate_mb > 0 && checked[0].estimate_mb <= checked[0].budget_mb, JSON.stringify(checked));
   assert.ok((await ctx.storage.list('prepared/')).some((k) => k.endsWith('/manifest.json')), 'the prepared shards are published to S3');
   const cps = (await get(`/v1/jobs/${created.id}/checkpoints`)).data;
   assert.deepEqual(cps.map((c: { step: number; final: boolean }) => [c.step, c.final]), [[2, false], [4, false], [6, true]]);

@@ -24,6 +24,7 @@ test('trainerOn binds the provider into every trainer function that opens sessio
     renderSampleGrid: async (o: { executionProvider?: string }) => ((seen.renderSampleGrid = o.executionProvider), { file: '' }),
     renderSamples: async (o: { executionProvider?: string }) => ((seen.renderSamples = o.executionProvider), { grid: '', images: [], side: 0 }),
     validateModelFolder: async () => ((seen.validateModelFolder = 'no sessions'), { ok: true, errors: [], info: { pixelSpace: true, sampleSize: 0, hasVae: false } }),
+    checkJobMemory: async () => ((seen.checkJobMemory = 'no sessions'), { plan: 'keep', estimate_mb: 1, budget_mb: 1 }),
   } as unknown as TrainerApi;
   const bound = trainerOn('cuda', recording);
   const asCpu = { executionProvider: 'cpu' } as never;
@@ -32,8 +33,9 @@ test('trainerOn binds the provider into every trainer function that opens sessio
   await bound.renderSampleGrid(asCpu);
   await bound.renderSamples(asCpu);
   await bound.validateModelFolder('x');
+  await bound.checkJobMemory({} as never);
   assert.deepEqual(Object.keys(bound).sort(), Object.keys(realTrainer).sort());
-  assert.deepEqual(seen, { trainAdapter: 'cuda', encodeDatasetForModel: 'cuda', renderSampleGrid: 'cuda', renderSamples: 'cuda', validateModelFolder: 'no sessions' });
+  assert.deepEqual(seen, { trainAdapter: 'cuda', encodeDatasetForModel: 'cuda', renderSampleGrid: 'cuda', renderSamples: 'cuda', validateModelFolder: 'no sessions', checkJobMemory: 'no sessions' });
 });
 
 async function providerError(what: string, run: () => Promise<unknown>) {

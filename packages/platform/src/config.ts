@@ -135,7 +135,7 @@ const spec = {
   webhookRetryWindowMs: { name: 'WEBHOOK_RETRY_WINDOW_MS', default: '86400000', parse: int(1000, 604800000), help: 'how long after an event its delivery is retried' },
   importAllowList: { name: 'IMPORT_ALLOW_LIST', default: '{}', parse: importAllowList, help: 'S3 folders a tenant may import models from besides imports/<tenant id>/, e.g. {"ten_…":["shared/base-models"]}' },
   priceTable: { name: 'PRICE_TABLE', default: JSON.stringify(DEFAULT_PRICE_TABLE), parse: parsePriceTable, help: 'price of one device-hour per device kind, e.g. {"currency":"USD","per_device_hour":{"cpu":0.05,"cuda":2.5}}' },
-  memoryBudgetMb: { name: 'MEMORY_BUDGET_MB', default: String(defaultMemoryBudgetMb(totalmem())), parse: int(64, 1 << 30), help: 'memory a training job may use, MB (default: this machine\'s memory less max(2 GiB, 1/8)): the step graph checkpoints activations to fit it, and a job that cannot fit even fully checkpointed fails with job_too_large before compiling' },
+  memoryBudgetMb: { name: 'MEMORY_BUDGET_MB', default: String(defaultMemoryBudgetMb(totalmem())), parse: int(64, 1 << 30), help: 'memory a training job may use, MB (default: this machine\'s memory less max(2 GiB, 1/8)): the step graph checkpoints activations to fit it, and a job that cannot fit even fully checkpointed fails with job_too_large before its dataset is prepared' },
   webhookTimeoutMs: { name: 'WEBHOOK_TIMEOUT_MS', default: '10000', parse: int(100, 120000), help: 'time one webhook request may take' },
 } satisfies Record<string, VarSpec<unknown>>;
 

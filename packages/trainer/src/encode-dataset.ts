@@ -47,7 +47,7 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
   } else {
     const vae = await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: 2 * B, resolution: o.resolution, ...session });
     encodeImages = async (images) => (await vae.encode(images)).latents;
-    latentShape = [vae.config.latent_channels, vae.latentSize, vae.latentSize];
+    latentShape = vae.latentShape;
     if (latentShape[0] !== model.unetConfig.in_channels)
       throw new ModelFolderError(`the VAE makes ${latentShape[0]}-channel latents, the UNet takes ${model.unetConfig.in_channels} channels`);
   }

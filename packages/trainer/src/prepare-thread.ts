@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { NpoError } from '@npo/contracts';
 import type { EncodeDatasetOptions } from './encode-dataset.ts';
-import type { ThreadFailure } from './protocol.ts';
+import { ThreadError, type ThreadFailure } from './protocol.ts';
 
 /** What the preparation thread posts back. */
 export type PrepareMessage =
@@ -9,18 +8,10 @@ export type PrepareMessage =
   | { type: 'done'; result: { preparedDir: string; pairs: number; cached: boolean } }
   | { type: 'error'; error: ThreadFailure };
 
-/**
- * An error raised in the preparation thread, with its name, stable code, status and retryability carried over, so
- * the worker's retry decision (isRetryable) reads it as it would the original: bad input fails the job at once.
- */
-export class PreparationThreadError extends NpoError {
-  readonly retryable: boolean;
-  readonly workerStack?: string;
+/** An error raised in the preparation thread (ThreadError: its code, status and retryability carried over). */
+export class PreparationThreadError extends ThreadError {
   constructor(f: ThreadFailure) {
-    super(f.status ?? (f.retryable ? 503 : 422), f.code ?? 'preparation_failed', f.message);
-    this.retryable = f.retryable;
-    this.workerStack = f.stack;
-    this.name = f.name;
+    super(f, 'preparation_failed');
   }
 }
 

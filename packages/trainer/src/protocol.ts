@@ -1,11 +1,14 @@
-import { isRetryable } from '@npo/contracts';
+import { isRetryable, NpoError, type ErrorDetails } from '@npo/contracts';
 import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
 
-/** An error as it crosses a thread boundary (training or preparation): the class does not, its name, code, status and retryability do. */
-export interface ThreadFailure { name: string; message: string; code?: string; status?: number; retryable: boolean; stack?: string }
+/**
+ * An error as it crosses a thread boundary (training, preparation, the memory check): the class does not, its name,
+ * code, status, retryability and details do.
+ */
+export interface ThreadFailure { name: string; message: string; code?: string; status?: number; retryable: boolean; stack?: string; details?: ErrorDetails }
 
 export function threadFailure(e: unknown): ThreadFailure {
-  const err = e as Error & { code?: unknown; status?: unknown };
+  const err = e as Error & { code?: unknown; status?: unknown; details?: unknown };
   return {
     name: err?.name ?? 'Error',
     message: err?.message ?? String(e),
@@ -13,7 +16,24 @@ export function threadFailure(e: unknown): ThreadFailure {
     status: typeof err?.status === 'number' ? err.status : undefined,
     retryable: isRetryable(e),
     stack: err?.stack,
+    ...(err?.details && typeof err.details === 'object' ? { details: err.details as ErrorDetails } : {}),
   };
+}
+
+/**
+ * An error raised in a worker thread, with its name, stable code (`fallbackCode` when it had none), status,
+ * retryability and details carried over, so the worker's retry decision (isRetryable) reads it as it would the
+ * original: bad input fails the job at once.
+ */
+export class ThreadError extends NpoError {
+  readonly retryable: boolean;
+  readonly workerStack?: string;
+  constructor(f: ThreadFailure, fallbackCode: string) {
+    super(f.status ?? (f.retryable ? 503 : 422), f.code ?? fallbackCode, f.message, f.details);
+    this.retryable = f.retryable;
+    this.workerStack = f.stack;
+    this.name = f.name;
+  }
 }
 
 export interface WorkerInit {

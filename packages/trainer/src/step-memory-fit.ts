@@ -1,11 +1,18 @@
-import { JobTooLargeError, type Hyperparameters } from '@npo/contracts';
+import { totalmem } from 'node:os';
+import { defaultMemoryBudgetMb, JobTooLargeError, type Hyperparameters } from '@npo/contracts';
 import { chooseStepMemoryPlan, estimateStepMemory, type StepMemoryChoice, type StepSpecForMemory } from '@npo/diffusion';
 
-const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+export const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+
+/** The budget a job is sized against: the worker's MEMORY_BUDGET_MB when given, else this machine's less a margin. */
+export function memoryBudgetMbOr(configured: number | undefined): number {
+  return configured ?? defaultMemoryBudgetMb(totalmem());
+}
 
 /**
  * The step graph that fits `budgetMb` with the least recomputation (chooseStepMemoryPlan), or a JobTooLargeError
- * before anything is compiled: the estimate, the budget, and the setting to lower — the largest batch_pairs that
+ * before anything is compiled — the one decision whether a job fits, made by the worker before preparation
+ * (memory-check.ts) and again by the program before compiling: the estimate, the budget, and the setting to lower — the largest batch_pairs that
  * fits (with gradient_accumulation_steps keeping the effective batch), or the resolution when one pair is too many.
  */
 export function fitStepToBudget(spec: StepSpecForMemory, budgetMb: number, hp: Pick<Hyperparameters, 'batch_pairs' | 'gradient_accumulation_steps' | 'resolution'>): StepMemoryChoice {

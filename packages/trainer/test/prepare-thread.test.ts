@@ -10,6 +10,8 @@ import { writePairsZip, type PreferencePair } from '../../shapes/src/lab/prefere
 import { colourImage, writePickAPicParquet } from '../../diffusion/test/fixtures/data/make.ts';
 import { encodeDatasetForModel } from '../src/encode-dataset.ts';
 import { encodeDatasetInThread } from '../src/prepare-thread.ts';
+import { loadModelFolder } from '../src/model-folder.ts';
+import { preparedShapes } from '../src/prepared-shapes.ts';
 
 // Preparation (tokenizing, text and VAE encoding) runs in a worker thread for the worker service, so its main thread
 // keeps renewing queue locks and hearing cancels: the thread must give exactly the main-thread result, report
@@ -38,6 +40,9 @@ test('prepared in a worker thread: the same shards as on the main thread, with p
   assert.equal(threaded.pairs, direct.pairs);
   const manifest = (d: string) => JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
   assert.deepEqual(manifest(threaded.preparedDir).shards, manifest(direct.preparedDir).shards);
+  // the memory check sizes a job with these shapes before anything is prepared (memory-check.ts)
+  const { latent_shape, embed_shape } = manifest(direct.preparedDir);
+  assert.deepEqual(preparedShapes(loadModelFolder(MODEL), 16), { latentShape: latent_shape, embedShape: embed_shape });
   assert.ok(progress.length > 0 && progress.at(-1) === PROMPTS.length, JSON.stringify(progress));
 });
 
@@ -76,6 +81,7 @@ test('an SDXL folder prepared in the thread: both encoders, pooled embeddings an
   };
   const [t, d] = [read(threaded.preparedDir), read(direct.preparedDir)];
   assert.equal(t.m.pooled_width, 32);
+  assert.deepEqual(preparedShapes(loadModelFolder(o.modelDir), 16), { latentShape: t.m.latent_shape, embedShape: t.m.embed_shape });
   assert.deepEqual(t.m.shards, d.m.shards);
   assert.deepEqual(t.shards.map((s) => [...s.added!.chosenTimeIds]), d.shards.map((s) => [...s.added!.chosenTimeIds]));
   assert.deepEqual(t.shards.map((s) => [...s.added!.pooled]), d.shards.map((s) => [...s.added!.pooled]));

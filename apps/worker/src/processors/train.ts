@@ -80,6 +80,10 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       return await finalize(deps, rec, row, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix) });
     }
 
+    // a step that cannot fit MEMORY_BUDGET_MB fails the job here (job_too_large, not retried), before preparation is spent on it
+    await rec.activity(`sizing a training step of model ${model.id} at ${hp.resolution} px against the memory budget`);
+    const memory = await trainer.checkJobMemory({ modelDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp, memoryBudgetMb: deps.config.memoryBudgetMb, signal: AbortSignal.any([signal, shutdown]) });
+    await rec.event('memory_checked', { ...memory });
     if ((await rec.advance('preparing')) !== 'preparing') controller.abort(new Error('job is no longer running'));
     await meter.enter('preparing');
     await rec.activity(`preparing dataset ${dataset.id} (${dataset.format}, ${dataset.size_bytes} bytes) for model ${model.id} at ${hp.resolution} px`);

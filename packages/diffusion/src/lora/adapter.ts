@@ -156,6 +156,14 @@ export interface LoraModuleSpec {
   out: number;
 }
 
+/** Module paths and Linear sizes of the modules `targets` selects in `weights` (what initLora would adapt), without making an adapter. */
+export function targetModuleSpecs(weights: WeightSource, targets: LoraTargets): LoraModuleSpec[] {
+  return findTargetModules(weights, targets).map((path) => {
+    const [out, inF] = weights.shape(`${path}.weight`);
+    return { path, in: inF, out };
+  });
+}
+
 /** Module paths and Linear sizes of an adapter, as graph builders need them. */
 export function moduleSpecs(adapter: LoraAdapter): LoraModuleSpec[] {
   return [...adapter.modules.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, { A, B }]) => ({ path, in: A.shape[1], out: B.shape[0] }));

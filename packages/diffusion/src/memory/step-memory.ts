@@ -1,5 +1,5 @@
 import { graphMemory, type GraphMemory } from '@npo/graph';
-import { findTargetModules, type LoraConfig, type LoraModuleSpec } from '../lora/adapter.ts';
+import { targetModuleSpecs, type LoraConfig } from '../lora/adapter.ts';
 import { WeightSource } from '../model/weights.ts';
 import { buildPreferenceStep, type PreferenceStepSpec, type StepGraph } from '../objectives/preference-step.ts';
 import { unetParameterShapes } from '../unet/parameters.ts';
@@ -79,10 +79,7 @@ export function stepSpecFromConfig(o: {
   config: UNetConfig; weightsDtype: 'float32' | 'float16'; pairs: number; latentShape: number[]; embedShape: number[]; lora: LoraConfig;
 }): StepSpecForMemory {
   const weights = WeightSource.fromShapes(unetParameterShapes(o.config), o.weightsDtype);
-  const modules: LoraModuleSpec[] = findTargetModules(weights, o.lora.targets).sort().map((path) => {
-    const [out, inF] = weights.shape(`${path}.weight`);
-    return { path, in: inF, out };
-  });
+  const modules = targetModuleSpecs(weights, o.lora.targets);
   return {
     unet: { config: o.config, weights }, lora: { config: o.lora, modules }, pairs: o.pairs, latentShape: o.latentShape, embedShape: o.embedShape,
     method: 'npo', beta: 1000, alphasCumprod: new Float32Array(1000).fill(0.5), prediction: 'epsilon', maxGradNorm: 1, adamw: {},

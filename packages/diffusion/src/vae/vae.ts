@@ -22,9 +22,24 @@ export function vaeWeightsPath(vaeDir: string): string {
   return findWeightsFile(vaeDir, WEIGHT_FILES.vae);
 }
 
+/** A diffusers AutoencoderKL folder's config (vae/config.json), validated. */
+export function readVaeConfig(vaeDir: string): VaeConfig {
+  return parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8')));
+}
+
+/**
+ * [latent_channels, side, side] of one image encoded at `resolution`: what preparation stores and training steps on,
+ * known from the config alone (so a job can be sized before anything is encoded).
+ */
+export function vaeLatentShape(config: VaeConfig, resolution: number): [number, number, number] {
+  const f = downscale(config);
+  if (!Number.isInteger(resolution) || resolution <= 0 || resolution % f) throw new Error(`VAE: resolution ${resolution} must be a positive multiple of ${f}`);
+  return [config.latent_channels, resolution / f, resolution / f];
+}
+
 /** The config and weights of a diffusers AutoencoderKL folder, legacy attention names mapped to current ones. */
 export function loadVae(vaeDir: string, artifacts: ArtifactDir): { config: VaeConfig; weights: WeightSource } {
-  const config = parseVaeConfig(JSON.parse(readFileSync(join(vaeDir, 'config.json'), 'utf8')));
+  const config = readVaeConfig(vaeDir);
   const weights = withLegacyAttentionNames(artifacts.weights(vaeWeightsPath(vaeDir), 'vae.safetensors'));
   return { config, weights };
 }
@@ -43,15 +58,18 @@ export class Vae {
   ) {}
 
   get latentSize(): number {
-    return this.resolution / downscale(this.config);
+    return this.latentShape[1];
+  }
+
+  get latentShape(): [number, number, number] {
+    return vaeLatentShape(this.config, this.resolution);
   }
 
   static async create(vaeDir: string, opts: VaeOptions): Promise<Vae> {
     const artifacts = new ArtifactDir(opts.workDir);
     const { config, weights } = loadVae(vaeDir, artifacts);
     const { batch: b, resolution: r } = opts;
-    const f = downscale(config);
-    if (!Number.isInteger(r) || r <= 0 || r % f) throw new Error(`VAE: resolution ${r} must be a positive multiple of ${f}`);
+    const [, s] = vaeLatentShape(config, r);
     const session = { executionProvider: opts.executionProvider, threads: opts.threads };
 
     const eg = new Graph();
@@ -60,7 +78,7 @@ export class Vae {
     eg.output('mean', enc.mean);
     eg.output('logvar', enc.logvar);
     const dg = new Graph();
-    const dec = vaeDecode({ g: dg, weights, adapters: [] }, config, dg.input('latents', 'float32', [b, config.latent_channels, r / f, r / f]));
+    const dec = vaeDecode({ g: dg, weights, adapters: [] }, config, dg.input('latents', 'float32', [b, config.latent_channels, s, s]));
     dg.output('images', dec.images);
 
     const encoder = (await artifacts.compile(eg, `vae_encoder_b${b}_r${r}`, session)).session;

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, moduleSpecs, alphasCumprod, saveLora,
-  ShardReader, DEFAULT_TARGETS, KOHYA_FILE, STEP_INPUTS, STEP_OUTPUTS, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
+  adapterFeeds, ArtifactDir, buildApplyUpdate, WeightSource, initLora, loadLora, loraKey, saveLora,
+  ShardReader, KOHYA_FILE, STEP_INPUTS, STEP_OUTPUTS, saveKohyaLora, type AdapterMetadata, type LoraAdapter, type PreferenceMethod, type ShardReaderState,
 } from '@npo/diffusion';
-import { ADAMW_DEFAULTS, COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
-import { defaultMemoryBudgetMb, sha256File, type Hyperparameters } from '@npo/contracts';
-import { totalmem } from 'node:os';
+import { COMPILER_VERSION, hostTensor, numel, saveModel, type HostTensor, type Rng } from '@npo/graph';
+import { sha256File, type Hyperparameters } from '@npo/contracts';
 import { loadModelFolder } from '../model-folder.ts';
 import type { StepProgram } from '../program.ts';
 import { dropPrompts, drawTimesteps } from '../batch-draws.ts';
-import { fitStepToBudget } from '../step-memory-fit.ts';
+import { preferenceStepSpec } from '../preference-step-spec.ts';
+import { fitStepToBudget, memoryBudgetMbOr } from '../step-memory-fit.ts';
 
 /** Serializable description of a preference (NPO/DPO) LoRA run, handed to the training worker. */
 export interface PreferenceProgramSpec {
@@ -23,7 +23,8 @@ export interface PreferenceProgramSpec {
   workDir: string;
   /**
    * Memory the training process may use (MB): the step keeps as many activations as fit, and a job that cannot fit
-   * even fully checkpointed is refused before compiling (JobTooLargeError). Default: defaultMemoryBudgetMb of this machine.
+   * even fully checkpointed is refused before compiling (JobTooLargeError; the worker refuses it earlier, before
+   * preparation: memory-check.ts). Default: defaultMemoryBudgetMb of this machine.
    */
   memoryBudgetMb?: number;
 }
@@ -33,18 +34,14 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const hp = spec.hp;
   const reader = new ShardReader(spec.preparedDir, { batchSize: hp.batch_pairs, seed: hp.seed });
   const { latent_shape: latentShape, embed_shape: embedShape } = reader.manifest;
-  // Only names and shapes are read here; the compiled step reads the weights through its own hard link.
+  // the step as the memory check sized it (preference-step-spec.ts), on the prepared shapes; `weights` is the UNet
+  // the graph reads: only names and shapes here, the compiled step reads the weights through its own hard link
+  const stepSpec = (weights: WeightSource) => preferenceStepSpec({ model, weights, hp, method: spec.method, latentShape, embedShape });
   const baseWeights = WeightSource.fromSafetensors(model.unetWeights);
-  const loraConfig = { rank: hp.lora_rank, alpha: hp.lora_alpha, targets: hp.lora_targets ?? DEFAULT_TARGETS };
+  const { lora: { config: loraConfig, modules }, adamw, prediction, precision } = stepSpec(baseWeights);
   const init: LoraAdapter = initLora(baseWeights, loraConfig, hp.seed);
-  const modules = moduleSpecs(init);
-  const prediction = model.scheduler.prediction_type;
-  const acp = alphasCumprod(model.scheduler);
   const P = hp.batch_pairs;
   const K = hp.gradient_accumulation_steps ?? 1;
-  const adamw = { ...ADAMW_DEFAULTS, weightDecay: hp.weight_decay };
-  // a job stored before the hyperparameter existed has none: fp32
-  const precision = hp.precision ?? 'fp32';
   const stepGraphHash = createHash('sha256')
     .update(JSON.stringify({
       v: COMPILER_VERSION, kind: 'preference', unet: model.unetConfig, weights: fileIdentity(model.unetWeights), lora: loraConfig, modules, P, ...(K > 1 ? { K } : {}),
@@ -55,29 +52,14 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
     }))
     .digest('hex');
   // the memory plan changes the graph, not the step's math: the budget keys the artifacts, not the checkpoints
-  const budgetMb = spec.memoryBudgetMb ?? defaultMemoryBudgetMb(totalmem());
+  const budgetMb = memoryBudgetMbOr(spec.memoryBudgetMb);
   const dir = join(spec.workDir, 'artifacts', createHash('sha256').update(`${stepGraphHash}:${budgetMb}`).digest('hex').slice(0, 24));
   // One graph per step, or (K > 1) an `accumulate` graph per micro-batch and an `apply` graph per step.
   const modelPath = join(dir, K > 1 ? 'accumulate.onnx' : 'step.onnx');
   const applyPath = join(dir, 'apply.onnx');
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (!existsSync(join(dir, 'complete'))) {
-    const weights = new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors');
-    const { step: { graph } } = fitStepToBudget({
-      unet: { config: model.unetConfig, weights },
-      lora: { config: loraConfig, modules },
-      pairs: P,
-      latentShape,
-      embedShape,
-      method: spec.method,
-      beta: hp.beta,
-      alphasCumprod: acp,
-      prediction,
-      maxGradNorm: hp.max_grad_norm,
-      adamw,
-      update: K > 1 ? 'accumulate' : 'step',
-      precision,
-    }, budgetMb, hp);
+    const { step: { graph } } = fitStepToBudget(stepSpec(new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors')), budgetMb, hp);
     saveModel(graph, modelPath);
     if (K > 1) {
       const shapes = adapterFeeds(init);
