@@ -244,3 +244,19 @@ test('checkpoint listing and download: 302 to a presigned URL, or streamed with 
   assert.equal(badFormat.statusCode, 400);
   assert.equal(badFormat.json().error.details.field, 'querystring.format');
 });
+
+test('metrics: each step\'s step_ms and peak_rss_mb in the series and the job\'s latest metrics; null for steps stored before peak_rss_mb was measured', async () => {
+  const job = (await post({ model: seeded.model, dataset: seeded.dataset, method: 'npo' })).json();
+  const get = async (url: string) => (await t.app.inject({ url, headers: bearer(t.keyA) })).json();
+  const old = { step: 1, loss: 0.7, implicit_acc: 0.5, lr: 1e-5, grad_norm: 1, step_ms: 900 };
+  // as a worker from before the column wrote them
+  await t.ctx.db.job.update({ where: { id: job.id }, data: { state: 'training', step: 1, latest_metrics: old } });
+  await t.ctx.db.jobMetric.create({ data: { job_id: job.id, ...old } });
+  assert.deepEqual((await get(`/v1/jobs/${job.id}`)).metrics, { ...old, peak_rss_mb: null });
+  const now = { step: 2, loss: 0.6, implicit_acc: 0.5, lr: 1e-5, grad_norm: 1, step_ms: 800, peak_rss_mb: 1234 };
+  await t.ctx.db.job.update({ where: { id: job.id }, data: { step: 2, latest_metrics: now } });
+  await t.ctx.db.jobMetric.create({ data: { job_id: job.id, ...now } });
+  assert.deepEqual((await get(`/v1/jobs/${job.id}`)).metrics, now);
+  const series = (await get(`/v1/jobs/${job.id}/metrics`)).data;
+  assert.deepEqual(series.map((m: { step: number; step_ms: number; peak_rss_mb: number | null }) => [m.step, m.step_ms, m.peak_rss_mb]), [[1, 900, null], [2, 800, 1234]]);
+});

@@ -113,12 +113,12 @@ export class JobRecord {
    * Returns the job state.
    */
   async step(m: StepMetrics): Promise<JobState> {
-    const latest = { step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, lr: m.lr, grad_norm: m.grad_norm, step_ms: m.step_ms };
+    const latest = { step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, lr: m.lr, grad_norm: m.grad_norm, step_ms: m.step_ms, peak_rss_mb: m.peak_rss_mb };
     const inserted = await this.deps.db.$transaction(async (tx) => {
       const own = await tx.job.updateMany({ where: { id: this.jobId, run_token: this.token, state: { in: [...OWNED] } }, data: { step: m.step, latest_metrics: latest } });
       if (own.count === 0) return null;
       const res = await tx.jobMetric.createMany({
-        data: [{ job_id: this.jobId, step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, grad_norm: m.grad_norm, lr: m.lr, step_ms: m.step_ms }],
+        data: [{ job_id: this.jobId, step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, grad_norm: m.grad_norm, lr: m.lr, step_ms: m.step_ms, peak_rss_mb: m.peak_rss_mb }],
         skipDuplicates: true,
       });
       return res.count;

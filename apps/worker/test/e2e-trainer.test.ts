@@ -109,6 +109,12 @@ test('key → upload → validation → job on tiny-sd → checkpoints → downl
   const metrics = (await get(`/v1/jobs/${created.id}/metrics`)).data;
   assert.deepEqual(metrics.map((m: { step: number }) => m.step), steps(6));
   for (const m of metrics) assert.ok(Number.isFinite(m.loss) && m.loss > 0 && m.implicit_acc >= 0 && m.implicit_acc <= 1, JSON.stringify(m));
+  // each step's time and the training process's peak resident set so far, in the series and the job's latest metrics
+  for (const m of metrics) assert.ok(m.step_ms > 0 && typeof m.peak_rss_mb === 'number' && m.peak_rss_mb > 0, JSON.stringify(m));
+  assert.equal(job.metrics.step, 6);
+  assert.equal(job.metrics.peak_rss_mb, metrics[5].peak_rss_mb);
+  const stepEvents = (await get(`/v1/jobs/${created.id}/events?limit=200`)).data.filter((e: { type: string }) => e.type === 'step');
+  assert.deepEqual(stepEvents.map((e: { data: { peak_rss_mb: number } }) => e.data.peak_rss_mb), metrics.map((m: { peak_rss_mb: number }) => m.peak_rss_mb));
 
   const redirect = await fetch(`${base}/v1/jobs/${created.id}/checkpoints/6/download`, { headers: headers(), redirect: 'manual' });
   assert.equal(redirect.status, 302);

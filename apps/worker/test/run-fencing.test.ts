@@ -88,7 +88,7 @@ test('a step replayed after a resume is announced once, also when the run that s
   const rec = new JobRecord(deps(), id);
   assert.equal((await rec.claim()).run, true);
   await rec.advance('training');
-  const m = (step: number) => ({ step, total_steps: 10, loss: 0.5, implicit_acc: 0.5, lr: 1e-4, grad_norm: 1, step_ms: 10 });
+  const m = (step: number) => ({ step, total_steps: 10, loss: 0.5, implicit_acc: 0.5, lr: 1e-4, grad_norm: 1, step_ms: 10, peak_rss_mb: 100 });
   await rec.step(m(6));
   // the dead run: step 7's metric committed, the process killed before its event was written
   await ctx.db.jobMetric.create({ data: { job_id: id, step: 7, loss: 0.5, implicit_acc: 0.5, grad_norm: 1, lr: 1e-4, step_ms: 10 } });
@@ -116,7 +116,7 @@ test('two copies of one job: the newer claim fences the older run, which stops w
   const metrics = await ctx.db.jobMetric.count({ where: { job_id: id } });
   assert.equal(metrics, stepAtClaim, 'no step was stored after the newer claim');
   // the newer copy's writes apply; the older token's are refused
-  assert.equal(await second.step({ step: stepAtClaim + 1, total_steps: 400, loss: 0.5, implicit_acc: 0.5, grad_norm: 1, lr: 1e-4, step_ms: 1 }), 'training');
+  assert.equal(await second.step({ step: stepAtClaim + 1, total_steps: 400, loss: 0.5, implicit_acc: 0.5, grad_norm: 1, lr: 1e-4, step_ms: 1, peak_rss_mb: 100 }), 'training');
   const stale = new JobRecord(deps(), id);
   await stale.claim();
   await assert.rejects(second.checkpoint({ step: 10, prefix: 'x', files: [], final: true }), RunSupersededError);

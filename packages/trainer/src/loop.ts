@@ -2,6 +2,7 @@ import { hostTensor, Rng, Session, type ExecutionProvider, type HostTensor } fro
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { InputError, type Hyperparameters } from '@npo/contracts';
 import { learningRate } from './lr-schedule.ts';
+import { peakRssMb } from './peak-rss.ts';
 import { adamStateName as stateName, gradSumName, STEP_INPUTS, STEP_OUTPUTS, updatedName as updated } from '@npo/diffusion';
 import type { StepProgram } from './program.ts';
 
@@ -13,6 +14,8 @@ export interface StepMetrics {
   grad_norm: number;
   lr: number;
   step_ms: number;
+  /** The training process's peak resident set so far in this run, MiB (peak-rss.ts). */
+  peak_rss_mb: number;
   [metric: string]: number;
 }
 
@@ -123,7 +126,7 @@ export async function runLoop(program: StepProgram, o: LoopOptions): Promise<{ s
         optimizer[stateName(n, 'm')] = res[updated(stateName(n, 'm'))];
         optimizer[stateName(n, 'v')] = res[updated(stateName(n, 'v'))];
       }
-      const metrics: StepMetrics = { step, total_steps: total, lr, step_ms: performance.now() - t0, loss: NaN, implicit_acc: NaN, grad_norm: NaN };
+      const metrics: StepMetrics = { step, total_steps: total, lr, step_ms: performance.now() - t0, peak_rss_mb: peakRssMb(), loss: NaN, implicit_acc: NaN, grad_norm: NaN };
       for (const name of program.metricOutputs) if (res[name].data.length === 1) metrics[name] = Number(res[name].data[0]);
       if (!Number.isFinite(metrics.loss)) throw new TrainingDivergedError(step, metrics.loss);
       o.onStep(metrics);

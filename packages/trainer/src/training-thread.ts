@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { runLoop } from './loop.ts';
 import { createProgram, type ProgramSpec } from './programs/index.ts';
 import { threadFailure, type WorkerMessage, type WorkerInit } from './protocol.ts';
+import { resetPeakRss } from './peak-rss.ts';
 
 /** Training runs here, off the main event loop: session.run blocks its thread for the whole step. */
 const init = workerData as WorkerInit;
@@ -9,6 +10,8 @@ const stop = new Int32Array(init.stopFlag);
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
 try {
+  // the steps' peak_rss_mb covers this run (compiling, sessions, steps), not what the process did before it
+  resetPeakRss();
   post({ type: 'phase', phase: 'compiling' });
   const program = await createProgram(init.program as ProgramSpec);
   post({ type: 'phase', phase: 'training' });

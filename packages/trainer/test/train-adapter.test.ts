@@ -33,6 +33,8 @@ test('trainAdapter: NPO steps in a worker thread, metrics each step, checkpoints
     assert.deepEqual(steps.map((m) => m.step), [1, 2, 3, 4]);
     assert.ok(steps.every((m) => Number.isFinite(m.loss) && m.loss > 0 && m.implicit_acc >= 0 && m.implicit_acc <= 1 && m.grad_norm >= 0));
     assert.equal(steps[0].lr, 1e-3 * 1, 'warm-up of 1 step reaches the base rate at step 1');
+    // the training process's peak so far: positive, and a high-water mark never goes down
+    assert.ok(steps.every((m, i) => m.peak_rss_mb > 0 && m.step_ms > 0 && (i === 0 || m.peak_rss_mb >= steps[i - 1].peak_rss_mb)), JSON.stringify(steps.map((m) => m.peak_rss_mb)));
     assert.deepEqual(ckpts, [2, 4]);
     assert.equal(r.cancelled, false);
     assert.equal(r.steps, 4);

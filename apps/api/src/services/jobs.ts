@@ -186,7 +186,7 @@ export function createJobService(deps: JobServiceDeps) {
       const rewards = (v.result as SampleResultRecord | null)?.rewards;
       return rewards && v.checkpoint_step !== null ? [{ step: v.checkpoint_step, reward_base: rewards.base, reward_adapted: rewards.adapted, reward_difference: rewards.difference, n: rewards.n }] : [];
     });
-    return { data: rows.map((r) => ({ step: r.step, loss: r.loss, implicit_acc: r.implicit_acc, grad_norm: r.grad_norm, lr: r.lr, step_ms: r.step_ms })), validation };
+    return { data: rows.map((r) => ({ step: r.step, loss: r.loss, implicit_acc: r.implicit_acc, grad_norm: r.grad_norm, lr: r.lr, step_ms: r.step_ms, peak_rss_mb: r.peak_rss_mb })), validation };
   }
 
   /** Checkpoints, each with the id of its validation sample set when the job has validation prompts. */

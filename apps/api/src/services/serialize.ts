@@ -24,7 +24,9 @@ export function modelToApi(r: ModelRow): Model {
 }
 
 export function jobToApi(r: JobRow, usage: UsageSummary): Job {
-  const metrics = (r.latest_metrics as Job['metrics']) ?? null;
+  const stored = r.latest_metrics as Job['metrics'];
+  // a step stored before peak_rss_mb was measured has none
+  const metrics = stored ? { ...stored, peak_rss_mb: stored.peak_rss_mb ?? null } : null;
   const remaining = Math.max(0, r.total_steps - r.step);
   const eta = metrics && r.state === 'training' && typeof metrics.step_ms === 'number' ? Math.round((remaining * metrics.step_ms) / 100) / 10 : null;
   return {

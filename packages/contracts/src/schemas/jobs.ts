@@ -51,8 +51,13 @@ export const Progress = Type.Object({
   preparation: Preparation,
 });
 
+/** A step's peak resident set of the training process, as both the latest metrics and the series report it. */
+const PeakRssMb = () => Type.Union([Type.Number(), Type.Null()], {
+  description: "peak resident set of the worker's training process so far in this run (compiling, sessions, steps), MiB; null for steps stored before it was measured",
+});
+
 export const LatestMetrics = Type.Union([
-  Type.Object({ step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), lr: Type.Number(), grad_norm: Type.Number(), step_ms: Type.Number() }),
+  Type.Object({ step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), lr: Type.Number(), grad_norm: Type.Number(), step_ms: Type.Number(), peak_rss_mb: PeakRssMb() }),
   Type.Null(),
 ]);
 
@@ -97,7 +102,7 @@ export type JobEvent = Static<typeof JobEvent>;
 export const JobEventList = Page(JobEvent);
 
 export const MetricPoint = Type.Object({
-  step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), grad_norm: Type.Number(), lr: Type.Number(), step_ms: Type.Number(),
+  step: Type.Integer(), loss: Type.Number(), implicit_acc: Type.Number(), grad_norm: Type.Number(), lr: Type.Number(), step_ms: Type.Number(), peak_rss_mb: PeakRssMb(),
 });
 export const ValidationPoint = Type.Object({
   step: Type.Integer(),

@@ -1535,6 +1535,7 @@ export const JobMetricScalarFieldEnum = {
   grad_norm: 'grad_norm',
   lr: 'lr',
   step_ms: 'step_ms',
+  peak_rss_mb: 'peak_rss_mb',
   created_at: 'created_at'
 } as const
 

@@ -33,6 +33,7 @@ export type JobMetricAvgAggregateOutputType = {
   grad_norm: number | null
   lr: number | null
   step_ms: number | null
+  peak_rss_mb: number | null
 }
 
 export type JobMetricSumAggregateOutputType = {
@@ -42,6 +43,7 @@ export type JobMetricSumAggregateOutputType = {
   grad_norm: number | null
   lr: number | null
   step_ms: number | null
+  peak_rss_mb: number | null
 }
 
 export type JobMetricMinAggregateOutputType = {
@@ -52,6 +54,7 @@ export type JobMetricMinAggregateOutputType = {
   grad_norm: number | null
   lr: number | null
   step_ms: number | null
+  peak_rss_mb: number | null
   created_at: Date | null
 }
 
@@ -63,6 +66,7 @@ export type JobMetricMaxAggregateOutputType = {
   grad_norm: number | null
   lr: number | null
   step_ms: number | null
+  peak_rss_mb: number | null
   created_at: Date | null
 }
 
@@ -74,6 +78,7 @@ export type JobMetricCountAggregateOutputType = {
   grad_norm: number
   lr: number
   step_ms: number
+  peak_rss_mb: number
   created_at: number
   _all: number
 }
@@ -86,6 +91,7 @@ export type JobMetricAvgAggregateInputType = {
   grad_norm?: true
   lr?: true
   step_ms?: true
+  peak_rss_mb?: true
 }
 
 export type JobMetricSumAggregateInputType = {
@@ -95,6 +101,7 @@ export type JobMetricSumAggregateInputType = {
   grad_norm?: true
   lr?: true
   step_ms?: true
+  peak_rss_mb?: true
 }
 
 export type JobMetricMinAggregateInputType = {
@@ -105,6 +112,7 @@ export type JobMetricMinAggregateInputType = {
   grad_norm?: true
   lr?: true
   step_ms?: true
+  peak_rss_mb?: true
   created_at?: true
 }
 
@@ -116,6 +124,7 @@ export type JobMetricMaxAggregateInputType = {
   grad_norm?: true
   lr?: true
   step_ms?: true
+  peak_rss_mb?: true
   created_at?: true
 }
 
@@ -127,6 +136,7 @@ export type JobMetricCountAggregateInputType = {
   grad_norm?: true
   lr?: true
   step_ms?: true
+  peak_rss_mb?: true
   created_at?: true
   _all?: true
 }
@@ -225,6 +235,7 @@ export type JobMetricGroupByOutputType = {
   grad_norm: number
   lr: number
   step_ms: number
+  peak_rss_mb: number | null
   created_at: Date
   _count: JobMetricCountAggregateOutputType | null
   _avg: JobMetricAvgAggregateOutputType | null
@@ -259,6 +270,7 @@ export type JobMetricWhereInput = {
   grad_norm?: Prisma.FloatFilter<"JobMetric"> | number
   lr?: Prisma.FloatFilter<"JobMetric"> | number
   step_ms?: Prisma.FloatFilter<"JobMetric"> | number
+  peak_rss_mb?: Prisma.FloatNullableFilter<"JobMetric"> | number | null
   created_at?: Prisma.DateTimeFilter<"JobMetric"> | Date | string
 }
 
@@ -270,6 +282,7 @@ export type JobMetricOrderByWithRelationInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrderInput | Prisma.SortOrder
   created_at?: Prisma.SortOrder
 }
 
@@ -285,6 +298,7 @@ export type JobMetricWhereUniqueInput = Prisma.AtLeast<{
   grad_norm?: Prisma.FloatFilter<"JobMetric"> | number
   lr?: Prisma.FloatFilter<"JobMetric"> | number
   step_ms?: Prisma.FloatFilter<"JobMetric"> | number
+  peak_rss_mb?: Prisma.FloatNullableFilter<"JobMetric"> | number | null
   created_at?: Prisma.DateTimeFilter<"JobMetric"> | Date | string
 }, "job_id_step">
 
@@ -296,6 +310,7 @@ export type JobMetricOrderByWithAggregationInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrderInput | Prisma.SortOrder
   created_at?: Prisma.SortOrder
   _count?: Prisma.JobMetricCountOrderByAggregateInput
   _avg?: Prisma.JobMetricAvgOrderByAggregateInput
@@ -315,6 +330,7 @@ export type JobMetricScalarWhereWithAggregatesInput = {
   grad_norm?: Prisma.FloatWithAggregatesFilter<"JobMetric"> | number
   lr?: Prisma.FloatWithAggregatesFilter<"JobMetric"> | number
   step_ms?: Prisma.FloatWithAggregatesFilter<"JobMetric"> | number
+  peak_rss_mb?: Prisma.FloatNullableWithAggregatesFilter<"JobMetric"> | number | null
   created_at?: Prisma.DateTimeWithAggregatesFilter<"JobMetric"> | Date | string
 }
 
@@ -326,6 +342,7 @@ export type JobMetricCreateInput = {
   grad_norm: number
   lr: number
   step_ms: number
+  peak_rss_mb?: number | null
   created_at?: Date | string
 }
 
@@ -337,6 +354,7 @@ export type JobMetricUncheckedCreateInput = {
   grad_norm: number
   lr: number
   step_ms: number
+  peak_rss_mb?: number | null
   created_at?: Date | string
 }
 
@@ -348,6 +366,7 @@ export type JobMetricUpdateInput = {
   grad_norm?: Prisma.FloatFieldUpdateOperationsInput | number
   lr?: Prisma.FloatFieldUpdateOperationsInput | number
   step_ms?: Prisma.FloatFieldUpdateOperationsInput | number
+  peak_rss_mb?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -359,6 +378,7 @@ export type JobMetricUncheckedUpdateInput = {
   grad_norm?: Prisma.FloatFieldUpdateOperationsInput | number
   lr?: Prisma.FloatFieldUpdateOperationsInput | number
   step_ms?: Prisma.FloatFieldUpdateOperationsInput | number
+  peak_rss_mb?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -370,6 +390,7 @@ export type JobMetricCreateManyInput = {
   grad_norm: number
   lr: number
   step_ms: number
+  peak_rss_mb?: number | null
   created_at?: Date | string
 }
 
@@ -381,6 +402,7 @@ export type JobMetricUpdateManyMutationInput = {
   grad_norm?: Prisma.FloatFieldUpdateOperationsInput | number
   lr?: Prisma.FloatFieldUpdateOperationsInput | number
   step_ms?: Prisma.FloatFieldUpdateOperationsInput | number
+  peak_rss_mb?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -392,6 +414,7 @@ export type JobMetricUncheckedUpdateManyInput = {
   grad_norm?: Prisma.FloatFieldUpdateOperationsInput | number
   lr?: Prisma.FloatFieldUpdateOperationsInput | number
   step_ms?: Prisma.FloatFieldUpdateOperationsInput | number
+  peak_rss_mb?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -408,6 +431,7 @@ export type JobMetricCountOrderByAggregateInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
 }
 
@@ -418,6 +442,7 @@ export type JobMetricAvgOrderByAggregateInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrder
 }
 
 export type JobMetricMaxOrderByAggregateInput = {
@@ -428,6 +453,7 @@ export type JobMetricMaxOrderByAggregateInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
 }
 
@@ -439,6 +465,7 @@ export type JobMetricMinOrderByAggregateInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
 }
 
@@ -449,10 +476,19 @@ export type JobMetricSumOrderByAggregateInput = {
   grad_norm?: Prisma.SortOrder
   lr?: Prisma.SortOrder
   step_ms?: Prisma.SortOrder
+  peak_rss_mb?: Prisma.SortOrder
 }
 
 export type FloatFieldUpdateOperationsInput = {
   set?: number
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
+export type NullableFloatFieldUpdateOperationsInput = {
+  set?: number | null
   increment?: number
   decrement?: number
   multiply?: number
@@ -469,6 +505,7 @@ export type JobMetricSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   grad_norm?: boolean
   lr?: boolean
   step_ms?: boolean
+  peak_rss_mb?: boolean
   created_at?: boolean
 }, ExtArgs["result"]["jobMetric"]>
 
@@ -480,6 +517,7 @@ export type JobMetricSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   grad_norm?: boolean
   lr?: boolean
   step_ms?: boolean
+  peak_rss_mb?: boolean
   created_at?: boolean
 }, ExtArgs["result"]["jobMetric"]>
 
@@ -491,6 +529,7 @@ export type JobMetricSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   grad_norm?: boolean
   lr?: boolean
   step_ms?: boolean
+  peak_rss_mb?: boolean
   created_at?: boolean
 }, ExtArgs["result"]["jobMetric"]>
 
@@ -502,10 +541,11 @@ export type JobMetricSelectScalar = {
   grad_norm?: boolean
   lr?: boolean
   step_ms?: boolean
+  peak_rss_mb?: boolean
   created_at?: boolean
 }
 
-export type JobMetricOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"job_id" | "step" | "loss" | "implicit_acc" | "grad_norm" | "lr" | "step_ms" | "created_at", ExtArgs["result"]["jobMetric"]>
+export type JobMetricOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"job_id" | "step" | "loss" | "implicit_acc" | "grad_norm" | "lr" | "step_ms" | "peak_rss_mb" | "created_at", ExtArgs["result"]["jobMetric"]>
 
 export type $JobMetricPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "JobMetric"
@@ -518,6 +558,7 @@ export type $JobMetricPayload<ExtArgs extends runtime.Types.Extensions.InternalA
     grad_norm: number
     lr: number
     step_ms: number
+    peak_rss_mb: number | null
     created_at: Date
   }, ExtArgs["result"]["jobMetric"]>
   composites: {}
@@ -949,6 +990,7 @@ export interface JobMetricFieldRefs {
   readonly grad_norm: Prisma.FieldRef<"JobMetric", 'Float'>
   readonly lr: Prisma.FieldRef<"JobMetric", 'Float'>
   readonly step_ms: Prisma.FieldRef<"JobMetric", 'Float'>
+  readonly peak_rss_mb: Prisma.FieldRef<"JobMetric", 'Float'>
   readonly created_at: Prisma.FieldRef<"JobMetric", 'DateTime'>
 }
     
