@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, type HostTensor } from '@npo/graph';
+import { readSafetensors, SafetensorsFile, writeSafetensors, type HostTensor } from '@npo/graph';
 import { ConfigError } from '../src/unet/config.ts';
 import { parseVaeConfig } from '../src/vae/config.ts';
 import { Vae } from '../src/vae/vae.ts';
+import { vaeParameterShapes } from '../src/vae/parameters.ts';
 import { compareAbs } from '../src/verify/compare.ts';
 
 const VAE_DIR = join(import.meta.dirname, 'fixtures/encoders/public/vae');
@@ -99,3 +100,12 @@ test('older checkpoints with query/key/value/proj_attn names (and 1×1-conv kern
       await vae.release();
     }
   }));
+
+test('vaeParameterShapes: every tensor of a diffusers AutoencoderKL file, with its shape; SD1.5\'s VAE has 83,653,863 parameters', () => {
+  const file = SafetensorsFile.open(join(VAE_DIR, 'diffusion_pytorch_model.safetensors'));
+  const stored = Object.fromEntries([...file.tensors.keys()].map((k) => [k, file.entry(k).shape]));
+  assert.deepEqual(Object.fromEntries(vaeParameterShapes(parseVaeConfig(config))), stored);
+  const sd15 = parseVaeConfig(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/configs/sd15-vae.json'), 'utf8')));
+  const count = [...vaeParameterShapes(sd15).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
+  assert.equal(count, 83_653_863);
+});
