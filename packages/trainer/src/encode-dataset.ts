@@ -51,6 +51,8 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
     if (latentShape[0] !== model.unetConfig.in_channels)
       throw new ModelFolderError(`the VAE makes ${latentShape[0]}-channel latents, the UNet takes ${model.unetConfig.in_channels} channels`);
   }
+  // compiling the encoders is minutes at full size: a cancel in the meantime is heard here rather than at the first batch
+  o.signal?.throwIfAborted();
   const key = shardSetKey({ dataset: await sha256File(o.datasetFile), model: encodersIdentity(o.modelDir), resolution: o.resolution });
   const { rows } = await openDatasetRows(o.datasetFile, { scratchRoot: workDir });
   const result = await encodeShards({

@@ -16,5 +16,6 @@ export { preparedShapes } from './prepared-shapes.ts';
 export * from './sample-grid.ts';
 export * from './sampling/adapter-roles.ts';
 export * from './sampling/render-samples.ts';
+export { renderSamplesInThread, renderSampleGridInThread } from './sampling/render-thread.ts';
 export * from './sampling/labelled-grid.ts';
 export * from './sampling/adapter-file-error.ts';

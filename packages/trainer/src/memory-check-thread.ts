@@ -1,10 +1,8 @@
-import { Worker } from 'node:worker_threads';
 import { JobErrorCodes, JobTooLargeError } from '@npo/contracts';
 import type { MemoryCheck, MemoryCheckOptions } from './memory-check.ts';
-import { ThreadError, type ThreadFailure } from './protocol.ts';
-
-/** What the memory-check thread posts back. */
-export type MemoryCheckMessage = { type: 'done'; result: MemoryCheck } | { type: 'error'; error: ThreadFailure };
+import { ThreadError, type ThreadFailure } from './thread-error.ts';
+import { runInThread } from './thread-task.ts';
+import type check from './memory-check-worker.ts';
 
 /** The check's refusal as the JobTooLargeError it was (code, message, estimate and budget); anything else as a ThreadError. */
 function fromThread(f: ThreadFailure): Error {
@@ -13,29 +11,10 @@ function fromThread(f: ThreadFailure): Error {
 }
 
 /**
- * checkJobMemory in a worker thread: building a full-size step graph (up to once per memory plan) is seconds of
- * CPU, and on the worker's main thread it would stop BullMQ's lock renewal and the cancel messages from being
- * heard, as preparation and training would (prepare-thread.ts, run.ts). `signal` terminates the thread.
+ * checkJobMemory in a worker thread (thread-task.ts): building a full-size step graph (up to once per memory plan)
+ * is seconds of CPU. It does not look at `signal`: an abort rejects once the check is over.
  */
 export function checkJobMemoryInThread(o: MemoryCheckOptions & { signal?: AbortSignal }): Promise<MemoryCheck> {
   const { signal, ...options } = o;
-  signal?.throwIfAborted();
-  const worker = new Worker(new URL('./memory-check-entry.mjs', import.meta.url), { workerData: options });
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', stop);
-      fn();
-    };
-    const stop = () => {
-      settle(() => reject(signal?.reason ?? new Error('memory check aborted')));
-      void worker.terminate();
-    };
-    signal?.addEventListener('abort', stop, { once: true });
-    worker.on('message', (m: MemoryCheckMessage) => settle(() => (m.type === 'done' ? resolve(m.result) : reject(fromThread(m.error)))));
-    worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new ThreadError({ name: 'ThreadError', message: `the memory-check thread exited (code ${code}) without a result`, retryable: true }, 'memory_check_failed'))));
-  });
+  return runInThread<typeof check>(new URL('./memory-check-worker.ts', import.meta.url), options, { label: 'memory-check', fromFailure: fromThread, signal });
 }

@@ -1,13 +1,6 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { checkJobMemory, type MemoryCheckOptions } from './memory-check.ts';
-import { threadFailure } from './protocol.ts';
-import type { MemoryCheckMessage } from './memory-check-thread.ts';
+import { checkJobMemory, type MemoryCheck, type MemoryCheckOptions } from './memory-check.ts';
+import type { ThreadTask } from './thread-task.ts';
 
-/** The memory check runs here, off the worker's main event loop (memory-check-thread.ts). */
-const post = (m: MemoryCheckMessage) => parentPort!.postMessage(m);
-try {
-  post({ type: 'done', result: checkJobMemory(workerData as MemoryCheckOptions) });
-} catch (e) {
-  // the class does not cross the thread boundary: its name, code, retryability and details (the estimate) do
-  post({ type: 'error', error: threadFailure(e) });
-}
+/** The memory check as a thread task (memory-check-thread.ts). */
+const check: ThreadTask<MemoryCheckOptions, MemoryCheck> = (o) => checkJobMemory(o);
+export default check;

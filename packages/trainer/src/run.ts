@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
-import { NpoError } from '@npo/contracts';
 import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
 import type { ProgramSpec } from './programs/index.ts';
-import type { WorkerInit, WorkerMessage } from './protocol.ts';
+import { ThreadError, type ThreadFailure } from './thread-error.ts';
+import { runInThread } from './thread-task.ts';
+import type train from './training-worker.ts';
+import type { TrainingInit, TrainingProgress } from './training-worker.ts';
 
 export interface RunCallbacks {
   signal?: AbortSignal;
@@ -15,15 +16,19 @@ export interface RunCallbacks {
 }
 
 /** A failure inside the training thread, carrying the original error's code and retryability across the thread boundary. */
-export class TrainingError extends NpoError {
-  constructor(message: string, code: string, readonly retryable: boolean, readonly workerStack?: string) {
-    super(retryable ? 503 : 422, code, message);
+export class TrainingError extends ThreadError {
+  constructor(f: ThreadFailure) {
+    super(f, 'training_failed');
   }
 }
 
-/** Runs a program's step loop in a worker thread; resolves when it finished or stopped on `signal`. */
-export function runTraining(
-  program: ProgramSpec, loop: WorkerInit['loop'], cb: RunCallbacks = {},
+/**
+ * Runs a program's step loop in a worker thread (thread-task.ts); resolves when it finished or stopped on `signal`.
+ * A cancel or suspend is cooperative (a flag read between steps), not the thread's termination: a suspended run
+ * checkpoints first, and a cancelled one ends with its step in flight.
+ */
+export async function runTraining(
+  program: ProgramSpec, loop: TrainingInit['loop'], cb: RunCallbacks = {},
 ): Promise<{ steps: number; stopped: boolean; lastCheckpoint: CheckpointWritten | null }> {
   const stopFlag = new SharedArrayBuffer(4);
   const stop = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
@@ -33,7 +38,7 @@ export function runTraining(
   cb.signal?.addEventListener('abort', stop, { once: true });
   if (cb.suspend?.aborted) suspend();
   cb.suspend?.addEventListener('abort', suspend, { once: true });
-  const worker = new Worker(new URL('./training-thread-entry.mjs', import.meta.url), { workerData: { program, loop, stopFlag } satisfies WorkerInit });
+  // the callbacks run in the order the thread reported, one at a time; a failing one stops the run and is its error
   let chain: Promise<void> = Promise.resolve();
   let lastCheckpoint: CheckpointWritten | null = null;
   let failure: unknown = null;
@@ -43,29 +48,29 @@ export function runTraining(
       stop();
     });
   };
-  return new Promise((resolve, reject) => {
-    let finished: { steps: number; stopped: boolean } | null = null;
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'phase') enqueue(() => cb.onPhase?.(m.phase));
-      else if (m.type === 'step') enqueue(() => cb.onStep?.(m.metrics));
-      else if (m.type === 'checkpoint')
-        enqueue(async () => {
-          await cb.onCheckpoint?.(m.checkpoint);
-          lastCheckpoint = m.checkpoint;
-        });
-      else if (m.type === 'done') finished = { steps: m.steps, stopped: m.stopped };
-      else failure ??= new TrainingError(m.error.message, m.error.code ?? 'training_failed', m.error.retryable, m.error.stack);
+  const onProgress = (m: TrainingProgress) => {
+    if (m.type === 'phase') enqueue(() => cb.onPhase?.(m.phase));
+    else if (m.type === 'step') enqueue(() => cb.onStep?.(m.metrics));
+    else
+      enqueue(async () => {
+        await cb.onCheckpoint?.(m.checkpoint);
+        lastCheckpoint = m.checkpoint;
+      });
+  };
+  try {
+    const finished = await runInThread<typeof train>(new URL('./training-worker.ts', import.meta.url), { program, loop, stopFlag }, {
+      label: 'training', fromFailure: (f) => new TrainingError(f), onProgress,
+    }).catch((e) => {
+      failure ??= e;
+      return null;
     });
-    worker.on('error', (e) => (failure ??= e));
-    worker.on('exit', async () => {
-      cb.signal?.removeEventListener('abort', stop);
-      cb.suspend?.removeEventListener('abort', suspend);
-      await chain;
-      if (failure) reject(failure);
-      else if (!finished) reject(new TrainingError('the training worker exited without finishing', 'training_failed', true));
-      else resolve({ ...finished, lastCheckpoint });
-    });
-  });
+    await chain;
+    if (failure || !finished) throw failure;
+    return { ...finished, lastCheckpoint };
+  } finally {
+    cb.signal?.removeEventListener('abort', stop);
+    cb.suspend?.removeEventListener('abort', suspend);
+  }
 }
 
 export type { LoopOptions, StepMetrics, CheckpointWritten };

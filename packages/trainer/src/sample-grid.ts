@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { PreferenceMethod } from '@npo/diffusion';
 import type { ExecutionProvider } from '@npo/graph';
 import { roleOfMethod } from './sampling/adapter-roles.ts';
-import { renderSamples, type RenderedSamples } from './sampling/render-samples.ts';
+import { renderSamples, type RenderedSamples, type RenderSamplesOptions } from './sampling/render-samples.ts';
 
 export interface SampleGridOptions {
   modelDir: string;
@@ -23,12 +23,15 @@ export const PREVIEW_PROMPTS = ['a photo of a cat', 'a red car on a street', 'a 
 
 /**
  * A job's preview: plain CFG beside CFG with the job's adapter in its role (NPO: negative branch only; DPO: both
- * branches), same prompts and initial noise. Returns the labelled grid (outDir/grid.png) and every image.
+ * branches), same prompts and initial noise. Returns the labelled grid (outDir/grid.png) and every image. `render`
+ * is where the sampling runs: here, or in a worker thread (renderSamplesInThread, as the worker service renders).
  */
-export async function renderSampleGrid(o: SampleGridOptions): Promise<RenderedSamples & { file: string }> {
+export async function renderSampleGrid(
+  o: SampleGridOptions, render: (r: RenderSamplesOptions) => Promise<RenderedSamples> = renderSamples,
+): Promise<RenderedSamples & { file: string }> {
   const role = roleOfMethod(o.method);
   const w = o.guidance ?? 7.5;
-  const res = await renderSamples({
+  const res = await render({
     modelDir: o.modelDir,
     prompts: o.prompts ?? PREVIEW_PROMPTS,
     seeds: o.seeds ?? [0, 1, 2, 3],

@@ -52,6 +52,18 @@ test('an abort stops the thread and rejects with its reason; errors keep their c
   const run = encodeDatasetInThread({ modelDir: MODEL, datasetFile, resolution: 16, outDir: join(dir, 'aborted'), signal: controller.signal });
   controller.abort(new Error('cancelled by the test'));
   await assert.rejects(run, /cancelled by the test/);
+  // mid-encoding too: the thread stops between batches (terminating it inside session.run would abort the process)
+  const midway = new AbortController();
+  const batches: number[] = [];
+  const stopped = encodeDatasetInThread({
+    modelDir: MODEL, datasetFile, resolution: 16, outDir: join(dir, 'aborted-midway'), batchPairs: 2, signal: midway.signal,
+    onProgress: (p) => {
+      batches.push(p.pairs_done);
+      midway.abort(new Error('cancelled mid-encoding'));
+    },
+  });
+  await assert.rejects(stopped, /cancelled mid-encoding/);
+  assert.ok(batches.length >= 1 && batches.at(-1)! < PROMPTS.length, `stopped before the last batch: ${batches}`);
   await assert.rejects(
     encodeDatasetInThread({ modelDir: MODEL, datasetFile, resolution: 32, outDir: join(dir, 'wrong') }),
     // bad input stays bad input across the thread: the worker fails the job at once instead of retrying it

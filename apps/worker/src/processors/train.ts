@@ -77,7 +77,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.event('resumed', { from_step: finalCp.step, finalizing: true });
       const adapter = join(work, 'final', ADAPTER_FILE);
       if (!skipSamples) await deps.storage.downloadFile(S3Keys.checkpointAdapter(finalCp.s3_prefix), adapter);
-      return await finalize(deps, rec, row, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix) });
+      return await finalize(deps, rec, row, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix), signal });
     }
 
     // a step that cannot fit MEMORY_BUDGET_MB fails the job here (job_too_large, not retried), before preparation is spent on it
@@ -132,7 +132,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (result.suspended) await release(result.steps);
     if (result.cancelled || signal.aborted) throw signal.reason ?? new Error('cancelled');
     const final = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
-    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey: final ? S3Keys.checkpointAdapter(final.s3_prefix) : null });
+    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey: final ? S3Keys.checkpointAdapter(final.s3_prefix) : null, signal });
   } catch (err) {
     if (err instanceof WaitingError) throw err;
     superseded = err instanceof RunSupersededError || signal.reason instanceof RunSupersededError;
@@ -178,7 +178,7 @@ async function endCancelling(deps: WorkerDeps, jobId: string) {
  */
 async function finalize(
   deps: WorkerDeps, rec: JobRecord, row: JobRow, meter: ReturnType<typeof usageMeter>,
-  o: { modelDir: string; adapter: string | null; step: number; work: string; finalKey: string | null },
+  o: { modelDir: string; adapter: string | null; step: number; work: string; finalKey: string | null; signal: AbortSignal },
 ) {
   const rendered = await deps.db.sampleSet.findFirst({ where: { job_id: rec.jobId, kind: 'preview', status: 'succeeded' }, select: { id: true } });
   await deps.db.sampleSet.updateMany({
@@ -188,7 +188,7 @@ async function finalize(
   if (!rendered && o.adapter) {
     await rec.activity(`${RENDERING} with model ${row.model_id}`);
     await meter.enter('sampling');
-    await renderPreview(deps, rec, row, o.modelDir, o.adapter, o.work);
+    await renderPreview(deps, rec, row, o.modelDir, o.adapter, o.work, o.signal);
   } else if (!rendered) await rec.event('sample_failed', { kind: 'preview', message: `the worker died ${MAX_WORKER_CRASHES} times rendering the sample grid; the job's adapter is complete, so it succeeds without one` });
   if (await rec.finish('succeeded', { step: o.step, ...(o.finalKey ? { final_adapter_key: o.finalKey } : {}) })) return { state: 'succeeded' };
   // a cancel that came in after the last step still wins: the job ends `cancelled`, its checkpoints kept
@@ -237,8 +237,11 @@ async function failBadInput(rec: JobRecord, code: string, message: string): Prom
   throw new UnrecoverableError(message);
 }
 
-/** The job's preview grid as a sample set of kind `preview`; a failure here is reported as an event and does not fail the job. */
-async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: JobRow, modelDir: string, adapterPath: string | null, work: string) {
+/**
+ * The job's preview grid as a sample set of kind `preview`; a failure here is reported as an event and does not fail the
+ * job. A cancel stops the render (the set ends `cancelled`), and finalize then ends the job `cancelled`.
+ */
+async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: JobRow, modelDir: string, adapterPath: string | null, work: string, signal: AbortSignal) {
   if (!adapterPath) return;
   const validation = job.validation as ResolvedValidation | null;
   const prompts = validation?.prompts ?? PREVIEW_PROMPTS;
@@ -247,13 +250,13 @@ async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: JobRow, mode
     const outDir = join(work, 'samples', set.id);
     const rendered = await deps.trainer.renderSampleGrid({
       modelDir, adapterPath, method: job.method as 'npo' | 'dpo', prompts, seeds: validation?.seeds, guidance: validation?.guidance,
-      outDir, workDir: join(work, 'samples', 'graphs'),
+      outDir, workDir: join(work, 'samples', 'graphs'), signal,
     });
     await publishSampleSet(deps, set, prompts, outDir, rendered);
     await rec.event('sample', { kind: 'preview', sample: set.id });
   } catch (err) {
-    await finishSampleSet(deps, set, 'failed', { code: 'sampling_failed', message: (err as Error).message });
-    await rec.event('sample_failed', { kind: 'preview', message: (err as Error).message });
+    await finishSampleSet(deps, set, signal.aborted ? 'cancelled' : 'failed', { code: 'sampling_failed', message: (err as Error).message });
+    if (!signal.aborted) await rec.event('sample_failed', { kind: 'preview', message: (err as Error).message });
   }
 }
 

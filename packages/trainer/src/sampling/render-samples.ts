@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import {
   ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, loadLora, moduleSpecs, LoraError, Vae, type AdapterSlot, type AdapterUse,
 } from '@npo/diffusion';
-import { numel, Rng, type ExecutionProvider } from '@npo/graph';
+import { numel, Rng, SafetensorsError, type ExecutionProvider } from '@npo/graph';
 import { loadModelFolder } from '../model-folder.ts';
 import { AdapterFileError } from './adapter-file-error.ts';
 import { ADAPTER_ROLES, adapterUse, type AdapterRole } from './adapter-roles.ts';
@@ -54,12 +54,15 @@ export interface RenderedSamples {
   side: number;
 }
 
-/** A LoRA file's loading errors as the error hierarchy's input errors (the worker fails such a request at once). */
+/**
+ * A LoRA file's loading errors (not a safetensors file, or not a LoRA) as the error hierarchy's input errors: the worker
+ * fails such a request at once instead of retrying it.
+ */
 function loadAdapterFile(path: string) {
   try {
     return loadLora(path);
   } catch (err) {
-    if (err instanceof LoraError) throw new AdapterFileError(err.message, path);
+    if (err instanceof LoraError || err instanceof SafetensorsError) throw new AdapterFileError(err.message, path);
     throw err;
   }
 }
@@ -122,6 +125,8 @@ export async function renderSamples(o: RenderSamplesOptions): Promise<RenderedSa
     const side = model.pixelSpace ? S : S * model.vaeScaleFactor!;
     const sampler = new GuidedSampler(unet, model.scheduler, B, latentShape, embedShape, slots, pooled && { pooled: pooled.width, timeIds: defaultTimeIds(side) });
     vae = model.pixelSpace ? null : await Vae.create(join(o.modelDir, 'vae'), { workDir: join(o.workDir, 'vae'), batch: B, resolution: side, ...session });
+    // compiling is minutes at full size: a cancel in the meantime is heard here rather than at the first denoising step
+    o.signal?.throwIfAborted();
     const L = numel(latentShape);
     const E = embedShape[0] * embedShape[1];
     const latents = new Float32Array(B * L);

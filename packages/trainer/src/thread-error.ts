@@ -1,8 +1,7 @@
 import { isRetryable, NpoError, type ErrorDetails } from '@npo/contracts';
-import type { CheckpointWritten, LoopOptions, StepMetrics } from './loop.ts';
 
 /**
- * An error as it crosses a thread boundary (training, preparation, the memory check): the class does not, its name,
+ * An error as it crosses a thread boundary (thread-task.ts): the class does not, its name,
  * code, status, retryability and details do.
  */
 export interface ThreadFailure { name: string; message: string; code?: string; status?: number; retryable: boolean; stack?: string; details?: ErrorDetails }
@@ -35,17 +34,3 @@ export class ThreadError extends NpoError {
     this.name = f.name;
   }
 }
-
-export interface WorkerInit {
-  program: unknown;
-  loop: Omit<LoopOptions, 'shouldStop' | 'onStep' | 'onCheckpoint'>;
-  /** SharedArrayBuffer(4): 1 stops after the step in flight; 2 (suspend) also checkpoints the state reached. */
-  stopFlag: SharedArrayBuffer;
-}
-
-export type WorkerMessage =
-  | { type: 'phase'; phase: 'compiling' | 'training' }
-  | { type: 'step'; metrics: StepMetrics }
-  | { type: 'checkpoint'; checkpoint: CheckpointWritten }
-  | { type: 'done'; steps: number; stopped: boolean }
-  | { type: 'error'; error: ThreadFailure };
