@@ -10,7 +10,8 @@ import { markUsed } from './cache-eviction.ts';
 /**
  * Prepared shards (latents and prompt embeddings) shared by all workers through S3 under `prepared/<dataset id>/<hash>/`, so a
  * dataset is encoded once per model, not once per worker disk. The key is what determines the shards: dataset and
- * model (immutable per id; a built-in model's files_sha256 names its file version) and resolution. `manifest.json`
+ * model (immutable per id; a built-in model's files_sha256 names its file version) and resolution — not how they were
+ * encoded (the VAE's batch is a memory choice of the preparing worker; latents are per image). `manifest.json`
  * is uploaded last: a prefix without one is incomplete and ignored.
  */
 export function preparedCacheKey(p: { datasetId: string; modelId: string; modelFilesSha256?: string; resolution: number }): string {

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, shardSetKey, SdxlTextEncoders, TextEncoder, Vae,
+  identityImageEncoder, openDatasetRows, pairsOnly, pixelLatentShape, encodeShards, readVaeConfig, shardSetKey, SdxlTextEncoders, TextEncoder, Vae,
   type ImageEncoder, type EncodeProgress,
 } from '@npo/diffusion';
 import type { ExecutionProvider } from '@npo/graph';
 import { sha256File } from '@npo/contracts';
 import { loadModelFolder, ModelFolderError } from './model-folder.ts';
+import { chooseVaeEncodeBatch } from './vae-encode-batch.ts';
 
 export interface EncodeDatasetOptions {
   modelDir: string;
@@ -16,7 +17,10 @@ export interface EncodeDatasetOptions {
   outDir: string;
   /** Compiled encoders go here (default: `<outDir>/.work`). */
   workDir?: string;
+  /** Pairs per batch (prompts through the text encoder at once; the VAE takes their images in its own batches). */
   batchPairs?: number;
+  /** The worker's MEMORY_BUDGET_MB: it sizes the VAE encoder's batch (vae-encode-batch.ts); default: this machine's. */
+  memoryBudgetMb?: number;
   executionProvider?: ExecutionProvider;
   signal?: AbortSignal;
   /** Pairs the dataset holds, when known (a validation report's count), for progress percentages. */
@@ -45,8 +49,10 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
     encodeImages = identityImageEncoder;
     latentShape = pixelLatentShape(o.resolution);
   } else {
-    const vae = await Vae.create(join(o.modelDir, 'vae'), { workDir: join(workDir, 'vae'), batch: 2 * B, resolution: o.resolution, ...session });
-    encodeImages = async (images) => (await vae.encode(images)).latents;
+    const vaeDir = join(o.modelDir, 'vae');
+    const { batch } = chooseVaeEncodeBatch(readVaeConfig(vaeDir), o.resolution, o.memoryBudgetMb, 2 * B);
+    const vae = await Vae.create(vaeDir, { workDir: join(workDir, 'vae'), batch, resolution: o.resolution, ...session });
+    encodeImages = (images, n) => encodeInBatches(vae, images, n);
     latentShape = vae.latentShape;
     if (latentShape[0] !== model.unetConfig.in_channels)
       throw new ModelFolderError(`the VAE makes ${latentShape[0]}-channel latents, the UNet takes ${model.unetConfig.in_channels} channels`);
@@ -73,6 +79,24 @@ export async function encodeDatasetForModel(o: EncodeDatasetOptions): Promise<{ 
     signal: o.signal,
   });
   return { preparedDir: o.outDir, pairs: result.manifest.total_pairs, cached: result.cached };
+}
+
+/**
+ * `n` images through the encoder `vae.batch` at a time. Latents are per image (no op mixes images), so the batch
+ * changes the memory peak, not the values: neither the shards nor their cache keys depend on it.
+ */
+async function encodeInBatches(vae: Vae, images: Float32Array, n: number): Promise<Float32Array> {
+  const per = images.length / n;
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < n; i += vae.batch) parts.push((await vae.encode(images.slice(i * per, Math.min(n, i + vae.batch) * per))).latents);
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The text encoder, tokenizer and VAE define the prepared values: key the cache by their configs and weight files. */

@@ -224,7 +224,7 @@ async function obtainPreparedShards(
   const progress = new PreparationProgress(rec, o.pairsTotal);
   const prepared = await deps.trainer.encodeDatasetForModel({
     modelDir: o.modelDir, datasetFile, resolution: o.resolution, outDir: preparedDir, workDir: join(o.work, 'prepare'), signal: o.signal,
-    pairsTotal: o.pairsTotal, onProgress: (p) => progress.report(p.pairs_done, p.pairs_total),
+    memoryBudgetMb: deps.config.memoryBudgetMb, pairsTotal: o.pairsTotal, onProgress: (p) => progress.report(p.pairs_done, p.pairs_total),
   });
   await progress.flushed();
   await done(prepared.pairs, 'encoded');

@@ -45,6 +45,19 @@ export function loadVae(vaeDir: string, artifacts: ArtifactDir): { config: VaeCo
 }
 
 /**
+ * The encoder graph Vae compiles: `image` [batch, in_channels, R, R] in [−1, 1] → `latents` (scaled), `mean`, `logvar`.
+ * Built here once for compiling and for measuring (memory/vae-encode-memory.ts), so what is sized is what runs.
+ */
+export function vaeEncoderGraph(weights: WeightSource, config: VaeConfig, batch: number, resolution: number): Graph {
+  const g = new Graph();
+  const enc = vaeEncode({ g, weights, adapters: [] }, config, g.input('image', 'float32', [batch, config.in_channels, resolution, resolution]));
+  g.output('latents', enc.latents);
+  g.output('mean', enc.mean);
+  g.output('logvar', enc.logvar);
+  return g;
+}
+
+/**
  * A diffusers AutoencoderKL compiled for one batch size and resolution: `encode` images in [−1, 1] to scaled
  * latents (the posterior's mode) and `decode` latents back. Batches smaller than `batch` are padded.
  */
@@ -72,11 +85,7 @@ export class Vae {
     const [, s] = vaeLatentShape(config, r);
     const session = { executionProvider: opts.executionProvider, threads: opts.threads };
 
-    const eg = new Graph();
-    const enc = vaeEncode({ g: eg, weights, adapters: [] }, config, eg.input('image', 'float32', [b, config.in_channels, r, r]));
-    eg.output('latents', enc.latents);
-    eg.output('mean', enc.mean);
-    eg.output('logvar', enc.logvar);
+    const eg = vaeEncoderGraph(weights, config, b, r);
     const dg = new Graph();
     const dec = vaeDecode({ g: dg, weights, adapters: [] }, config, dg.input('latents', 'float32', [b, config.latent_channels, s, s]));
     dg.output('images', dec.images);
