@@ -6,8 +6,8 @@ export interface BenchArgs {
   workload: string | undefined;
   threads: number;
   steps: number | undefined;
-  /** onnxruntime graph optimization level */
-  optimization: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime graph optimization level; undefined: Session's default (the trainer's: 'extended' on CPU) */
+  optimization: 'disabled' | 'basic' | 'extended' | 'all' | undefined;
   /** write per-step losses and grad norms here (JSON), for the cross-check in compare.ts */
   lossesOut: string | undefined;
   /** only prepare data and compile the artifact, time nothing */
@@ -32,13 +32,13 @@ function positiveInt(flag: string, v: string | undefined): number {
 
 /** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N] [--precision fp32|fp16|bf16]` */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: 'all', lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32' };
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
     else if (arg === '--steps') a.steps = positiveInt(arg, argv[++i]);
     else if (arg === '--opt') {
-      const v = argv[++i] as BenchArgs['optimization'];
+      const v = argv[++i] as NonNullable<BenchArgs['optimization']>;
       if (!LEVELS.includes(v)) throw new BenchError(`--opt must be one of ${LEVELS.join(', ')}, got '${v ?? ''}'`);
       a.optimization = v;
     } else if (arg === '--losses-out') a.lossesOut = argv[++i];

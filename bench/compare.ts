@@ -37,7 +37,7 @@ function main() {
   runPrepare(tsx, w.name);
   const tmp = mkdtempSync(join(tmpdir(), 'npo-bench-'));
   try {
-    const ours = runLine(tsx, ['bench/run.ts', ...common, '--opt', args.optimization, '--losses-out', join(tmp, 'ours.json')]);
+    const ours = runLine(tsx, ['bench/run.ts', ...common, ...(args.optimization ? ['--opt', args.optimization] : []), '--losses-out', join(tmp, 'ours.json')]);
     const base = BASELINES[args.baseline];
     if (!existsSync(base.python)) throw new BenchError(`${base.python} is missing: run bash bench/setup-diffusers-env.sh <diffusers checkout> (or choose --baseline torch1)`);
     const torch = runLine(base.python, [base.script, ...common, '--losses-out', join(tmp, 'torch.json')]);

@@ -17,11 +17,11 @@ const flags = new Set(process.argv.slice(2).filter((a) => ['--no-arena', '--no-m
 const args = parseBenchArgs(process.argv.slice(2).filter((a) => !flags.has(a)));
 const w = getWorkload(args.workload);
 const p = buildWorkload(w);
-const { modelPath, paramNames } = compileStep(p);
+const { modelPath, paramNames } = compileStep(p, args.plan, args.precision);
 
 const opts: ort.InferenceSession.SessionOptions = {
   executionProviders: ['cpu'],
-  graphOptimizationLevel: args.optimization,
+  graphOptimizationLevel: args.optimization ?? 'extended',
   intraOpNumThreads: args.threads,
   enableCpuMemArena: !flags.has('--no-arena'),
   enableMemPattern: !flags.has('--no-mem-pattern'),

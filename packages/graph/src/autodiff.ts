@@ -61,6 +61,8 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   for (const r of g.checkpoints) if (r.end <= end) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
 
   const pending = new Map<string, Value[]>();
+  // Gradients pushed while each enclosing region's backward runs (innermost last), target name → latest running sum.
+  const leaving: Map<string, Value>[] = [];
   // Fan-in is summed as it arrives (the same left-to-right order as summing at the end): a value read by many nodes
   // — q, k and v by every attention chunk, each chunk's gradient padded to the full size — holds one running sum,
   // not one full-size tensor per reader until its producer is reached.
@@ -68,7 +70,17 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     const list = pending.get(v.name);
     if (list?.length) pending.set(v.name, [g.scope('grad', () => add(list.reduce((a, b) => add(a, b)), d))]);
     else pending.set(v.name, [d]);
+    for (const m of leaving) m.set(v.name, pending.get(v.name)![0]);
   };
+  /** 0 as a [1] tensor that onnxruntime can compute only once `d` exists. */
+  const zeroAfter = (d: Value) => g.scope('grad', () => mul(reshape(d.rank ? slice(d, [...d.shape.keys()], d.shape.map(() => 0), d.shape.map(() => 1)) : d, [1]), 0));
+  /**
+   * A zero that exists only once every gradient that left the regions recomputed so far exists. Folded into the next
+   * region's fence, it makes onnxruntime finish one region's backward (its attention chunk's dq, dk and dv, a LoRA
+   * module's dA and dB) before recomputing the next: its own order would otherwise recompute every chunk of an
+   * attention first and keep all their probability maps while it completes dk over all chunks, then dv.
+   */
+  let carry: Value | null = null;
   const total = (v: Value): Value | null => {
     const list = pending.get(v.name);
     if (!list?.length) return null;
@@ -108,12 +120,13 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
    * while its backward runs. `outerRoute` sends a gradient to the value it belongs to in the enclosing copy.
    */
   const recompute = (r: Region, inner: InnerRegion[], outerRoute: (v: Value) => Value) => {
+    const firstNode = g.nodes.length;
     const nodes = g.nodes.slice(r.start, r.end);
     const produced = new Set(nodes.flatMap((n) => n.outputs.map((o) => o.name)));
     const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.get(o.name)?.length);
     if (!outs.length) return;
     const dOut = total(outs[0])!;
-    const zero = g.scope('grad', () => mul(reshape(dOut.rank ? slice(dOut, [...dOut.shape.keys()], dOut.shape.map(() => 0), dOut.shape.map(() => 1)) : dOut, [1]), 0));
+    const zero = carry?.dtype === dOut.dtype ? g.scope('grad', () => add(zeroAfter(dOut), carry!)) : zeroAfter(dOut);
     const copyOf = new Map<string, Value>();
     const originalOf = new Map<string, Value>();
     const operand = (v: Value | null): Value | null => {
@@ -157,6 +170,8 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     const deeper = moved.filter((c) => c.depth > 0);
     const route = (v: Value) => outerRoute(originalOf.get(v.name) ?? v);
     for (const o of outs) push(copyOf.get(o.name)!, total(o)!);
+    const pushed = new Map<string, Value>();
+    leaving.push(pushed);
     const done = new Set<Region>();
     for (let i = copies.length - 1; i >= 0; i--) {
       const child = children.find((c) => copies[i].at >= c.start && copies[i].at < c.end);
@@ -166,6 +181,13 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
         done.add(child);
         recompute(child, deeper, route);
       }
+    }
+    leaving.pop();
+    // values made while this region's backward ran (its copy, nested copies, their gradients) are its own business
+    const inside = new Set(g.nodes.slice(firstNode).flatMap((n) => n.outputs.map((o) => o.name)));
+    for (const [target, d] of pushed) {
+      if (inside.has(target) || d.dtype !== 'float32') continue;
+      carry = carry ? g.scope('grad', () => add(carry!, zeroAfter(d))) : zeroAfter(d);
     }
   };
 

@@ -23,11 +23,13 @@ export const valueBytes = (v: Value) => numel(v.shape) * DTYPES[v.dtype].bytes;
 const NONDETERMINISTIC = /^Random/;
 
 /**
- * Liveness over the graph's node order: every value is allocated when its node runs and freed after its last
- * reader; graph outputs live to the end. Activation-checkpoint regions need no special case — their backward
- * copies are ordinary nodes late in the graph, so what the forward no longer keeps simply dies early.
+ * Liveness over the graph's node order (or `order`, node indices as a runtime ran them: execution-order.ts): every
+ * value is allocated when its node runs and freed after its last reader; graph outputs live to the end.
+ * Activation-checkpoint regions need no special case — their backward copies are ordinary nodes late in the graph,
+ * so what the forward no longer keeps simply dies early.
  */
-export function graphMemory(g: Graph): GraphMemory {
+export function graphMemory(g: Graph, order?: readonly number[]): GraphMemory {
+  const sequence = order ?? g.nodes.map((_, i) => i);
   const constant = new Set<Value>();
   let initializerBytes = 0;
   for (const { value } of g.initializers.values()) {
@@ -43,12 +45,12 @@ export function graphMemory(g: Graph): GraphMemory {
   const inputs = new Set(g.inputs);
   const lastUse = new Map<Value, number>();
   const residentConstants = new Set<Value>();
-  g.nodes.forEach((n, i) => {
+  sequence.forEach((i, k) => {
     if (folded[i]) return;
-    for (const v of n.inputs) {
+    for (const v of g.nodes[i].inputs) {
       if (!v) continue;
       if (constant.has(v)) residentConstants.add(v);
-      else lastUse.set(v, i);
+      else lastUse.set(v, k);
     }
   });
   for (const v of outputs) if (constant.has(v)) residentConstants.add(v);
@@ -66,13 +68,14 @@ export function graphMemory(g: Graph): GraphMemory {
     if (!list) freeAt.set(i, (list = []));
     list.push(v);
   }
-  g.nodes.forEach((n, i) => {
+  sequence.forEach((i, k) => {
     if (folded[i]) return;
+    const n = g.nodes[i];
     for (const o of n.outputs) live += valueBytes(o);
     peak = Math.max(peak, live);
     // an output nobody reads is freed at once
     for (const o of n.outputs) if (!lastUse.has(o) && !outputs.has(o)) live -= valueBytes(o);
-    for (const v of freeAt.get(i) ?? []) live -= valueBytes(v);
+    for (const v of freeAt.get(k) ?? []) live -= valueBytes(v);
   });
   return { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes: peak };
 }

@@ -7,7 +7,11 @@ export interface SessionOptions {
   executionProvider?: ExecutionProvider;
   /** intra-op threads: the setting that matters on CPU. */
   threads?: number;
-  /** 'all' may fuse x·sigmoid(x) and MatMuls into contrib ops; fine in float32. */
+  /**
+   * Default 'extended' on CPU, 'all' elsewhere. 'all' adds the CPU's NCHWc layout, which keeps a reordered copy of
+   * every conv weight beside the original that the backward's ConvTranspose still reads: +2.4 GB resident for an
+   * SD1.5 training step at no gain in step time (bench/README.md).
+   */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
@@ -32,7 +36,7 @@ export class Session {
     const provider = opts.executionProvider ?? 'cpu';
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
-      graphOptimizationLevel: opts.optimization ?? 'all',
+      graphOptimizationLevel: opts.optimization ?? (provider === 'cpu' ? 'extended' : 'all'),
       // Keep weights file-backed instead of repacked copies: much faster creation, less memory for large models.
       extra: { session: { disable_prepacking: '1' } },
       // The memory-pattern planner preallocates for the whole training graph at once: 1.7× PyTorch's peak RSS on
