@@ -5,7 +5,7 @@ import { graphMemory, hostTensor, saveModel, type HostTensor, type Session } fro
 import { adapterFeeds, loraKey, moduleSpecs } from '../packages/diffusion/src/lora/adapter.ts';
 import { ArtifactDir } from '../packages/diffusion/src/model/artifacts.ts';
 import { adamStateName, STEP_INPUTS, STEP_OUTPUTS, updatedName } from '../packages/diffusion/src/objectives/step-graph-names.ts';
-import { buildStepWithPlan, estimateFromGraph } from '../packages/diffusion/src/memory/step-memory.ts';
+import { buildStepWithPlan, estimateFromGraph, keepPeak } from '../packages/diffusion/src/memory/step-memory.ts';
 import type { StepMemoryPlanName } from '../packages/diffusion/src/memory/step-memory-plans.ts';
 import type { Precision } from '@npo/contracts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
@@ -54,7 +54,7 @@ export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attent
   const estimatePath = join(artifacts.dir, `estimate${suffix}.json`);
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (existsSync(modelPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { modelPath, paramNames, built: false, estimatePath };
-  const step = buildStepWithPlan({
+  const spec = {
     unet: { config: p.config, weights },
     lora: { config: p.adapter.config, modules },
     pairs: p.workload.pairs,
@@ -67,8 +67,10 @@ export function compileStep(p: BuiltWorkload, plan: StepMemoryPlanName = 'attent
     maxGradNorm: h.maxGradNorm,
     adamw: h.adamw,
     precision,
-  }, plan);
-  const estimate = estimateFromGraph(plan, graphMemory(step.graph));
+  };
+  const step = buildStepWithPlan(spec, plan);
+  const graph = graphMemory(step.graph);
+  const estimate = estimateFromGraph(plan, graph, keepPeak(spec, plan, graph));
   writeFileSync(estimatePath, JSON.stringify(estimate));
   if (step.paramNames.join('\n') !== paramNames.join('\n')) throw new Error('bench: step graph parameter order differs from the adapter module order');
   // Not ArtifactDir.compile: that also opens a session, and the bench opens its own with the options under test.

@@ -8,18 +8,22 @@ import { STEP_MEMORY_PLAN_NAMES, STEP_MEMORY_PLANS, type StepMemoryPlanName } fr
 
 /**
  * Peak memory of a process training with one step graph, from the graph alone (shapes, nothing run):
- *   peak RSS ≈ runtime + stored initializers + their resident float32 form + inputs + factor(plan) × activation peak
- * where the activation peak is graphMemory's liveness simulation. The constants are fitted to peak RSS measured with
- * `bench/run.ts <workload> --plan <plan>` on this machine (onnxruntime-node, CPU, arena on, memory pattern off as
- * Session sets it): onnxruntime keeps the loaded initializers beside the folded float32 copies, and its arena holds
- * more than the live values — the more so the more regions are recomputed (fragmentation, kernel scratch). The
- * estimate-vs-measured table is in README "Speed and memory" and step-memory.test.ts.
+ *   peak RSS ≈ runtime + resident constants + inputs + factor(plan) × activation peak + share(plan) × keep's peak
+ * where the resident constants are the weights as onnxruntime holds them (a float16 file's weights folded to float32:
+ * the stored halves are freed once folded) and the activation peaks are graphMemory's liveness simulation — exact
+ * for the order onnxruntime runs the step in (serialize.ts runtimeListing, execution-order.test.ts). The constants are
+ * fitted to peak RSS measured with `bench/run.ts <workload> --plan <plan>` on this machine (onnxruntime-node, CPU,
+ * arena on, memory pattern off, 'extended' optimization, as Session sets them): the allocator holds more than the live
+ * values, and with every block recomputed that excess follows the size of the model's activations rather than the
+ * little that `blocks` keeps. The estimate-vs-measured table is in README "Speed and memory" and step-memory.test.ts.
  */
 export const STEP_MEMORY_CALIBRATION = {
-  /** Node, onnxruntime and the trainer's own state before the session holds anything (bench/profile.ts: ~150 MB). */
-  runtimeBytes: 200 * 2 ** 20,
-  /** Measured RSS over simulated live activations, per plan (sd15s at 1 and 2 pairs, tiny). */
-  activationFactor: { keep: 1.15, attention: 1.45, blocks: 2.5 } satisfies Record<StepMemoryPlanName, number>,
+  /** Node, onnxruntime and the trainer's own state before the session holds anything (the tiny step: ~230 MB). */
+  runtimeBytes: 225 * 2 ** 20,
+  /** Measured RSS over simulated live activations, per plan. */
+  activationFactor: { keep: 1.3, attention: 1.4, blocks: 1.4 } satisfies Record<StepMemoryPlanName, number>,
+  /** And this share of what the `keep` plan's step would hold live (SD1.5 at 512 px: 0.2 × 9.5 GB). */
+  keepShare: { keep: 0, attention: 0, blocks: 0.2 } satisfies Record<StepMemoryPlanName, number>,
 };
 
 export interface StepMemoryEstimate {
@@ -32,9 +36,10 @@ export interface StepMemoryEstimate {
 /** The step spec without the memory choices that the plans make. */
 export type StepSpecForMemory = Omit<PreferenceStepSpec, 'attention' | 'checkpointBlocks'>;
 
-export function estimateFromGraph(plan: StepMemoryPlanName, graph: GraphMemory): StepMemoryEstimate {
+/** `keepPeakBytes`: the activation peak of the same step under `keep` (needed when the plan's keepShare is not 0). */
+export function estimateFromGraph(plan: StepMemoryPlanName, graph: GraphMemory, keepPeakBytes: number): StepMemoryEstimate {
   const c = STEP_MEMORY_CALIBRATION;
-  const totalBytes = c.runtimeBytes + graph.initializerBytes + graph.residentConstantBytes + graph.inputBytes + c.activationFactor[plan] * graph.peakActivationBytes;
+  const totalBytes = c.runtimeBytes + graph.residentConstantBytes + graph.inputBytes + c.activationFactor[plan] * graph.peakActivationBytes + c.keepShare[plan] * keepPeakBytes;
   return { plan, totalBytes: Math.round(totalBytes), graph };
 }
 
@@ -44,7 +49,14 @@ export function buildStepWithPlan(spec: StepSpecForMemory, plan: StepMemoryPlanN
 }
 
 export function estimateStepMemory(spec: StepSpecForMemory, plan: StepMemoryPlanName): StepMemoryEstimate {
-  return estimateFromGraph(plan, graphMemory(buildStepWithPlan(spec, plan).graph));
+  const graph = graphMemory(buildStepWithPlan(spec, plan).graph);
+  return estimateFromGraph(plan, graph, keepPeak(spec, plan, graph));
+}
+
+/** The `keep` plan's activation peak, built only when `plan`'s estimate needs it. */
+export function keepPeak(spec: StepSpecForMemory, plan: StepMemoryPlanName, planGraph: GraphMemory): number {
+  if (plan === 'keep') return planGraph.peakActivationBytes;
+  return STEP_MEMORY_CALIBRATION.keepShare[plan] ? graphMemory(buildStepWithPlan(spec, 'keep').graph).peakActivationBytes : 0;
 }
 
 export interface StepMemoryChoice {
@@ -62,9 +74,12 @@ export interface StepMemoryChoice {
  */
 export function chooseStepMemoryPlan(spec: StepSpecForMemory, budgetBytes: number): StepMemoryChoice {
   let last: StepMemoryChoice | null = null;
+  let keepPeakBytes = 0;
   for (const plan of STEP_MEMORY_PLAN_NAMES) {
     const step = buildStepWithPlan(spec, plan);
-    const estimate = estimateFromGraph(plan, graphMemory(step.graph));
+    const graph = graphMemory(step.graph);
+    if (plan === 'keep') keepPeakBytes = graph.peakActivationBytes;
+    const estimate = estimateFromGraph(plan, graph, keepPeakBytes);
     last = { plan, estimate, fits: estimate.totalBytes <= budgetBytes, step };
     if (last.fits) return last;
   }
