@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseBenchArgs, summarize } from '../cli-args.ts';
 import { getWorkload } from '../workloads.ts';
 
-test('parseBenchArgs reads the workload and options, defaulting to 1 thread and Session's optimization level', () => {
+test('parseBenchArgs reads the workload and options, defaulting to 1 thread and the Session default optimization level', () => {
   assert.deepEqual(parseBenchArgs(['sd15s', '--threads', '2', '--steps', '3']), {
     workload: 'sd15s', threads: 2, steps: 3, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32',
   });
