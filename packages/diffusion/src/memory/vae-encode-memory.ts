@@ -13,5 +13,6 @@ import { estimateFromGraph, type StepMemoryEstimate } from './step-memory.ts';
  */
 export function estimateVaeEncodeMemory(config: VaeConfig, batch: number, resolution: number): StepMemoryEstimate {
   const weights = WeightSource.fromShapes(vaeParameterShapes(config), 'float32');
-  return estimateFromGraph('keep', graphMemory(vaeEncoderGraph(weights, config, batch, resolution)));
+  const graph = graphMemory(vaeEncoderGraph(weights, config, batch, resolution));
+  return estimateFromGraph('keep', graph, graph.peakActivationBytes);
 }
