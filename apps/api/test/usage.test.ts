@@ -1,10 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '@npo/contracts';
+import { recordUsage, summarize } from '@npo/platform';
 import { createTestApi, bearer, seedReady, type TestApi } from './helpers.ts';
 
 // Cost accounting as tenants and the operator read it: a job's usage in the job resource, a tenant's over a period
-// at /v1/usage, totals in /metrics. Usage rows are what workers write (apps/worker/test/train-bookkeeping.test.ts).
+// at /v1/usage, totals in /metrics. Usage rows are written as workers write them (recordUsage, which also keeps the
+// job's running total; the meter itself: apps/worker/test/train-bookkeeping.test.ts).
 let t: TestApi;
 before(async () => { t = await createTestApi('usage'); });
 after(async () => { await t.close(); });
@@ -14,12 +16,10 @@ const at = (iso: string) => new Date(iso);
 
 async function row(tenantId: string, o: { job?: string; sample?: string; phase: string; seconds: number; ended: string; kind?: string; rss?: number; currency?: string }) {
   const ended = at(o.ended);
-  await t.ctx.db.usageRecord.create({
-    data: {
-      tenant_id: tenantId, job_id: o.job ?? null, sample_set_id: o.sample ?? null, phase: o.phase, device_kind: o.kind ?? 'cpu', device_count: 1,
-      seconds: o.seconds, peak_rss_mb: o.rss ?? 500, cost: o.seconds * (o.kind === 'cuda' ? 2.5 : 0.05) / 3600, currency: o.currency ?? 'USD',
-      started_at: new Date(ended.getTime() - o.seconds * 1000), ended_at: ended,
-    },
+  await recordUsage(t.ctx.db, {
+    tenant_id: tenantId, job_id: o.job ?? null, sample_set_id: o.sample ?? null, phase: o.phase, device_kind: o.kind ?? 'cpu', device_count: 1,
+    seconds: o.seconds, peak_rss_mb: o.rss ?? 500, cost: o.seconds * (o.kind === 'cuda' ? 2.5 : 0.05) / 3600, currency: o.currency ?? 'USD',
+    started_at: new Date(ended.getTime() - o.seconds * 1000), ended_at: ended,
   });
 }
 
@@ -53,6 +53,18 @@ test("a job's usage: device-seconds per phase, devices, peak memory and cost, in
   assert.deepEqual(sortDevices(cancelled.json().usage), want);
   // another tenant learns nothing, not even that the job exists
   assert.equal((await t.app.inject({ url: `/v1/jobs/${job.id}`, headers: bearer(t.keyB) })).statusCode, 404);
+});
+
+test("writers of one job's usage at once (its run, its sample sets on other workers) each land in its total once", async () => {
+  const job = await newJob(t.keyA, t.tenantA);
+  const writes = Array.from({ length: 12 }, (_, i) => ({ job: job.id, sample: i % 3 ? newId('smp') : undefined, phase: i % 3 ? 'sampling' : 'training', seconds: 1 + i, ended: '2026-11-02T00:00:00Z', rss: 100 + i }));
+  await Promise.all(writes.map((w) => row(t.tenantA, w)));
+  const stored = await t.ctx.db.job.findUniqueOrThrow({ where: { id: job.id } });
+  assert.equal(stored.usage_rows, writes.length);
+  const rows = await t.ctx.db.usageRecord.findMany({ where: { job_id: job.id }, orderBy: { id: 'asc' } });
+  const got = (await t.app.inject({ url: `/v1/jobs/${job.id}`, headers: bearer(t.keyA) })).json().usage;
+  assert.deepEqual(got, summarize(rows));
+  assert.equal(got.device_seconds.total, writes.reduce((a, w) => a + w.seconds, 0));
 });
 
 test('/v1/usage sums the rows of this tenant that ended in [from, to), by phase, device and currency', async () => {

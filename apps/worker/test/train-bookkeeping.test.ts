@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Channels, newId } from '@npo/contracts';
+import { jobUsage, summarize } from '@npo/platform';
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { startWorker, type RunningWorker } from '../src/queue-consumers.ts';
@@ -67,6 +68,12 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
   const total = usage.reduce((a, u) => a + u.seconds, 0);
   const wall = (done.finished_at!.getTime() - done.started_at!.getTime()) / 1000;
   assert.ok(total <= wall + 0.5, `${total} device-seconds counted in a job of ${wall} s`);
+  // the job's usage (its API field) is the running total on its row: once the run is over, the sum of its rows
+  const ran = await waitFor('the run to close', async () => { const j = await job(id); return !j.attempt_open && j; });
+  const rows = await ctx.db.usageRecord.findMany({ where: { job_id: id }, orderBy: { id: 'asc' } });
+  assert.equal(ran.usage_rows, rows.length);
+  assert.deepEqual(jobUsage(ran), summarize(rows));
+  assert.ok(jobUsage(ran).device_seconds.total > 0);
 });
 
 test('usage: a long phase is written every flush interval, so a crash loses at most one interval', async () => {

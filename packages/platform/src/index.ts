@@ -17,3 +17,4 @@ export * from './webhooks/index.ts';
 export * from './usage/price-table.ts';
 export * from './usage/meter.ts';
 export * from './usage/summary.ts';
+export * from './usage/record.ts';

@@ -5,7 +5,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, cpSync, rmSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { migrate, MigrationError } from '../src/db/migrate.ts';
+import { listMigrations, migrate, MigrationError } from '../src/db/migrate.ts';
+import { jobUsage, summarize, type UsageRow, type UsageSummary } from '../src/usage/summary.ts';
 import { loadConfig } from '../src/config.ts';
 import { MIGRATIONS_DIR } from '../src/paths.ts';
 import { ensureDatabase } from '../src/db/ensure-database.ts';
@@ -94,4 +95,28 @@ test('sample_sets migration: preview grids stored in the old samples table becom
   assert.ok(res.applied.includes('20261206020000_sample_sets'));
   const rows = await query(`SELECT id, tenant_id, job_id, model_id, kind, status, s3_prefix, result FROM "${schema}".sample_sets`);
   assert.deepEqual(rows, [{ id: 'smp_1', tenant_id: 'ten_1', job_id: 'job_1', model_id: 'tiny-sd', kind: 'preview', status: 'succeeded', s3_prefix: 'jobs/job_1/samples', result: { grid: 'grid.png', images: [] } }]);
+});
+
+test('job_usage_totals migration: each job with usage rows gets their totals on its row, a job without any gets none', async () => {
+  const schema = freshSchema();
+  const dir = scratch();
+  for (const name of listMigrations(MIGRATIONS_DIR).map((m) => m.name).filter((n) => n < '20261208000000')) cpSync(join(MIGRATIONS_DIR, name), join(dir, name), { recursive: true });
+  await migrate({ databaseUrl, schema, migrationsDir: dir });
+  for (const id of ['job_1', 'job_2']) await query(`INSERT INTO "${schema}".jobs (id, tenant_id, model_id, dataset_id, method, hyperparameters, state, total_steps) VALUES ($1, 'ten_1', 'tiny-sd', 'ds_1', 'npo', '{}', 'succeeded', 4)`, [id]);
+  const rows: UsageRow[] = [
+    { phase: 'preparing', device_kind: 'cpu', device_count: 1, seconds: 10, peak_rss_mb: 500, cost: 0.5, currency: 'USD' },
+    { phase: 'training', device_kind: 'cpu', device_count: 1, seconds: 60, peak_rss_mb: 900, cost: 3, currency: 'USD' },
+    { phase: 'training', device_kind: 'cuda', device_count: 2, seconds: 30, peak_rss_mb: 700, cost: 4, currency: 'EUR' },
+    { phase: 'sampling', device_kind: 'cuda', device_count: 2, seconds: 4, peak_rss_mb: 800, cost: 0.25, currency: 'EUR' },
+  ];
+  for (const r of rows) {
+    await query(`INSERT INTO "${schema}".usage_records (tenant_id, job_id, phase, device_kind, device_count, seconds, peak_rss_mb, cost, currency, started_at, ended_at) VALUES ('ten_1', 'job_1', $1, $2, $3, $4, $5, $6, $7, now(), now())`,
+      [r.phase, r.device_kind, r.device_count, r.seconds, r.peak_rss_mb, r.cost, r.currency]);
+  }
+  await query(`INSERT INTO "${schema}".usage_records (tenant_id, phase, device_kind, device_count, seconds, peak_rss_mb, cost, currency, started_at, ended_at) VALUES ('ten_1', 'sampling', 'cpu', 1, 99, 1, 1, 'USD', now(), now())`);
+  assert.ok((await migrate({ databaseUrl, schema, migrationsDir: MIGRATIONS_DIR })).applied.includes('20261208000000_job_usage_totals'));
+  const jobs = await query(`SELECT id, usage, usage_rows FROM "${schema}".jobs ORDER BY id`);
+  const byKind = (u: UsageSummary) => ({ ...u, devices: [...u.devices].sort((a, b) => a.kind.localeCompare(b.kind)), cost: [...u.cost].sort((a, b) => a.currency.localeCompare(b.currency)) });
+  assert.deepEqual([jobs[0].usage_rows, byKind(jobUsage(jobs[0]))], [rows.length, byKind(summarize(rows))]);
+  assert.deepEqual([jobs[1].usage_rows, jobs[1].usage], [0, {}]);
 });

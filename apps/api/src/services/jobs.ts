@@ -3,7 +3,7 @@ import {
   ConflictError, NotFoundError, ValidationError, S3Keys, RUNNING_STATES, newId, modelShapeOf, resolveHyperparameters, resolveValidation, metadataProblem, Channels, TERMINAL_STATES,
   ADAPTER_FILES, type AdapterFormat, type CreateJob, type Job, type JobState, type SampleResultRecord,
 } from '@npo/contracts';
-import { Prisma, jobUsage, summarize, recordJobEvent, type Db, type Queues, type EventBus, type Storage, type JobRow } from '@npo/platform';
+import { Prisma, recordJobEvent, type Db, type Queues, type EventBus, type Storage, type JobRow } from '@npo/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jobToApi } from './serialize.ts';
 import { cursorWhere, eventCursorWhere, page } from './pagination.ts';
@@ -36,10 +36,6 @@ export async function findJob(db: Db, tenantId: string, id: string): Promise<Job
   return row;
 }
 
-async function jobWithUsage(db: Db, row: JobRow) {
-  return jobToApi(row, (await jobUsage(db, [row.id])).get(row.id)!);
-}
-
 /** The job an earlier request with this Idempotency-Key made (409 if that request's body differed), or null. */
 async function replayPrior(db: Db, tenantId: string, key: string, requestHash: string) {
   const prior = await db.job.findUnique({ where: { tenant_id_idempotency_key: { tenant_id: tenantId, idempotency_key: key } } });
@@ -47,7 +43,7 @@ async function replayPrior(db: Db, tenantId: string, key: string, requestHash: s
   if (prior.request_hash !== requestHash) {
     throw new ConflictError(`Idempotency-Key "${key}" was already used with a different request body`, 'idempotency_conflict', { job: prior.id });
   }
-  return { job: await jobWithUsage(db, prior), created: false };
+  return { job: jobToApi(prior), created: false };
 }
 
 const validationSets = (db: Db, jobId: string) =>
@@ -116,13 +112,12 @@ export function createJobService(deps: JobServiceDeps) {
     await recordJobEvent(deps, id, 'state', { state: 'queued' });
     // If Redis is down here the row is still queued; the worker re-enqueues queued jobs at start-up.
     await deps.queues.train.add('train', { jobId: id }, { jobId: id });
-    return { job: jobToApi(row, summarize([])), created: true };
+    return { job: jobToApi(row), created: true };
   }
 
   async function get(tenantId: string, id: string) {
-    // both at once (status polling is the hot path); the usage is only shown once the tenant check has passed
-    const [row, usage] = await Promise.all([findJob(db, tenantId, id), jobUsage(db, [id])]);
-    return jobToApi(row, usage.get(id)!);
+    // one read by primary key (status polling is the hot path): the job's usage is the running total on its row
+    return jobToApi(await findJob(db, tenantId, id));
   }
 
   async function list(tenantId: string, q: { cursor?: string; limit?: number; status?: JobState; state?: JobState; model?: string; dataset?: string }) {
@@ -139,8 +134,7 @@ export function createJobService(deps: JobServiceDeps) {
       orderBy: { id: 'desc' },
       take: limit + 1,
     });
-    const usage = await jobUsage(db, rows.slice(0, limit).map((r) => r.id));
-    return page(rows, limit, (r) => jobToApi(r, usage.get(r.id) ?? summarize([])));
+    return page(rows, limit, (r) => jobToApi(r));
   }
 
   /**
@@ -161,7 +155,7 @@ export function createJobService(deps: JobServiceDeps) {
       if (running.count === 1) await recordJobEvent(deps, id, 'state', { state: 'cancelling' });
       await deps.bus.publish(Channels.cancel(deps.redisKeyPrefix), { jobId: id });
     }
-    return jobWithUsage(db, await findJob(db, tenantId, id));
+    return jobToApi(await findJob(db, tenantId, id));
   }
 
   async function listEvents(tenantId: string, id: string, q: { cursor?: string; limit?: number }) {

@@ -1,8 +1,8 @@
 import {
   apiHyperparameters, type Dataset, type DatasetFormat, type DatasetStatus, type Model, type ModelStatus, type Job, type JobMethod, type JobState,
-  type ResolvedValidation, type UsageSummary,
+  type ResolvedValidation,
 } from '@npo/contracts';
-import type { DatasetRow, ModelRow, JobRow } from '@npo/platform';
+import { jobUsage, type DatasetRow, type ModelRow, type JobRow } from '@npo/platform';
 
 // Database rows → API shapes (ISO timestamps, numbers instead of BigInt, nested progress/error objects). Text and
 // JSON columns hold what the API and the workers wrote through the contracts' types, so they are read back as those.
@@ -23,7 +23,7 @@ export function modelToApi(r: ModelRow): Model {
   };
 }
 
-export function jobToApi(r: JobRow, usage: UsageSummary): Job {
+export function jobToApi(r: JobRow): Job {
   const stored = r.latest_metrics as Job['metrics'];
   // a step stored before peak_rss_mb was measured has none
   const metrics = stored ? { ...stored, peak_rss_mb: stored.peak_rss_mb ?? null } : null;
@@ -49,7 +49,7 @@ export function jobToApi(r: JobRow, usage: UsageSummary): Job {
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     final_adapter: r.final_adapter_key ?? null,
     validation: (r.validation as ResolvedValidation | null) ?? null,
-    usage,
+    usage: jobUsage(r),
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     finished_at: iso(r.finished_at),

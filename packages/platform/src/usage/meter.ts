@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { costOf, type PriceTable } from './price-table.ts';
+import { recordUsage } from './record.ts';
 
 /** The phases device time is counted in (a job's states while it holds a device, and sampling). */
 export const USAGE_PHASES = ['preparing', 'compiling', 'training', 'sampling'] as const;
@@ -15,7 +16,7 @@ const RSS_SAMPLE_MS = 1_000;
 
 /**
  * Counts the device time of one run of a job (or sample set) by phase. Each phase segment becomes a usage row,
- * priced as it is written; a phase longer than a minute is written every minute, so a crash loses at most that.
+ * priced as it is written (and added to its job's totals: recordUsage); a phase longer than a minute is written every minute, so a crash loses at most that.
  * Peak memory is the worker process's RSS sampled each second while the segment ran. One device per run (a worker
  * runs one job per device: WORKER_CONCURRENCY). A row that cannot be written is logged, never fails the job.
  */
@@ -69,7 +70,7 @@ export class UsageMeter {
       cost: costOf(priceTable, deviceKind, 1, seconds), currency: priceTable.currency,
       started_at: new Date(ended.getTime() - seconds * 1000), ended_at: ended,
     };
-    this.writes = this.writes.then(() => this.deps.db.usageRecord.create({ data }).then(() => {}))
+    this.writes = this.writes.then(() => recordUsage(this.deps.db, data))
       .catch((err) => this.deps.logger?.warn({ err: (err as Error).message, ...this.owner, phase }, 'usage row not written'));
   }
 }

@@ -1506,6 +1506,8 @@ export const JobScalarFieldEnum = {
   attempt_open: 'attempt_open',
   crash_count: 'crash_count',
   activity: 'activity',
+  usage: 'usage',
+  usage_rows: 'usage_rows',
   created_at: 'created_at',
   started_at: 'started_at',
   training_started_at: 'training_started_at',

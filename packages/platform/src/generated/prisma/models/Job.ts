@@ -32,6 +32,7 @@ export type JobAvgAggregateOutputType = {
   attempts: number | null
   run_token: number | null
   crash_count: number | null
+  usage_rows: number | null
 }
 
 export type JobSumAggregateOutputType = {
@@ -40,6 +41,7 @@ export type JobSumAggregateOutputType = {
   attempts: number | null
   run_token: number | null
   crash_count: number | null
+  usage_rows: number | null
 }
 
 export type JobMinAggregateOutputType = {
@@ -61,6 +63,7 @@ export type JobMinAggregateOutputType = {
   attempt_open: boolean | null
   crash_count: number | null
   activity: string | null
+  usage_rows: number | null
   created_at: Date | null
   started_at: Date | null
   training_started_at: Date | null
@@ -87,6 +90,7 @@ export type JobMaxAggregateOutputType = {
   attempt_open: boolean | null
   crash_count: number | null
   activity: string | null
+  usage_rows: number | null
   created_at: Date | null
   started_at: Date | null
   training_started_at: Date | null
@@ -118,6 +122,8 @@ export type JobCountAggregateOutputType = {
   attempt_open: number
   crash_count: number
   activity: number
+  usage: number
+  usage_rows: number
   created_at: number
   started_at: number
   training_started_at: number
@@ -133,6 +139,7 @@ export type JobAvgAggregateInputType = {
   attempts?: true
   run_token?: true
   crash_count?: true
+  usage_rows?: true
 }
 
 export type JobSumAggregateInputType = {
@@ -141,6 +148,7 @@ export type JobSumAggregateInputType = {
   attempts?: true
   run_token?: true
   crash_count?: true
+  usage_rows?: true
 }
 
 export type JobMinAggregateInputType = {
@@ -162,6 +170,7 @@ export type JobMinAggregateInputType = {
   attempt_open?: true
   crash_count?: true
   activity?: true
+  usage_rows?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -188,6 +197,7 @@ export type JobMaxAggregateInputType = {
   attempt_open?: true
   crash_count?: true
   activity?: true
+  usage_rows?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -219,6 +229,8 @@ export type JobCountAggregateInputType = {
   attempt_open?: true
   crash_count?: true
   activity?: true
+  usage?: true
+  usage_rows?: true
   created_at?: true
   started_at?: true
   training_started_at?: true
@@ -337,6 +349,8 @@ export type JobGroupByOutputType = {
   attempt_open: boolean
   crash_count: number
   activity: string | null
+  usage: runtime.JsonValue
+  usage_rows: number
   created_at: Date
   started_at: Date | null
   training_started_at: Date | null
@@ -391,6 +405,8 @@ export type JobWhereInput = {
   attempt_open?: Prisma.BoolFilter<"Job"> | boolean
   crash_count?: Prisma.IntFilter<"Job"> | number
   activity?: Prisma.StringNullableFilter<"Job"> | string | null
+  usage?: Prisma.JsonFilter<"Job">
+  usage_rows?: Prisma.IntFilter<"Job"> | number
   created_at?: Prisma.DateTimeFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -422,6 +438,8 @@ export type JobOrderByWithRelationInput = {
   attempt_open?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
   activity?: Prisma.SortOrderInput | Prisma.SortOrder
+  usage?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrderInput | Prisma.SortOrder
   training_started_at?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -457,6 +475,8 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   attempt_open?: Prisma.BoolFilter<"Job"> | boolean
   crash_count?: Prisma.IntFilter<"Job"> | number
   activity?: Prisma.StringNullableFilter<"Job"> | string | null
+  usage?: Prisma.JsonFilter<"Job">
+  usage_rows?: Prisma.IntFilter<"Job"> | number
   created_at?: Prisma.DateTimeFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -488,6 +508,8 @@ export type JobOrderByWithAggregationInput = {
   attempt_open?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
   activity?: Prisma.SortOrderInput | Prisma.SortOrder
+  usage?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrderInput | Prisma.SortOrder
   training_started_at?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -527,6 +549,8 @@ export type JobScalarWhereWithAggregatesInput = {
   attempt_open?: Prisma.BoolWithAggregatesFilter<"Job"> | boolean
   crash_count?: Prisma.IntWithAggregatesFilter<"Job"> | number
   activity?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
+  usage?: Prisma.JsonWithAggregatesFilter<"Job">
+  usage_rows?: Prisma.IntWithAggregatesFilter<"Job"> | number
   created_at?: Prisma.DateTimeWithAggregatesFilter<"Job"> | Date | string
   started_at?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
   training_started_at?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
@@ -558,6 +582,8 @@ export type JobCreateInput = {
   attempt_open?: boolean
   crash_count?: number
   activity?: string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: number
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -589,6 +615,8 @@ export type JobUncheckedCreateInput = {
   attempt_open?: boolean
   crash_count?: number
   activity?: string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: number
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -620,6 +648,8 @@ export type JobUpdateInput = {
   attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
   crash_count?: Prisma.IntFieldUpdateOperationsInput | number
   activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: Prisma.IntFieldUpdateOperationsInput | number
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -651,6 +681,8 @@ export type JobUncheckedUpdateInput = {
   attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
   crash_count?: Prisma.IntFieldUpdateOperationsInput | number
   activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: Prisma.IntFieldUpdateOperationsInput | number
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -682,6 +714,8 @@ export type JobCreateManyInput = {
   attempt_open?: boolean
   crash_count?: number
   activity?: string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: number
   created_at?: Date | string
   started_at?: Date | string | null
   training_started_at?: Date | string | null
@@ -713,6 +747,8 @@ export type JobUpdateManyMutationInput = {
   attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
   crash_count?: Prisma.IntFieldUpdateOperationsInput | number
   activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: Prisma.IntFieldUpdateOperationsInput | number
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -744,6 +780,8 @@ export type JobUncheckedUpdateManyInput = {
   attempt_open?: Prisma.BoolFieldUpdateOperationsInput | boolean
   crash_count?: Prisma.IntFieldUpdateOperationsInput | number
   activity?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  usage?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  usage_rows?: Prisma.IntFieldUpdateOperationsInput | number
   created_at?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   training_started_at?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -780,6 +818,8 @@ export type JobCountOrderByAggregateInput = {
   attempt_open?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
   activity?: Prisma.SortOrder
+  usage?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -793,6 +833,7 @@ export type JobAvgOrderByAggregateInput = {
   attempts?: Prisma.SortOrder
   run_token?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
 }
 
 export type JobMaxOrderByAggregateInput = {
@@ -814,6 +855,7 @@ export type JobMaxOrderByAggregateInput = {
   attempt_open?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
   activity?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -840,6 +882,7 @@ export type JobMinOrderByAggregateInput = {
   attempt_open?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
   activity?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
   created_at?: Prisma.SortOrder
   started_at?: Prisma.SortOrder
   training_started_at?: Prisma.SortOrder
@@ -853,6 +896,7 @@ export type JobSumOrderByAggregateInput = {
   attempts?: Prisma.SortOrder
   run_token?: Prisma.SortOrder
   crash_count?: Prisma.SortOrder
+  usage_rows?: Prisma.SortOrder
 }
 
 export type IntFieldUpdateOperationsInput = {
@@ -893,6 +937,8 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   attempt_open?: boolean
   crash_count?: boolean
   activity?: boolean
+  usage?: boolean
+  usage_rows?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -924,6 +970,8 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   attempt_open?: boolean
   crash_count?: boolean
   activity?: boolean
+  usage?: boolean
+  usage_rows?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -955,6 +1003,8 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   attempt_open?: boolean
   crash_count?: boolean
   activity?: boolean
+  usage?: boolean
+  usage_rows?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -986,6 +1036,8 @@ export type JobSelectScalar = {
   attempt_open?: boolean
   crash_count?: boolean
   activity?: boolean
+  usage?: boolean
+  usage_rows?: boolean
   created_at?: boolean
   started_at?: boolean
   training_started_at?: boolean
@@ -993,7 +1045,7 @@ export type JobSelectScalar = {
   updated_at?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "validation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "run_token" | "attempt_open" | "crash_count" | "activity" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenant_id" | "model_id" | "dataset_id" | "method" | "hyperparameters" | "metadata" | "state" | "idempotency_key" | "request_hash" | "step" | "total_steps" | "latest_metrics" | "preparation" | "validation" | "error_code" | "error_message" | "final_adapter_key" | "attempts" | "run_token" | "attempt_open" | "crash_count" | "activity" | "usage" | "usage_rows" | "created_at" | "started_at" | "training_started_at" | "finished_at" | "updated_at", ExtArgs["result"]["job"]>
 
 export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Job"
@@ -1022,6 +1074,8 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     attempt_open: boolean
     crash_count: number
     activity: string | null
+    usage: runtime.JsonValue
+    usage_rows: number
     created_at: Date
     started_at: Date | null
     training_started_at: Date | null
@@ -1473,6 +1527,8 @@ export interface JobFieldRefs {
   readonly attempt_open: Prisma.FieldRef<"Job", 'Boolean'>
   readonly crash_count: Prisma.FieldRef<"Job", 'Int'>
   readonly activity: Prisma.FieldRef<"Job", 'String'>
+  readonly usage: Prisma.FieldRef<"Job", 'Json'>
+  readonly usage_rows: Prisma.FieldRef<"Job", 'Int'>
   readonly created_at: Prisma.FieldRef<"Job", 'DateTime'>
   readonly started_at: Prisma.FieldRef<"Job", 'DateTime'>
   readonly training_started_at: Prisma.FieldRef<"Job", 'DateTime'>
