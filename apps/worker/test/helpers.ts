@@ -1,4 +1,4 @@
-import { newId, resolveHyperparameters, type Hyperparameters } from '@npo/contracts';
+import { newId, resolveHyperparameters, resolveValidation, type Hyperparameters, type ValidationSpec } from '@npo/contracts';
 import type { TestContext } from '../../../packages/platform/src/testing.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,7 +14,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 }
 
 /** A tenant, a ready model and a ready dataset with objects in S3, and a queued job as the API creates it. */
-export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>, tenant = newId('ten')) {
+export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>, tenant = newId('ten'), validation?: ValidationSpec) {
   await ctx.db.tenant.upsert({ where: { id: tenant }, create: { id: tenant, name: tenant }, update: {} });
   const model = newId('mdl');
   await ctx.storage.putBuffer(`models/${model}/files/unet/config.json`, '{"sample_size": 8}');
@@ -24,7 +24,7 @@ export async function seedJob(ctx: TestContext, hp: Partial<Hyperparameters>, te
   await ctx.db.dataset.create({ data: { id: dataset, tenant_id: tenant, name: 'd', format: 'parquet', status: 'ready', s3_key: `datasets/${dataset}/data.parquet`, size_bytes: 5n } });
   const hyper = resolveHyperparameters(hp, { method: 'npo', model: { pixelSpace: true, sampleSize: 8 } });
   const id = newId('job');
-  await ctx.db.job.create({ data: { id, tenant_id: tenant, model_id: model, dataset_id: dataset, method: 'npo', hyperparameters: hyper as object, state: 'queued', total_steps: hyper.steps } });
+  await ctx.db.job.create({ data: { id, tenant_id: tenant, model_id: model, dataset_id: dataset, method: 'npo', hyperparameters: hyper as object, state: 'queued', total_steps: hyper.steps, ...(validation ? { validation: resolveValidation(validation, hyper.checkpoint_every)! as object } : {}) } });
   await ctx.queues.train.add('train', { jobId: id }, { jobId: id });
   return { id, tenant, model, dataset };
 }

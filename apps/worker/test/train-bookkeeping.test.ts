@@ -27,6 +27,8 @@ const startInProcess = async () => {
   worker = await startWorker({ ...ctx, trainer: scriptedTrainer, validateDataset: refuseDatasets });
 };
 const job = (id: string) => ctx.db.job.findUniqueOrThrow({ where: { id } });
+// the queue's job completes once the run has returned: its usage rows are all written (the job row ends earlier)
+const runOver = (id: string) => waitFor('the run to end', async () => (await (await ctx.queues.train.getJob(id))?.getState()) === 'completed');
 
 test('a job runs to success: states, metrics, complete checkpoints in S3 with rows, final adapter, sample grid', async () => {
   await startInProcess();
@@ -55,7 +57,8 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
   const grid = (samples[0].result as { grid: string }).grid;
   assert.equal((await ctx.storage.getBuffer(`${samples[0].s3_prefix}/${grid}`)).subarray(1, 4).toString(), 'PNG');
 
-  // cost accounting: every phase the job went through is a priced usage row of this tenant, written by the time it ended
+  // cost accounting: every phase the job went through is a priced usage row of this tenant, written by the time its run ended
+  await runOver(id);
   const usage = await ctx.db.usageRecord.findMany({ where: { job_id: id }, orderBy: { id: 'asc' } });
   assert.deepEqual([...new Set(usage.map((u) => u.phase))], ['preparing', 'compiling', 'training', 'sampling']);
   for (const u of usage) {
@@ -65,14 +68,15 @@ test('a job runs to success: states, metrics, complete checkpoints in S3 with ro
     assert.ok(Math.abs(u.cost - u.seconds * 0.01) < 1e-12, `${u.phase}: ${u.cost} for ${u.seconds} s`);
     assert.ok(u.ended_at.getTime() <= done.finished_at!.getTime() + 1000);
   }
+  // no validation prompts: the preview grid is the only sampling (one row: it takes well under a flush interval)
+  assert.equal(usage.filter((u) => u.phase === 'sampling').length, 1);
   const total = usage.reduce((a, u) => a + u.seconds, 0);
   const wall = (done.finished_at!.getTime() - done.started_at!.getTime()) / 1000;
   assert.ok(total <= wall + 0.5, `${total} device-seconds counted in a job of ${wall} s`);
-  // the job's usage (its API field) is the running total on its row: once the run is over, the sum of its rows
-  const ran = await waitFor('the run to close', async () => { const j = await job(id); return !j.attempt_open && j; });
-  const rows = await ctx.db.usageRecord.findMany({ where: { job_id: id }, orderBy: { id: 'asc' } });
-  assert.equal(ran.usage_rows, rows.length);
-  assert.deepEqual(jobUsage(ran), summarize(rows));
+  // the job's usage (its API field) is the running total on its row: the sum of its rows
+  const ran = await job(id);
+  assert.equal(ran.usage_rows, usage.length);
+  assert.deepEqual(jobUsage(ran), summarize(usage));
   assert.ok(jobUsage(ran).device_seconds.total > 0);
 });
 
@@ -92,6 +96,18 @@ test('usage: a long phase is written every flush interval, so a crash loses at m
   assert.equal((await ctx.db.usageRecord.count({ where: { job_id: jobId } })), rows.length, 'nothing is counted outside a phase');
   const seconds = rows.reduce((a, r) => a + r.seconds, 0);
   assert.ok(seconds > 0.4 && seconds < 0.6, `${seconds} s counted for 0.45 s of training`);
+});
+
+test('usage: validation prompts are metered as sampling at the checkpoints they sample, the others stay training', async () => {
+  const { id } = await seedJob(ctx, { steps: 10, checkpoint_every: 2, lora_rank: 2 }, undefined, { prompts: ['a red square'], seeds: [0], every: 4 });
+  await runOver(id);
+  assert.equal((await job(id)).state, 'succeeded');
+  const sets = await ctx.db.sampleSet.findMany({ where: { job_id: id }, orderBy: { created_at: 'asc' } });
+  assert.deepEqual(sets.map((s) => [s.kind, s.checkpoint_step]), [['validation', 4], ['validation', 8], ['validation', 10], ['preview', null]]);
+  const usage = await ctx.db.usageRecord.findMany({ where: { job_id: id }, orderBy: { id: 'asc' } });
+  // one sampling row per sample set, each between training rows but the preview's (checkpoints 2 and 6 sample nothing)
+  assert.deepEqual(usage.map((u) => u.phase).filter((p) => p !== 'preparing' && p !== 'compiling').join(' ').replace(/(training )+/g, 'training '),
+    'training sampling training sampling training sampling training sampling');
 });
 
 test('a running job cancelled through Postgres + Redis stops within a step and keeps its checkpoints', async () => {

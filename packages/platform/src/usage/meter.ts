@@ -42,6 +42,17 @@ export class UsageMeter {
     return this.writes;
   }
 
+  /** Counts `phase` while `fn` runs (an interlude, such as validation sampling at a checkpoint), then what it counted before. */
+  async during<T>(phase: UsagePhase, fn: () => Promise<T>): Promise<T> {
+    const before = this.phase;
+    await this.enter(phase);
+    try {
+      return await fn();
+    } finally {
+      await (before ? this.enter(before) : this.stop());
+    }
+  }
+
   /** Writes what was counted and stops; the run is over (or left this worker). */
   stop(): Promise<void> {
     this.cut();
