@@ -7,6 +7,9 @@ import { RunSupersededError } from './run-errors.ts';
 /** The states a run may move the job out of (it still owns it); `cancelling` and the terminal ones stop it. */
 const OWNED: JobState[] = ['queued', ...RUNNING_STATES];
 
+/** Deaths of the worker process in a row, at the same place (no checkpoint in between), before the job is failed. */
+export const MAX_WORKER_CRASHES = 3;
+
 export type Claim =
   | { run: true; token: number; attempts: number; crashes: number; crashedWhile: string | null }
   | { run: false; state: JobState };

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Prisma } from '@npo/platform';
-import { S3Keys, type SampleResultRecord } from '@npo/contracts';
+import { S3Keys, newId, type SampleResultRecord } from '@npo/contracts';
 import type { WorkerDeps } from './deps.ts';
 import type { RenderedSamples } from './trainer-api.ts';
 import { scoreSamples } from './rewards.ts';
@@ -40,5 +40,19 @@ export async function finishSampleSet(deps: WorkerDeps, set: { id: string; s3_pr
   await deps.db.sampleSet.updateMany({
     where: { id: set.id, status: { notIn: ['succeeded', 'failed', 'cancelled'] } },
     data: { status, finished_at: new Date(), ...(error ? { error_code: error.code, error_message: error.message } : {}) },
+  });
+}
+
+/** What a job's own sample sets need of its row. */
+export type SampledJob = { id: string; tenant_id: string; model_id: string; method: string; validation: unknown };
+
+/** A sample set the worker makes itself (preview, validation): running from the start, never queued. */
+export function startWorkerSampleSet(deps: WorkerDeps, job: SampledJob, kind: 'preview' | 'validation', step: number | null, request: Record<string, unknown>) {
+  const id = newId('smp');
+  return deps.db.sampleSet.create({
+    data: {
+      id, tenant_id: job.tenant_id, job_id: job.id, model_id: job.model_id, kind, checkpoint_step: step, status: 'running',
+      request: request as Prisma.InputJsonValue, s3_prefix: S3Keys.jobSampleSet(job.id, id), started_at: new Date(),
+    },
   });
 }

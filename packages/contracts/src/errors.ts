@@ -114,6 +114,15 @@ export const JobErrorCodes = {
 } as const;
 
 /**
+ * Error codes of a failed sample set (`sample_set.error.code`) that belong to no other error: rendering failed (the
+ * trainer's sampling thread raises it, the worker writes it on sets whose rendering threw). A preview set whose
+ * renderer died is `worker_crashed` (JobErrorCodes).
+ */
+export const SampleErrorCodes = {
+  samplingFailed: 'sampling_failed',
+} as const;
+
+/**
  * A training job whose one step needs more memory than the worker's budget even with every block checkpointed:
  * it can never run there as configured. The message gives the estimate, the budget and what to lower.
  */

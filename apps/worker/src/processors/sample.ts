@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { InputError, JobErrorCodes, SAMPLE_TERMINAL, isRetryable, type AdapterRole, type SamplePayload, type SampleRequestRecord, type SampleStatus } from '@npo/contracts';
+import { InputError, JobErrorCodes, SampleErrorCodes, SAMPLE_TERMINAL, isRetryable, type AdapterRole, type SamplePayload, type SampleRequestRecord, type SampleStatus } from '@npo/contracts';
 import { UnrecoverableError, type QueueJob } from '@npo/platform';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
@@ -67,7 +67,7 @@ export async function sampleJob(deps: WorkerDeps & { cancels: CancelRegistry }, 
       throw err instanceof UnrecoverableError ? err : new UnrecoverableError((err as Error).message);
     }
     // transient (S3, Redis, Postgres): BullMQ retries with backoff; the last attempt marks the set failed
-    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await finishSampleSet(deps, row, 'failed', { code: 'sampling_failed', message: (err as Error).message });
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await finishSampleSet(deps, row, 'failed', { code: SampleErrorCodes.samplingFailed, message: (err as Error).message });
     throw err;
   } finally {
     await meter.stop();

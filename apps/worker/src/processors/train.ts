@@ -1,27 +1,19 @@
 import { basename, join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { ADAPTER_FILE, ADAPTER_FILES, JobErrorCodes, S3Keys, isRetryable, isTerminal, newId, roleOfMethod, storedHyperparameters, type JobState, type ResolvedValidation } from '@npo/contracts';
-import { Prisma, UnrecoverableError, WaitingError, recordJobEvent, type QueueJob } from '@npo/platform';
+import { ADAPTER_FILE, JobErrorCodes, S3Keys, isRetryable, isTerminal, storedHyperparameters, type JobState } from '@npo/contracts';
+import { UnrecoverableError, WaitingError, recordJobEvent, type QueueJob } from '@npo/platform';
 import type { TrainPayload } from '@npo/contracts';
 import type { WorkerDeps } from '../deps.ts';
 import type { CancelRegistry } from '../cancellation.ts';
 import type { CheckpointWritten } from '../trainer-api.ts';
-import { JobRecord } from '../job-record.ts';
+import { JobRecord, MAX_WORKER_CRASHES } from '../job-record.ts';
 import { RunSupersededError } from '../run-errors.ts';
 import { localModelDir } from '../model-cache.ts';
 import { fetchPrepared, isPublished, preparedCacheKey, publishPrepared, type PreparedSource } from '../prepared-cache.ts';
 import { PreparationProgress } from '../preparation-progress.ts';
 import { usageMeter } from '../usage.ts';
-import { finishSampleSet, publishSampleSet } from '../sample-sets.ts';
-import { PREVIEW_PROMPTS } from '@npo/trainer';
-
-
-
-/** Deaths of the worker process in a row, at the same place (no checkpoint in between), before the job is failed. */
-export const MAX_WORKER_CRASHES = 3;
-
-/** The activity of finalization: a crash here costs only the sample grid, so the job still succeeds without it. */
-const RENDERING = 'rendering the sample grid';
+import { RENDERING, finalize } from '../finalization.ts';
+import { validateCheckpoint } from '../checkpoint-validation.ts';
 
 /**
  * One training job: prepare data, train with checkpoints, render samples. Re-entrant: after a crash (BullMQ
@@ -171,30 +163,6 @@ async function endCancelling(deps: WorkerDeps, jobId: string) {
 }
 
 /**
- * The preview grid (once per job: a resumed finalization does not render or store it twice), then `succeeded`. A
- * preview set a dead run left `running` is ended `failed` first.
- */
-async function finalize(
-  deps: WorkerDeps, rec: JobRecord, row: JobRow, meter: ReturnType<typeof usageMeter>,
-  o: { modelDir: string; adapter: string | null; step: number; work: string; finalKey: string | null; signal: AbortSignal },
-) {
-  const rendered = await deps.db.sampleSet.findFirst({ where: { job_id: rec.jobId, kind: 'preview', status: 'succeeded' }, select: { id: true } });
-  await deps.db.sampleSet.updateMany({
-    where: { job_id: rec.jobId, kind: 'preview', status: 'running' },
-    data: { status: 'failed', finished_at: new Date(), error_code: JobErrorCodes.workerCrashed, error_message: 'the worker rendering it died' },
-  });
-  if (!rendered && o.adapter) {
-    await rec.activity(`${RENDERING} with model ${row.model_id}`);
-    await meter.enter('sampling');
-    await renderPreview(deps, rec, row, o.modelDir, o.adapter, o.work, o.signal);
-  } else if (!rendered) await rec.event('sample_failed', { kind: 'preview', message: `the worker died ${MAX_WORKER_CRASHES} times rendering the sample grid; the job's adapter is complete, so it succeeds without one` });
-  if (await rec.finish('succeeded', { step: o.step, ...(o.finalKey ? { final_adapter_key: o.finalKey } : {}) })) return { state: 'succeeded' };
-  // a cancel that came in after the last step still wins: the job ends `cancelled`, its checkpoints kept
-  if ((await rec.state()) === 'cancelling') await rec.finish('cancelled');
-  return { state: await rec.state() };
-}
-
-/**
  * The prepared shards for (dataset, model, resolution): this disk's copy, another worker's from S3, or encoded here
  * (then published to S3 for the others; a failed upload costs only the reuse, so it does not fail the job).
  * Encoding reports pairs done, percent and ETA on the job row at most once a second.
@@ -233,77 +201,4 @@ async function obtainPreparedShards(
 async function failBadInput(rec: JobRecord, code: string, message: string): Promise<never> {
   await rec.finish('failed', { error_code: code, error_message: message });
   throw new UnrecoverableError(message);
-}
-
-/**
- * The job's preview grid as a sample set of kind `preview`; a failure here is reported as an event and does not fail the
- * job. A cancel stops the render (the set ends `cancelled`), and finalize then ends the job `cancelled`.
- */
-async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: JobRow, modelDir: string, adapterPath: string | null, work: string, signal: AbortSignal) {
-  if (!adapterPath) return;
-  const validation = job.validation as ResolvedValidation | null;
-  const prompts = validation?.prompts ?? PREVIEW_PROMPTS;
-  const set = await startWorkerSampleSet(deps, job, 'preview', null, { prompts, method: job.method });
-  try {
-    const outDir = join(work, 'samples', set.id);
-    const rendered = await deps.trainer.renderSampleGrid({
-      modelDir, adapterPath, method: job.method as 'npo' | 'dpo', prompts, seeds: validation?.seeds, guidance: validation?.guidance,
-      outDir, workDir: join(work, 'samples', 'graphs'), signal,
-    });
-    await publishSampleSet(deps, set, prompts, outDir, rendered);
-    await rec.event('sample', { kind: 'preview', sample: set.id });
-  } catch (err) {
-    await finishSampleSet(deps, set, signal.aborted ? 'cancelled' : 'failed', { code: 'sampling_failed', message: (err as Error).message });
-    if (!signal.aborted) await rec.event('sample_failed', { kind: 'preview', message: (err as Error).message });
-  }
-}
-
-/**
- * The validation prompts of a checkpoint: base vs the checkpoint's adapter (in its method's role) on the same noise,
- * stored as a sample set of kind `validation` with the checkpoint's step, and the rewards of both arms when the
- * model's world has one. Failures are events; they never fail the job. Only the sampling itself is metered as
- * `sampling`: a checkpoint without validation stays in `training`.
- */
-async function validateCheckpoint(
-  deps: WorkerDeps, rec: JobRecord, job: JobRow, meter: ReturnType<typeof usageMeter>, modelDir: string, c: CheckpointWritten, work: string, signal: AbortSignal,
-) {
-  const v = job.validation as ResolvedValidation | null;
-  if (!v || (!c.final && c.step % v.every !== 0)) return;
-  const done = await deps.db.sampleSet.findFirst({ where: { job_id: job.id, kind: 'validation', checkpoint_step: c.step, status: 'succeeded' }, select: { id: true } });
-  if (done) return; // a resumed job replays no finished validation
-  const adapterPath = c.files.find((f) => basename(f) === ADAPTER_FILES.peft);
-  if (!adapterPath) return;
-  // metered from the set's creation to its end (published, failed or cancelled), then back to training
-  await meter.during('sampling', async () => {
-    const set = await startWorkerSampleSet(deps, job, 'validation', c.step, { prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, method: job.method });
-    try {
-      const outDir = join(work, 'validation', `step-${c.step}`);
-      const role = roleOfMethod(job.method as 'npo' | 'dpo');
-      const rendered = await deps.trainer.renderSamples({
-        modelDir, prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, adapters: { [role]: adapterPath },
-        title: `validation at step ${c.step}: plain CFG vs ${job.method.toUpperCase()}`, adaptedLabel: `${job.method.toUpperCase()} step ${c.step}`,
-        outDir, workDir: join(work, 'validation', 'graphs'), signal,
-      });
-      const { result } = await publishSampleSet(deps, set, v.prompts, outDir, rendered);
-      await rec.event('validation', { step: c.step, sample: set.id, rewards: result.rewards ?? null });
-    } catch (err) {
-      await finishSampleSet(deps, set, signal.aborted ? 'cancelled' : 'failed', { code: 'sampling_failed', message: (err as Error).message });
-      if (!signal.aborted) await rec.event('validation_failed', { step: c.step, message: (err as Error).message });
-    } finally {
-      await rm(join(work, 'validation', `step-${c.step}`), { recursive: true, force: true }).catch(() => {});
-    }
-  });
-}
-
-type JobRow = { id: string; tenant_id: string; model_id: string; method: string; validation: unknown };
-
-/** A sample set the worker makes itself (preview, validation): running from the start, never queued. */
-function startWorkerSampleSet(deps: WorkerDeps, job: JobRow, kind: 'preview' | 'validation', step: number | null, request: Record<string, unknown>) {
-  const id = newId('smp');
-  return deps.db.sampleSet.create({
-    data: {
-      id, tenant_id: job.tenant_id, job_id: job.id, model_id: job.model_id, kind, checkpoint_step: step, status: 'running',
-      request: request as Prisma.InputJsonValue, s3_prefix: S3Keys.jobSampleSet(job.id, id), started_at: new Date(),
-    },
-  });
 }

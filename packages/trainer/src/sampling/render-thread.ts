@@ -1,3 +1,4 @@
+import { SampleErrorCodes } from '@npo/contracts';
 import { ThreadError } from '../thread-error.ts';
 import { runInThread } from '../thread-task.ts';
 import { renderSampleGrid, type SampleGridOptions } from '../sample-grid.ts';
@@ -12,7 +13,7 @@ import type render from './render-worker.ts';
 export function renderSamplesInThread(o: RenderSamplesOptions): Promise<RenderedSamples> {
   const { signal, ...options } = o;
   return runInThread<typeof render>(new URL('./render-worker.ts', import.meta.url), options, {
-    label: 'sampling', fromFailure: (f) => new ThreadError(f, 'sampling_failed'), signal,
+    label: 'sampling', fromFailure: (f) => new ThreadError(f, SampleErrorCodes.samplingFailed), signal,
   });
 }
 
