@@ -1,6 +1,6 @@
 /**
  * Ours vs PyTorch eager on the same step, same data, same machine, same thread count, one after the other:
- *   npx tsx bench/compare.ts <tiny|sd15s|sd15-256|sd15> [--threads N] [--steps N] [--baseline diffusers|torch1]
+ *   npx tsx bench/compare.ts <tiny|sd15s|sd15-256|sd15> [--threads N] [--steps N] [--plan keep|attention|blocks] [--baseline diffusers|torch1]
  * Baseline `diffusers` (default): diffusers + PEFT on PyTorch 2 (bench/diffusers_step.py, the venv of
  * bench/setup-diffusers-env.sh: NPO_BENCH_PYTHON, default ~/.cache/npo-forge/bench-venv/bin/python);
  * `torch1`: Debian's torch 1.13 running bench/torch_step.py (BENCH_PYTHON, default /usr/bin/python3).
@@ -34,10 +34,10 @@ function main() {
   const common = [w.name, '--threads', String(args.threads), ...(args.steps ? ['--steps', String(args.steps)] : [])];
   const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
   // Prepare and compile in their own process, so neither the graph build nor weight generation counts in peak RSS.
-  runPrepare(tsx, w.name);
+  runPrepare(tsx, w.name, args.plan);
   const tmp = mkdtempSync(join(tmpdir(), 'npo-bench-'));
   try {
-    const ours = runLine(tsx, ['bench/run.ts', ...common, ...(args.optimization ? ['--opt', args.optimization] : []), '--losses-out', join(tmp, 'ours.json')]);
+    const ours = runLine(tsx, ['bench/run.ts', ...common, '--plan', args.plan, ...(args.optimization ? ['--opt', args.optimization] : []), '--losses-out', join(tmp, 'ours.json')]);
     const base = BASELINES[args.baseline];
     if (!existsSync(base.python)) throw new BenchError(`${base.python} is missing: run bash bench/setup-diffusers-env.sh <diffusers checkout> (or choose --baseline torch1)`);
     const torch = runLine(base.python, [base.script, ...common, '--losses-out', join(tmp, 'torch.json')]);
@@ -58,8 +58,8 @@ function main() {
   }
 }
 
-function runPrepare(tsx: string, name: string) {
-  const r = spawnSync(tsx, ['bench/run.ts', name, '--prepare-only'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+function runPrepare(tsx: string, name: string, plan: string) {
+  const r = spawnSync(tsx, ['bench/run.ts', name, '--prepare-only', '--plan', plan], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new BenchError(`preparing ${name} failed (exit ${r.status ?? r.signal})`);
 }
 
