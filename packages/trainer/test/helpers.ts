@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ArtifactDir, DEFAULT_TARGETS, initLora, saveLora, type LoraAdapter } from '@npo/diffusion';
 import { Rng, writeSafetensors } from '@npo/graph';
+import { loadModelFolder } from '../src/index.ts';
 
 export const TINY_MODEL = join(import.meta.dirname, '../../diffusion/test/fixtures/tiny-unet');
 
@@ -23,4 +25,19 @@ export function makePrepared(dir: string, pairs: number[], latentShape = [4, 8, 
   const manifest = { version: 1, key: 'test', shards, total_pairs: pairs.reduce((a, b) => a + b, 0), latent_shape: latentShape, embed_shape: embedShape, uncond_file: 'uncond.safetensors' };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
   return dir;
+}
+
+/**
+ * A rank-4 LoRA for `modelDir`'s UNet with seeded random B (initLora's zeros would change nothing), saved in `dir`
+ * for `method`: an adapter whose effect on samples is large enough to see.
+ */
+export function strongAdapter(modelDir: string, dir: string, method: 'npo' | 'dpo'): { file: string; adapter: LoraAdapter } {
+  const model = loadModelFolder(modelDir);
+  const art = new ArtifactDir(join(dir, 'init'));
+  const adapter = initLora(art.weights(model.unetWeights, 'unet.safetensors'), { rank: 4, alpha: 4, targets: DEFAULT_TARGETS }, 1);
+  let k = 0;
+  for (const m of adapter.modules.values()) new Rng(9, k++).fillNormal(m.B.data as Float32Array, 0, 0.5);
+  const file = join(dir, 'adapter.safetensors');
+  saveLora(file, adapter, { method });
+  return { file, adapter };
 }

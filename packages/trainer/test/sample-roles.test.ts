@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ArtifactDir, buildGuidanceGraph, GuidedSampler, initLora, moduleSpecs, saveLora, TextEncoder, DEFAULT_TARGETS, type LoraAdapter,
+  ArtifactDir, buildGuidanceGraph, GuidedSampler, moduleSpecs, TextEncoder, type LoraAdapter,
 } from '@npo/diffusion';
 import { Rng } from '@npo/graph';
 import { loadModelFolder, renderSampleGrid } from '../src/index.ts';
+import { strongAdapter } from './helpers.ts';
 
 // The preview grid of a job puts the adapter where its method says: DPO's in both guidance branches, NPO's in the
 // negative branch only. The reference below drives the guided sampler with explicit per-branch scales.
@@ -17,16 +18,6 @@ const SEEDS = [0, 5];
 const STEPS = 4;
 const W = 5;
 
-function strongAdapter(dir: string): { file: string; adapter: LoraAdapter } {
-  const model = loadModelFolder(TINY_SD);
-  const art = new ArtifactDir(join(dir, 'init'));
-  const adapter = initLora(art.weights(model.unetWeights, 'unet.safetensors'), { rank: 4, alpha: 4, targets: DEFAULT_TARGETS }, 1);
-  let k = 0;
-  for (const m of adapter.modules.values()) new Rng(9, k++).fillNormal(m.B.data as Float32Array, 0, 0.5);
-  const file = join(dir, 'adapter.safetensors');
-  saveLora(file, adapter, { method: 'dpo' });
-  return { file, adapter };
-}
 
 /** Images [prompt][seed] with the adapter at these branch scales, computed without the grid code. */
 async function reference(dir: string, adapter: LoraAdapter, positiveScale: number, negativeScale: number): Promise<Float32Array[][]> {
@@ -64,7 +55,7 @@ const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math
 test('preview grid: a DPO adapter runs in both guidance branches, an NPO adapter in the negative one only', { timeout: 120000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'npo-roles-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const { file, adapter } = strongAdapter(dir);
+  const { file, adapter } = strongAdapter(TINY_SD, dir, 'dpo');
   const both = await reference(dir, adapter, 1, 1);
   const negativeOnly = await reference(dir, adapter, 0, 1);
   const none = await reference(dir, adapter, 0, 0);

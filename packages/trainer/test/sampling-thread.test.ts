@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetryable } from '@npo/contracts';
-import { ArtifactDir, DEFAULT_TARGETS, initLora, saveLora } from '@npo/diffusion';
-import { Rng } from '@npo/graph';
-import { loadModelFolder, renderSamples, renderSamplesInThread, type RenderSamplesOptions } from '../src/index.ts';
+import { renderSamples, renderSamplesInThread, type RenderSamplesOptions } from '../src/index.ts';
+import { strongAdapter } from './helpers.ts';
 
 // The worker service samples (preview grid, validation prompts, sampling requests) in a worker thread: onnxruntime's
 // session.run is synchronous, so on the main thread a full-size grid would stall BullMQ's lock renewal and the cancel
@@ -17,16 +16,6 @@ const TINY_SD = new URL('../../../models/tiny-sd', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'npo-sampling-thread-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function adapterFile(): string {
-  const model = loadModelFolder(TINY_SD);
-  const art = new ArtifactDir(join(dir, 'init'));
-  const adapter = initLora(art.weights(model.unetWeights, 'unet.safetensors'), { rank: 4, alpha: 4, targets: DEFAULT_TARGETS }, 1);
-  let k = 0;
-  for (const m of adapter.modules.values()) new Rng(9, k++).fillNormal(m.B.data as Float32Array, 0, 0.5);
-  const file = join(dir, 'adapter.safetensors');
-  saveLora(file, adapter, { method: 'npo' });
-  return file;
-}
 
 const request = (name: string, o: Partial<RenderSamplesOptions> = {}): RenderSamplesOptions => ({
   modelDir: TINY_SD, prompts: ['a red circle', 'a blue square'], seeds: [0, 1, 2], guidance: [5], steps: 25,
@@ -53,7 +42,7 @@ async function timed<T>(run: () => Promise<T>): Promise<{ result: T; ms: number;
 }
 
 test('a grid sampled in the thread: the main thread\'s images, and the event loop stays free while it renders', async () => {
-  const adapters = { negative: adapterFile() };
+  const adapters = { negative: strongAdapter(TINY_SD, dir, 'npo').file };
   const threaded = await timed(() => renderSamplesInThread(request('threaded', { adapters })));
   const direct = await timed(() => renderSamples(request('direct', { adapters })));
   assert.deepEqual(threaded.result.images.map((i) => i.name), direct.result.images.map((i) => i.name));

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, initLora, moduleSpecs, saveLora, SdxlTextEncoders, Vae, writeTinySdxlFolder,
-  DEFAULT_TARGETS, type LoraAdapter,
+  ArtifactDir, buildGuidanceGraph, defaultTimeIds, GuidedSampler, moduleSpecs, SdxlTextEncoders, Vae, writeTinySdxlFolder,
+  type LoraAdapter,
 } from '@npo/diffusion';
-import { Rng } from '@npo/graph';
 import { loadModelFolder, renderSamples, seedNoise } from '../src/index.ts';
+import { strongAdapter } from './helpers.ts';
 
 // Sampling an SDXL folder conditions the UNet as StableDiffusionXLPipeline does: both encoders' prompt embeddings,
 // the pooled text_embeds of encoder 2, the default time_ids (original = target = the image size, no crop) and, for
@@ -20,16 +20,6 @@ const SEEDS = [0, 3];
 const STEPS = 3;
 const W = 5;
 
-function strongAdapter(modelDir: string, dir: string): { file: string; adapter: LoraAdapter } {
-  const model = loadModelFolder(modelDir);
-  const art = new ArtifactDir(join(dir, 'init'));
-  const adapter = initLora(art.weights(model.unetWeights, 'unet.safetensors'), { rank: 4, alpha: 4, targets: DEFAULT_TARGETS }, 1);
-  let k = 0;
-  for (const m of adapter.modules.values()) new Rng(9, k++).fillNormal(m.B.data as Float32Array, 0, 0.5);
-  const file = join(dir, 'adapter.safetensors');
-  saveLora(file, adapter, { method: 'npo' });
-  return { file, adapter };
-}
 
 /** Decoded images [prompt][seed] with the adapter in the negative branch only (negativeScale 1) or absent. */
 async function reference(modelDir: string, dir: string, adapter: LoraAdapter | null, negativePrompt = ''): Promise<Float32Array[][]> {
@@ -84,7 +74,7 @@ test('SDXL sampling: pooled text_embeds, default time_ids, zeros for the empty n
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const modelDir = join(dir, 'model');
   writeTinySdxlFolder(modelDir, { words: [...WORDS, 'blurry'], seed: 5, vaeFrom: VAE });
-  const { file, adapter } = strongAdapter(modelDir, dir);
+  const { file, adapter } = strongAdapter(modelDir, dir, 'npo');
 
   const base = await reference(modelDir, dir, null);
   const npo = await reference(modelDir, dir, adapter);

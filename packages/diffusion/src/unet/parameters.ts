@@ -1,20 +1,10 @@
+import { ParameterShapes } from '../model/parameter-shapes.ts';
 import type { UNetConfig } from './config.ts';
 
 /** Every parameter of a diffusers UNet2DConditionModel with this config: name → shape, in module order. */
 export function unetParameterShapes(cfg: UNetConfig): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const linear = (path: string, outF: number, inF: number, bias = true) => {
-    out.set(`${path}.weight`, [outF, inF]);
-    if (bias) out.set(`${path}.bias`, [outF]);
-  };
-  const conv = (path: string, outC: number, inC: number, k: number) => {
-    out.set(`${path}.weight`, [outC, inC, k, k]);
-    out.set(`${path}.bias`, [outC]);
-  };
-  const norm = (path: string, c: number) => {
-    out.set(`${path}.weight`, [c]);
-    out.set(`${path}.bias`, [c]);
-  };
+  const out = new ParameterShapes();
+  const { linear, conv, norm } = out;
   const ted = cfg.time_embedding_dim;
   const resnet = (path: string, inC: number, outC: number) => {
     norm(`${path}.norm1`, inC);

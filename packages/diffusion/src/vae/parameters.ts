@@ -1,3 +1,4 @@
+import { ParameterShapes } from '../model/parameter-shapes.ts';
 import type { VaeConfig } from './config.ts';
 
 /**
@@ -5,15 +6,8 @@ import type { VaeConfig } from './config.ts';
  * old ones): name → shape, in module order — encoder, quant_conv, post_quant_conv, decoder. What autoencoder.ts reads.
  */
 export function vaeParameterShapes(cfg: VaeConfig): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const conv = (path: string, outC: number, inC: number, k: number) => {
-    out.set(`${path}.weight`, [outC, inC, k, k]);
-    out.set(`${path}.bias`, [outC]);
-  };
-  const norm = (path: string, c: number) => {
-    out.set(`${path}.weight`, [c]);
-    out.set(`${path}.bias`, [c]);
-  };
+  const out = new ParameterShapes();
+  const { linear, conv, norm } = out;
   const resnet = (path: string, inC: number, outC: number) => {
     norm(`${path}.norm1`, inC);
     conv(`${path}.conv1`, outC, inC, 3);
@@ -27,8 +21,7 @@ export function vaeParameterShapes(cfg: VaeConfig): Map<string, number[]> {
       const a = `${path}.attentions.0`;
       norm(`${a}.group_norm`, c);
       for (const p of ['to_q', 'to_k', 'to_v', 'to_out.0']) {
-        out.set(`${a}.${p}.weight`, [c, c]);
-        out.set(`${a}.${p}.bias`, [c]);
+        linear(`${a}.${p}`, c, c);
       }
     }
     resnet(`${path}.resnets.1`, c, c);
