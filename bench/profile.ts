@@ -4,10 +4,11 @@
  * Prints the bench line for these options; with --ops, also the top op types by total time (onnxruntime's
  * profiler, timed steps only) to stderr. Run bench/run.ts <workload> --prepare-only first.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { hostTensor, type HostTensor } from '@npo/graph';
+import { readOnnxruntimeProfile } from '../packages/graph/src/testing/onnxruntime-profile.ts';
 import { adamStateName, STEP_INPUTS, updatedName } from '../packages/diffusion/src/objectives/step-graph-names.ts';
 import { parseBenchArgs, summarize } from './cli-args.ts';
 import { compileStep, initialStepState, stepOutputs } from './ours-step.ts';
@@ -56,17 +57,14 @@ for (let i = 0; i < warmup + steps; i++) {
 }
 if (flags.has('--ops')) {
   session.endProfiling();
-  const file = readdirSync(p.dir).filter((f) => f.startsWith('ort_profile')).sort().pop();
-  if (!file) throw new Error(`no onnxruntime profile was written to ${p.dir}`);
-  const all: { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }[] = JSON.parse(readFileSync(join(p.dir, file), 'utf8'));
-  rmSync(join(p.dir, file));
+  const { file, events, kernels } = readOnnxruntimeProfile(p.dir, 'ort_profile');
+  rmSync(file);
   // Only the timed steps: drop everything before the first model_run after the warm-up.
-  const runs = all.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
-  const events = all.filter((e) => e.ts >= runs[warmup]);
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
   const byOp = new Map<string, { us: number; n: number }>();
   let total = 0;
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+  for (const e of kernels) {
+    if (e.ts < runs[warmup]) continue;
     const op = e.args?.op_name ?? '?';
     const s = byOp.get(op) ?? { us: 0, n: 0 };
     s.us += e.dur;

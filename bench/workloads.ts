@@ -6,6 +6,7 @@ import { WeightSource } from '../packages/diffusion/src/model/weights.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../packages/diffusion/src/schedule/noise-schedule.ts';
 import { parseUNetConfig, pooledEmbedWidth, TIME_IDS, type UNetConfig } from '../packages/diffusion/src/unet/config.ts';
 import { STEP_INPUTS } from '../packages/diffusion/src/objectives/step-graph-names.ts';
+import { defaultTimeIds } from '../packages/diffusion/src/unet/time-ids.ts';
 import { ensureRandomUNetWeights } from './unet-weights.ts';
 import { targetModuleNames } from '@npo/contracts';
 
@@ -131,7 +132,8 @@ WORKLOADS['sdxl-tiny'] = {
  */
 function sdxlConditioning(config: UNetConfig, P: number, px: number, normal: (shape: number[]) => HostTensor): Record<string, HostTensor> {
   if (!config.addition) return {};
-  const ids = () => hostTensor('float32', [P, TIME_IDS], Float32Array.from({ length: P * TIME_IDS }, (_, i) => [px, px, 0, 0, px, px][i % TIME_IDS]));
+  const one = defaultTimeIds(px);
+  const ids = () => hostTensor('float32', [P, TIME_IDS], Float32Array.from({ length: P * TIME_IDS }, (_, i) => one[i % TIME_IDS]));
   return {
     [STEP_INPUTS.textEmbeds]: normal([P, pooledEmbedWidth(config.addition)]),
     [STEP_INPUTS.chosenTimeIds]: ids(),

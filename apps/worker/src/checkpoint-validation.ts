@@ -25,8 +25,8 @@ export async function validateCheckpoint(
   // metered from the set's creation to its end (published, failed or cancelled), then back to training
   await meter.during('sampling', async () => {
     const set = await startWorkerSampleSet(deps, job, 'validation', c.step, { prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, method: job.method });
+    const outDir = join(work, 'validation', `step-${c.step}`);
     try {
-      const outDir = join(work, 'validation', `step-${c.step}`);
       const role = roleOfMethod(job.method as 'npo' | 'dpo');
       const rendered = await deps.trainer.renderSamples({
         modelDir, prompts: v.prompts, seeds: v.seeds, guidance: [v.guidance], steps: v.steps, adapters: { [role]: adapterPath },
@@ -39,7 +39,7 @@ export async function validateCheckpoint(
       await finishSampleSet(deps, set, signal.aborted ? 'cancelled' : 'failed', { code: SampleErrorCodes.samplingFailed, message: (err as Error).message });
       if (!signal.aborted) await rec.event('validation_failed', { step: c.step, message: (err as Error).message });
     } finally {
-      await rm(join(work, 'validation', `step-${c.step}`), { recursive: true, force: true }).catch(() => {});
+      await rm(outDir, { recursive: true, force: true }).catch(() => {});
     }
   });
 }

@@ -33,7 +33,7 @@ export async function finalize(
   } else if (!rendered) await rec.event('sample_failed', { kind: 'preview', message: `the worker died ${MAX_WORKER_CRASHES} times rendering the sample grid; the job's adapter is complete, so it succeeds without one` });
   if (await rec.finish('succeeded', { step: o.step, ...(o.finalKey ? { final_adapter_key: o.finalKey } : {}) })) return { state: 'succeeded' };
   // a cancel that came in after the last step still wins: the job ends `cancelled`, its checkpoints kept
-  if ((await rec.state()) === 'cancelling') await rec.finish('cancelled');
+  if ((await rec.state()) === 'cancelling' && (await rec.finish('cancelled'))) return { state: 'cancelled' };
   return { state: await rec.state() };
 }
 
@@ -41,8 +41,7 @@ export async function finalize(
  * The job's preview grid as a sample set of kind `preview`; a failure here is reported as an event and does not fail the
  * job. A cancel stops the render (the set ends `cancelled`), and finalize then ends the job `cancelled`.
  */
-async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: SampledJob, modelDir: string, adapterPath: string | null, work: string, signal: AbortSignal) {
-  if (!adapterPath) return;
+async function renderPreview(deps: WorkerDeps, rec: JobRecord, job: SampledJob, modelDir: string, adapterPath: string, work: string, signal: AbortSignal) {
   const validation = job.validation as ResolvedValidation | null;
   const prompts = validation?.prompts ?? PREVIEW_PROMPTS;
   const set = await startWorkerSampleSet(deps, job, 'preview', null, { prompts, method: job.method });

@@ -34,6 +34,13 @@ export class JobRecord {
     return recordJobEvent({ ...this.deps, redisKeyPrefix: this.deps.config.redisKeyPrefix }, this.jobId, type, data);
   }
 
+  /** A job found `cancelling` that no run trains any more ends `cancelled` (unfenced: there is no run to fence). */
+  async endCancelling(): Promise<boolean> {
+    const res = await this.deps.db.job.updateMany({ where: { id: this.jobId, state: 'cancelling' }, data: { state: 'cancelled', finished_at: new Date(), attempt_open: false } });
+    if (res.count === 1) await this.event('state', { state: 'cancelled' });
+    return res.count === 1;
+  }
+
   /**
    * Starts a run: bumps `run_token` and `attempts` unless the job is cancelling or finished. An attempt still open
    * from the previous run means its process died: that counts as a crash (reset by every new checkpoint).
@@ -81,8 +88,13 @@ export class JobRecord {
    * Writes `data` if this run still owns the job (its token) and the job is in one of `states`. False when the
    * state did not allow it; RunSupersededError when a newer run holds the job.
    */
+  /** The rows this run may write: its job, its token, one of `states`. */
+  private owned(states: readonly JobState[] = OWNED) {
+    return { id: this.jobId, run_token: this.token, state: { in: [...states] } };
+  }
+
   private async fenced(data: Record<string, unknown>, states: readonly JobState[] = [...OWNED, 'cancelling']): Promise<boolean> {
-    const res = await this.deps.db.job.updateMany({ where: { id: this.jobId, run_token: this.token, state: { in: [...states] } }, data });
+    const res = await this.deps.db.job.updateMany({ where: this.owned(states), data });
     if (res.count === 1) return true;
     await this.assertOwner();
     return false;
@@ -118,7 +130,7 @@ export class JobRecord {
   async step(m: StepMetrics): Promise<JobState> {
     const latest = { step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, lr: m.lr, grad_norm: m.grad_norm, step_ms: m.step_ms, peak_rss_mb: m.peak_rss_mb };
     const inserted = await this.deps.db.$transaction(async (tx) => {
-      const own = await tx.job.updateMany({ where: { id: this.jobId, run_token: this.token, state: { in: [...OWNED] } }, data: { step: m.step, latest_metrics: latest } });
+      const own = await tx.job.updateMany({ where: this.owned(), data: { step: m.step, latest_metrics: latest } });
       if (own.count === 0) return null;
       const res = await tx.jobMetric.createMany({
         data: [{ job_id: this.jobId, step: m.step, loss: m.loss, implicit_acc: m.implicit_acc, grad_norm: m.grad_norm, lr: m.lr, step_ms: m.step_ms, peak_rss_mb: m.peak_rss_mb }],
@@ -146,7 +158,7 @@ export class JobRecord {
   async checkpoint(c: { step: number; prefix: string; files: string[]; final: boolean }): Promise<boolean> {
     const stored = await this.deps.db.$transaction(async (tx) => {
       const own = await tx.job.updateMany({
-        where: { id: this.jobId, run_token: this.token, state: { in: [...OWNED] } },
+        where: this.owned(),
         data: { crash_count: 0, ...(c.final ? { final_adapter_key: S3Keys.checkpointAdapter(c.prefix) } : {}) },
       });
       if (own.count === 0) return false;

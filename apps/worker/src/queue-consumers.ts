@@ -100,10 +100,11 @@ export async function reconcile(deps: WorkerDeps): Promise<number> {
   let n = 0;
   const ensure = async (queue: Queue, name: string, id: string, data: object) => {
     const existing = await queue.getJob(id);
+    const failed = existing ? await existing.isFailed() : false;
     const key = queue.name as QueueName;
     // a failed entry is settled, not blindly retried: poisoned work must not run again at every start
-    if (existing && (await existing.isFailed()) && SETTLED_QUEUES.includes(key)) await settleFailedQueueJob(deps, key, id, existing.failedReason ?? 'failed');
-    else if (existing && (await existing.isFailed())) await existing.retry('failed');
+    if (failed && SETTLED_QUEUES.includes(key)) await settleFailedQueueJob(deps, key, id, existing!.failedReason ?? 'failed');
+    else if (failed) await existing!.retry('failed');
     else if (!existing) await queue.add(name, data, { jobId: id });
     else return;
     n++;

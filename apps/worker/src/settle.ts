@@ -1,6 +1,7 @@
 import { JobErrorCodes, QueueNames, isTerminal, type QueueName } from '@npo/contracts';
-import { recordJobEvent, storableJson } from '@npo/platform';
+import { storableJson } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
+import { JobRecord } from './job-record.ts';
 
 /** The queues whose failed entries this module settles (the others' processors keep their own records). */
 export const SETTLED_QUEUES: readonly QueueName[] = [QueueNames.datasets, QueueNames.models, QueueNames.train];
@@ -33,17 +34,16 @@ export async function settleFailedQueueJob(deps: WorkerDeps, queue: QueueName, i
   if (queue !== QueueNames.train) return 'none';
   const row = await deps.db.job.findUnique({ where: { id }, select: { state: true, attempts: true, attempt_open: true, activity: true } });
   if (!row || isTerminal(row.state)) return 'none';
-  const event = (data: Record<string, unknown>) => recordJobEvent({ ...deps, redisKeyPrefix: deps.config.redisKeyPrefix }, id, 'state', data);
+  const rec = new JobRecord(deps, id);
   if (row.state === 'cancelling') {
-    const res = await deps.db.job.updateMany({ where: { id, state: 'cancelling' }, data: { state: 'cancelled', finished_at: new Date(), attempt_open: false } });
-    if (res.count) await event({ state: 'cancelled' });
+    await rec.endCancelling();
     return 'ended';
   }
   if (row.attempts >= MAX_RUNS) {
     const crashed = row.attempt_open ? JobErrorCodes.workerCrashed : JobErrorCodes.trainingFailed;
     const message = storable(`the job was run ${row.attempts} times without finishing${row.activity ? ` (last: ${row.activity})` : ''}; the queue's last word: ${reason}`);
     const res = await deps.db.job.updateMany({ where: { id, state: row.state }, data: { state: 'failed', finished_at: new Date(), error_code: crashed, error_message: message, attempt_open: false } });
-    if (res.count) await event({ state: 'failed', error: { code: crashed, message } });
+    if (res.count) await rec.event('state', { state: 'failed', error: { code: crashed, message } });
     return 'ended';
   }
   const entry = await deps.queues.train.getJob(id);

@@ -30,7 +30,6 @@ export const isTerminal = (state: string): boolean => (TERMINAL_STATES as readon
 /** A job's lifecycle value in an API schema; `options` add a description or mark the deprecated `state` alias. */
 export const jobStatusSchema = (options: { description?: string; deprecated?: boolean } = {}) =>
   Type.Unsafe<JobState>(Type.Union(JOB_STATES.map((s) => Type.Literal(s)), options));
-export const JobStateSchema = jobStatusSchema();
 
 /**
  * Jobs say `status`, as datasets, models and sample sets do (and OpenAI's and Together's fine-tuning APIs); `state` is

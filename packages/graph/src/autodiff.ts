@@ -60,17 +60,18 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   const regionOf = new Map<number, { start: number; end: number }>();
   for (const r of g.checkpoints) if (r.end <= end) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
 
-  const pending = new Map<string, Value[]>();
+  // d loss / d value so far, by value name: one running sum per value
+  const pending = new Map<string, Value>();
   // Gradients pushed while each enclosing region's backward runs (innermost last), target name → latest running sum.
   const leaving: Map<string, Value>[] = [];
   // Fan-in is summed as it arrives (the same left-to-right order as summing at the end): a value read by many nodes
   // — q, k and v by every attention chunk, each chunk's gradient padded to the full size — holds one running sum,
   // not one full-size tensor per reader until its producer is reached.
   const push = (v: Value, d: Value) => {
-    const list = pending.get(v.name);
-    if (list?.length) pending.set(v.name, [g.scope('grad', () => add(list.reduce((a, b) => add(a, b)), d))]);
-    else pending.set(v.name, [d]);
-    for (const m of leaving) m.set(v.name, pending.get(v.name)![0]);
+    const prev = pending.get(v.name);
+    const sum = prev ? g.scope('grad', () => add(prev, d)) : d;
+    pending.set(v.name, sum);
+    for (const m of leaving) m.set(v.name, sum);
   };
   /** 0 as a [1] tensor that onnxruntime can compute only once `d` exists. */
   const zeroAfter = (d: Value) => g.scope('grad', () => mul(reshape(d.rank ? slice(d, [...d.shape.keys()], d.shape.map(() => 0), d.shape.map(() => 1)) : d, [1]), 0));
@@ -81,13 +82,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
    * attention first and keep all their probability maps while it completes dk over all chunks, then dv.
    */
   let carry: Value | null = null;
-  const total = (v: Value): Value | null => {
-    const list = pending.get(v.name);
-    if (!list?.length) return null;
-    const sum = list.reduce((a, b) => add(a, b));
-    pending.set(v.name, [sum]);
-    return sum;
-  };
+  const total = (v: Value): Value | null => pending.get(v.name) ?? null;
 
   /** Applies `node`'s rule; `route` maps an operand to the value its gradient belongs to (a recomputed copy's original). */
   const backprop = (node: Node, route: (v: Value) => Value = (v) => v) => {
@@ -123,7 +118,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     const firstNode = g.nodes.length;
     const nodes = g.nodes.slice(r.start, r.end);
     const produced = new Set(nodes.flatMap((n) => n.outputs.map((o) => o.name)));
-    const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.get(o.name)?.length);
+    const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.has(o.name));
     if (!outs.length) return;
     const dOut = total(outs[0])!;
     const zero = carry?.dtype === dOut.dtype ? g.scope('grad', () => add(zeroAfter(dOut), carry!)) : zeroAfter(dOut);

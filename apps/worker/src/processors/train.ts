@@ -25,7 +25,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
   const rec = new JobRecord(deps, jobId);
   const claim = await rec.claim();
   if (!claim.run) {
-    if (claim.state === 'cancelling') await endCancelling(deps, jobId);
+    if (claim.state === 'cancelling') await rec.endCancelling();
     return { state: claim.state === 'cancelling' ? 'cancelled' : claim.state };
   }
   const row = await deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
@@ -74,12 +74,14 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     // a step that cannot fit MEMORY_BUDGET_MB fails the job here (job_too_large, not retried), before preparation is spent on it
     await rec.activity(`sizing a training step of model ${model.id} at ${hp.resolution} px against the memory budget`);
-    const memory = await trainer.checkJobMemory({ modelDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp, memoryBudgetMb: deps.config.memoryBudgetMb, signal: AbortSignal.any([signal, shutdown]) });
+    // work before training stops for a cancel and for the worker's shutdown alike
+    const stopSignal = AbortSignal.any([signal, shutdown]);
+    const memory = await trainer.checkJobMemory({ modelDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp, memoryBudgetMb: deps.config.memoryBudgetMb, signal: stopSignal });
     await rec.event('memory_checked', { ...memory });
     if ((await rec.advance('preparing')) !== 'preparing') controller.abort(new Error('job is no longer running'));
     await meter.enter('preparing');
     await rec.activity(`preparing dataset ${dataset.id} (${dataset.format}, ${dataset.size_bytes} bytes) for model ${model.id} at ${hp.resolution} px`);
-    const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal: AbortSignal.any([signal, shutdown]) });
+    const prepared = await obtainPreparedShards(deps, rec, { datasetId: dataset.id, datasetKey: dataset.s3_key, datasetFormat: dataset.format, pairsTotal: (dataset.report as { pairs_kept?: number } | null)?.pairs_kept, modelId: model.id, modelFilesSha256, modelDir, resolution: hp.resolution, work, signal: stopSignal });
     if (shutdown.aborted && !signal.aborted) await release(null);
 
     // resume from the newest checkpoint that exists (has a row): its files were uploaded before the row
@@ -92,6 +94,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.event('resumed', { from_step: latest.step });
     }
 
+    let finalKey: string | null = null;
     const onCheckpoint = async (c: CheckpointWritten) => {
       const prefix = S3Keys.checkpoint(jobId, c.step);
       const names: string[] = [];
@@ -104,6 +107,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
         controller.abort(new Error('job is no longer running'));
         return;
       }
+      if (c.final) finalKey = S3Keys.checkpointAdapter(prefix);
       await validateCheckpoint(deps, rec, row, meter, modelDir, c, work, signal);
     };
 
@@ -121,8 +125,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     if (result.suspended) await release(result.steps);
     if (result.cancelled || signal.aborted) throw signal.reason ?? new Error('cancelled');
-    const final = await deps.db.checkpoint.findFirst({ where: { job_id: jobId, final: true }, orderBy: { step: 'desc' } });
-    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey: final ? S3Keys.checkpointAdapter(final.s3_prefix) : null, signal });
+    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey, signal });
   } catch (err) {
     if (err instanceof WaitingError) throw err;
     superseded = err instanceof RunSupersededError || signal.reason instanceof RunSupersededError;
@@ -154,12 +157,6 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     const ended = !superseded && isTerminal(await rec.state().catch(() => 'queued' as JobState));
     await rm(ended ? work : join(work, 'resume'), { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/** A job found `cancelling` by a run that has not claimed it (nobody trains it any more): it ends `cancelled`. */
-async function endCancelling(deps: WorkerDeps, jobId: string) {
-  const res = await deps.db.job.updateMany({ where: { id: jobId, state: 'cancelling' }, data: { state: 'cancelled', finished_at: new Date(), attempt_open: false } });
-  if (res.count === 1) await recordJobEvent({ ...deps, redisKeyPrefix: deps.config.redisKeyPrefix }, jobId, 'state', { state: 'cancelled' });
 }
 
 /**

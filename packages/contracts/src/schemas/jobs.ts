@@ -10,7 +10,7 @@ import { ValidationSpec, ResolvedValidationSchema } from './samples.ts';
 export const JobMethod = Type.Union([Type.Literal('npo'), Type.Literal('dpo')]);
 export type JobMethod = Static<typeof JobMethod>;
 
-export { JOB_STATES, RUNNING_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, JobStateSchema, jobStatusSchema, withStatusAlias, DEPRECATED_STATE_ALIAS, type JobState } from '../job-states.ts';
+export { JOB_STATES, RUNNING_STATES, TERMINAL_STATES, ACTIVE_STATES, isTerminal, jobStatusSchema, withStatusAlias, DEPRECATED_STATE_ALIAS, type JobState } from '../job-states.ts';
 
 export const CreateJob = Type.Object(
   {

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cast, SafetensorsFile, type DType, type Graph, type HostTensor, type Value } from '@npo/graph';
+import { cast, DTYPES, numel, SafetensorsFile, type DType, type Graph, type HostTensor, type Value } from '@npo/graph';
 
 /** How a model's weights enter a graph. */
 export type WeightMode =
@@ -101,16 +101,10 @@ export class WeightSource {
     const key = dtype === 'float32' ? name : `${name}:${dtype}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    if (dtype !== 'float32') {
-      const stored = this.storedParam(g, name, expected);
-      const v = stored.dtype === dtype ? stored : cast(stored, dtype);
-      cache.set(key, v);
-      return v;
-    }
-    const v = this.storedParam(g, name, expected);
-    const f32 = v.dtype === 'float32' ? v : cast(v, 'float32');
-    cache.set(name, f32);
-    return f32;
+    const stored = this.storedParam(g, name, expected);
+    const v = stored.dtype === dtype ? stored : cast(stored, dtype);
+    cache.set(key, v);
+    return v;
   }
 
   /** The weight as stored (float32 or float16), one graph value per graph whatever dtypes it is asked for in. */
@@ -129,7 +123,7 @@ export class WeightSource {
       const e = this.file.entry(name);
       if (e.dtype !== 'float32' && e.dtype !== 'float16') throw new WeightError(`weight '${name}' is ${e.dtype}; only float32 and float16 are supported`);
       v = g.externalInitializer(valueName, e.dtype, shape, { path: this.file.path, offset: e.offset, length: e.length });
-    } else if (this.shapesOnly) v = g.externalInitializer(valueName, this.shapesOnly.dtype, shape, { path: '', offset: 0, length: shape.reduce((a, b) => a * b, 1) * (this.shapesOnly.dtype === 'float16' ? 2 : 4) });
+    } else if (this.shapesOnly) v = g.externalInitializer(valueName, this.shapesOnly.dtype, shape, { path: '', offset: 0, length: numel(shape) * DTYPES[this.shapesOnly.dtype].bytes });
     else v = g.initializer(valueName, this.read(name));
     cache.set(`${name}:stored`, v);
     return v;

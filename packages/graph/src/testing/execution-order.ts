@@ -1,17 +1,18 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { HostTensor } from '../dtype.ts';
 import type { Graph } from '../graph.ts';
-import { serialize } from '../serialize.ts';
+import { serialize, type SerializeOptions } from '../serialize.ts';
+import { readOnnxruntimeProfile } from './onnxruntime-profile.ts';
 
 /**
  * The order onnxruntime (CPU, basic optimization: node names survive) runs `g`'s nodes in, as node indices of `g` for
  * graphMemory(g, order): read from its profiler over one run. Nodes it did not run (folded into constants, fused away)
  * are placed just before the next node of the build order that it did run.
  */
-export async function onnxruntimeExecutionOrder(g: Graph, feeds: Record<string, HostTensor>, opts: { buildOrderListed?: boolean } = {}): Promise<number[]> {
+export async function onnxruntimeExecutionOrder(g: Graph, feeds: Record<string, HostTensor>, opts: Pick<SerializeOptions, 'buildOrderListed'> = {}): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'npo-order-'));
   try {
     const session = await ort.InferenceSession.create(serialize(g, opts), {
@@ -23,12 +24,8 @@ export async function onnxruntimeExecutionOrder(g: Graph, feeds: Record<string, 
     await session.run(ortFeeds);
     session.endProfiling();
     await session.release();
-    const file = readdirSync(dir).find((f) => f.startsWith('profile'));
-    if (!file) throw new Error(`onnxruntime wrote no profile to ${dir}`);
-    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat: string; name: string; ts: number }[];
-    const ran = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((a, b) => a.ts - b.ts);
     const position = new Map<string, number>();
-    ran.forEach((e, k) => position.set(e.name.slice(0, -'_kernel_time'.length), k));
+    readOnnxruntimeProfile(dir, 'profile').kernels.forEach((e, k) => position.set(e.node, k));
     const key: number[] = new Array(g.nodes.length);
     let next = Infinity;
     for (let i = g.nodes.length - 1; i >= 0; i--) {

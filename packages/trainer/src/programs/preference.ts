@@ -36,9 +36,9 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const { latent_shape: latentShape, embed_shape: embedShape } = reader.manifest;
   // the step as the memory check sized it (preference-step-spec.ts), on the prepared shapes; `weights` is the UNet
   // the graph reads: only names and shapes here, the compiled step reads the weights through its own hard link
-  const stepSpec = (weights: WeightSource) => preferenceStepSpec({ model, weights, hp, method: spec.method, latentShape, embedShape });
   const baseWeights = WeightSource.fromSafetensors(model.unetWeights);
-  const { lora: { config: loraConfig, modules }, adamw, prediction, precision } = stepSpec(baseWeights);
+  const stepSpec = preferenceStepSpec({ model, weights: baseWeights, hp, method: spec.method, latentShape, embedShape });
+  const { lora: { config: loraConfig, modules }, adamw, prediction, precision } = stepSpec;
   const init: LoraAdapter = initLora(baseWeights, loraConfig, hp.seed);
   const P = hp.batch_pairs;
   const K = hp.gradient_accumulation_steps ?? 1;
@@ -59,7 +59,7 @@ export async function preferenceProgram(spec: PreferenceProgramSpec): Promise<St
   const applyPath = join(dir, 'apply.onnx');
   const paramNames = modules.flatMap((m) => [loraKey(m.path, 'A'), loraKey(m.path, 'B')]);
   if (!existsSync(join(dir, 'complete'))) {
-    const { step: { graph } } = fitStepToBudget(stepSpec(new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors')), budgetMb, hp);
+    const { step: { graph } } = fitStepToBudget({ ...stepSpec, unet: { ...stepSpec.unet, weights: new ArtifactDir(dir).weights(model.unetWeights, 'unet.safetensors') } }, budgetMb, hp);
     saveModel(graph, modelPath);
     if (K > 1) {
       const shapes = adapterFeeds(init);
