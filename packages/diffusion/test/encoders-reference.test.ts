@@ -1,38 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '@npo/graph';
 import { verifyEncodersReference } from '../src/verify/encoders-reference.ts';
 import { VERIFIERS } from '../src/verify/reference.ts';
+import { assertReference, withWork } from './reference-check.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/encoders/public');
 
-function withWork<T>(fn: (work: string) => Promise<T>): Promise<T> {
-  const work = mkdtempSync(join(tmpdir(), 'npo-enc-ref-'));
-  return fn(work).finally(() => rmSync(work, { recursive: true, force: true }));
-}
+const withEncWork = <T>(fn: (work: string) => Promise<T>) => withWork('npo-enc-ref-', fn);
 
 test('encoders reference: every VAE, text encoder and tokenizer quantity within the README tolerances', () =>
-  withWork(async (work) => {
+  withEncWork(async (work) => {
     assert.ok(VERIFIERS.includes(verifyEncodersReference), 'registered for npm run verify:reference');
     const qs = await verifyEncodersReference(FIXTURE, work);
-    const names = qs.map((q) => q.name);
-    for (const expected of [
+    assertReference(qs, { names: [
       'vae.encoder_out', 'vae.posterior_mean', 'vae.posterior_logvar', 'vae.posterior_std', 'vae.latents', 'vae.latents_sample',
       'vae.post_quant_conv_out', 'vae.decoded', 'vae.roundtrip_decoded', 'text_encoder.last_hidden_state', 'text_encoder.pooler_output',
       'text_encoder.pooled_index', 'text_encoder.hidden_states', 'text_encoder.last_hidden_state_masked', 'text_encoder.pooler_output_masked',
       'tokenizer.input_ids', 'tokenizer.attention_mask', 'tokenizer.tokens', 'tokenizer.truncated',
-    ])
-      assert.ok(names.includes(expected), `missing quantity ${expected}`);
-    const bad = qs.filter((q) => !q.ok);
-    assert.deepEqual(bad, [], `out of tolerance:\n${bad.map((q) => JSON.stringify(q)).join('\n')}`);
+    ] });
     assert.match(qs.find((q) => q.name === 'vae.latents')!.tolerance, /atol 0.00001/);
   }));
 
 test('a wrong reference is reported: the failing prompt is named, a perturbed VAE output fails its tolerance', () =>
-  withWork(async (work) => {
+  withEncWork(async (work) => {
     const dir = join(work, 'ref');
     cpSync(FIXTURE, dir, { recursive: true });
     rmSync(join(dir, 'text_encoder'), { recursive: true });
@@ -52,10 +45,9 @@ test('a wrong reference is reported: the failing prompt is named, a perturbed VA
   }));
 
 test('config-driven: a VAE of 3 blocks × 2 resnets with shift_factor and legacy names, a gelu CLIP with a non-legacy eos (numpy reference)', () =>
-  withWork(async (work) => {
+  withEncWork(async (work) => {
     const qs = await verifyEncodersReference(join(import.meta.dirname, 'fixtures/encoders/variant/model'), work);
     assert.equal(qs.filter((q) => q.name.startsWith('vae.')).length, 9);
     assert.equal(qs.filter((q) => q.name.startsWith('text_encoder.')).length, 4);
-    const bad = qs.filter((q) => !q.ok);
-    assert.deepEqual(bad, [], `out of tolerance:\n${bad.map((q) => JSON.stringify(q)).join('\n')}`);
+    assertReference(qs, { names: [] });
   }));

@@ -18,6 +18,7 @@ import { buildPreferenceStep } from '../src/objectives/preference-step.ts';
 import { alphasCumprod, SD15_SCHEDULER } from '../src/schedule/noise-schedule.ts';
 import { parseUNetConfig } from '../src/unet/config.ts';
 import { compareScaled } from '../src/verify/compare.ts';
+import { assertReference, withWork } from './reference-check.ts';
 import { verifyUNetReference } from '../src/verify/unet-reference.ts';
 import { UNET_TOLERANCES } from '../src/verify/unet-tolerances.ts';
 
@@ -54,22 +55,16 @@ test('fp16 step graph: base Conv/Gemm/MatMul in float16; LoRA weights, AdamW sta
 });
 
 test('tiny-unet reference in fp16 on CPU: forward, DPO/NPO losses, gradients, AdamW and sampling within fp16 tolerances', async () => {
-  const work = mkdtempSync(join(tmpdir(), 'npo-ref-fp16-'));
-  try {
+  await withWork('npo-ref-fp16-', async (work) => {
     const qs = await verifyUNetReference(FIXTURE, work, {}, 'fp16');
-    const names = qs.map((q) => q.name);
-    for (const expected of ['unet.forward', 'dpo.loss', 'npo.loss', 'npo.inside', 'dpo.model_losses', 'npo.ref_losses', 'sampling.npo.latents_4', 'sampling.basecfg.latents_4'])
-      assert.ok(names.includes(expected), `missing quantity ${expected}`);
-    for (const prefix of ['dpo.grads', 'npo.grads', 'dpo.adamw_from_own_grads', 'npo.adamw_from_own_grads', 'grads_mse_mean'])
-      assert.ok(names.some((n) => n.startsWith(prefix)), `missing quantity ${prefix}`);
-    const bad = qs.filter((q) => !q.ok);
-    assert.deepEqual(bad, [], `out of tolerance:\n${bad.map((q) => JSON.stringify(q)).join('\n')}`);
+    assertReference(qs, {
+      names: ['unet.forward', 'dpo.loss', 'npo.loss', 'npo.inside', 'dpo.model_losses', 'npo.ref_losses', 'sampling.npo.latents_4', 'sampling.basecfg.latents_4'],
+      prefixes: ['dpo.grads', 'npo.grads', 'dpo.adamw_from_own_grads', 'npo.adamw_from_own_grads', 'grads_mse_mean'],
+    });
     // it did run in 16 bits: float32 would match the fixture within fp32's (100× tighter) prediction tolerance
     const forward = qs.find((q) => q.name === 'unet.forward')!;
     assert.ok(forward.max_abs_err > UNET_TOLERANCES.fp32.prediction, `forward error ${forward.max_abs_err}: not float16`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 });
 
 test('bf16 on the CPU provider is refused by name before compiling; fp16 and fp32 are accepted everywhere', () => {

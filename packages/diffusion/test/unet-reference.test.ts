@@ -1,24 +1,14 @@
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyUNetReference } from '../src/verify/unet-reference.ts';
+import { assertReference, withWork } from './reference-check.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/tiny-unet');
 
-test('tiny-unet reference: forward, DPO/NPO losses, gradients, AdamW and the NPO-guided DDIM trajectory', async () => {
-  const work = mkdtempSync(join(tmpdir(), 'npo-ref-'));
-  try {
-    const qs = await verifyUNetReference(FIXTURE, work);
-    const names = qs.map((q) => q.name);
-    for (const expected of ['unet.forward', 'dpo.loss', 'npo.loss', 'npo.inside', 'dpo.model_losses', 'npo.ref_losses', 'sampling.npo.latents_4', 'sampling.basecfg.latents_4'])
-      assert.ok(names.includes(expected), `missing quantity ${expected}`);
-    for (const prefix of ['dpo.grads', 'npo.grads', 'dpo.adamw_from_stored_grads', 'npo.adamw_from_own_grads', 'grads_mse_mean'])
-      assert.ok(names.some((n) => n.startsWith(prefix)), `missing quantity ${prefix}`);
-    const bad = qs.filter((q) => !q.ok);
-    assert.deepEqual(bad, [], `out of tolerance:\n${bad.map((q) => JSON.stringify(q)).join('\n')}`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+test('tiny-unet reference: forward, DPO/NPO losses, gradients, AdamW and the NPO-guided DDIM trajectory', () =>
+  withWork('npo-ref-', async (work) => {
+    assertReference(await verifyUNetReference(FIXTURE, work), {
+      names: ['unet.forward', 'dpo.loss', 'npo.loss', 'npo.inside', 'dpo.model_losses', 'npo.ref_losses', 'sampling.npo.latents_4', 'sampling.basecfg.latents_4'],
+      prefixes: ['dpo.grads', 'npo.grads', 'dpo.adamw_from_stored_grads', 'npo.adamw_from_own_grads', 'grads_mse_mean'],
+    });
+  }));
