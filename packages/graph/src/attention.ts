@@ -1,6 +1,6 @@
 import type { DType } from './dtype.ts';
-import type { Value } from './graph.ts';
-import { add, cast, concat, matmul, mul, slice, softmax } from './ops.ts';
+import type { RegionBackward, Value } from './graph.ts';
+import { add, cast, concat, matmul, mul, reduceSum, slice, softmax, sub, transpose } from './ops.ts';
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ (1/√d for scaled dot-product attention). */
@@ -56,7 +56,29 @@ export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: Atte
     // a mask with a row per query is sliced with the queries; one broadcast over rows is shared
     const maskc = mask && mask.rank >= 2 && mask.shape[mask.rank - 2] === n && e - s < n ? slice(mask, [mask.rank - 2], [s], [e]) : mask;
     const keep = b * h * (e - s) * m <= checkpointElements;
-    out.push(keep ? block(qc, maskc) : q.graph.checkpoint(() => block(qc, maskc)));
+    if (keep) out.push(block(qc, maskc));
+    // mixed precision re-emits the chunk's own nodes (their casts) instead of the float32 backward below
+    else if (low) out.push(q.graph.checkpoint(() => block(qc, maskc)));
+    else out.push(q.graph.checkpoint(() => block(qc, maskc), { reads: maskc ? [qc, kT, v, maskc] : [qc, kT, v], backward: chunkBackward(o.scale) }));
   }
   return concat(out, 2);
+}
+
+const swapLast = (x: Value) => transpose(x, [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)));
+
+/**
+ * A checkpointed chunk's backward, as FlashAttention's: the probabilities p are recomputed from q and kᵀ, and the
+ * softmax backward's rowsum(dp ⊙ p) is taken as rowsum(do ⊙ o) — over d columns of the kept output instead of M
+ * columns of a recomputed map (equal: rowsum(dp ⊙ p) = Σⱼ pᵢⱼ Σₑ doᵢₑ vⱼₑ = Σₑ doᵢₑ oᵢₑ). That is one full-size
+ * product and one full-size reduction fewer per chunk than the softmax rule. The scale multiplies d-sized results.
+ */
+function chunkBackward(scale: number): RegionBackward {
+  return ([q, kT, v, mask], o, dO) => {
+    const scores = mul(matmul(q, kT), scale);
+    const p = softmax(mask ? add(scores, mask) : scores, -1);
+    const dV = matmul(swapLast(p), dO);
+    const dP = matmul(dO, swapLast(v));
+    const dScores = mul(p, sub(dP, reduceSum(mul(dO, o), [-1], true)));
+    return [mul(matmul(dScores, swapLast(kT)), scale), mul(matmul(swapLast(q), dScores), scale), dV, mask ? dScores : null];
+  };
 }

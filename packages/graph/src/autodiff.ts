@@ -1,5 +1,5 @@
 import { isFloat } from './dtype.ts';
-import type { Attrs, Graph, Node, Value } from './graph.ts';
+import type { Attrs, CheckpointRegion, Graph, Node, Value } from './graph.ts';
 import { add, full, mul, reduceSum, reshape, slice } from './ops.ts';
 import { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 
@@ -57,7 +57,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     }
   }
   if (!forward.has(loss.name)) throw new GradientError(`loss ${loss} does not depend on any of the requested values`);
-  const regionOf = new Map<number, { start: number; end: number }>();
+  const regionOf = new Map<number, CheckpointRegion>();
   for (const r of g.checkpoints) if (r.end <= end) for (let i = r.start; i < r.end; i++) regionOf.set(i, r);
 
   // d loss / d value so far, by value name: one running sum per value
@@ -104,8 +104,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
   const isConstant = (v: Value) => g.initializers.has(v.name) || constants.has(v.name);
   const constantNode = (n: Node) => !n.op.startsWith('Random') && n.inputs.some((v) => v) && n.inputs.every((v) => !v || isConstant(v));
   for (let i = 0; i < end; i++) if (constantNode(g.nodes[i])) for (const o of g.nodes[i].outputs) constants.add(o.name);
-  type Region = { start: number; end: number };
-  type InnerRegion = Region & { depth: number };
+  type InnerRegion = CheckpointRegion & { depth: number };
   /**
    * Re-emits a checkpoint region and differentiates the copy. The copy's float operands from outside the region
    * pass through `+ 0·dy[0]` (a zero that exists only once the backward got here): onnxruntime can neither merge
@@ -113,15 +112,17 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
    * `inner` are the regions nested in it (depth 1 = directly inside): the copy's own inner regions are recomputed
    * once more when the copy's backward reaches them, so a checkpointed block does not keep its attention maps
    * while its backward runs. `outerRoute` sends a gradient to the value it belongs to in the enclosing copy.
+   * A region with its own backward (`custom`) is not copied: its backward is built on its fenced reads instead.
    */
-  const recompute = (r: Region, inner: InnerRegion[], outerRoute: (v: Value) => Value) => {
+  const recompute = (r: CheckpointRegion, inner: InnerRegion[], outerRoute: (v: Value) => Value) => {
     const firstNode = g.nodes.length;
     const nodes = g.nodes.slice(r.start, r.end);
     const produced = new Set(nodes.flatMap((n) => n.outputs.map((o) => o.name)));
-    const outs = nodes.flatMap((n) => n.outputs).filter((o) => pending.has(o.name));
+    const outs = r.custom ? [r.custom.output].filter((o) => pending.has(o.name)) : nodes.flatMap((n) => n.outputs).filter((o) => pending.has(o.name));
     if (!outs.length) return;
     const dOut = total(outs[0])!;
     const zero = carry?.dtype === dOut.dtype ? g.scope('grad', () => add(zeroAfter(dOut), carry!)) : zeroAfter(dOut);
+    const fence = (v: Value) => (isConstant(v) || v.dtype !== zero.dtype || v.rank === 0 ? v : g.scope('recompute', () => add(v, zero)));
     const copyOf = new Map<string, Value>();
     const originalOf = new Map<string, Value>();
     const operand = (v: Value | null): Value | null => {
@@ -129,13 +130,34 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
       const copied = copyOf.get(v.name);
       if (copied) return copied;
       if (produced.has(v.name)) throw new GradientError(`checkpoint region: ${v} is used before it is produced`);
-      if (isConstant(v) || v.dtype !== zero.dtype || v.rank === 0) return v;
-      const fenced = g.scope('recompute', () => add(v, zero));
+      const fenced = fence(v);
+      if (fenced === v) return v;
       copyOf.set(v.name, fenced);
       originalOf.set(fenced.name, v);
       if (forward.has(v.name)) forward.add(fenced.name);
       return fenced;
     };
+    const pushed = new Map<string, Value>();
+    const leaveRegion = () => {
+      leaving.pop();
+      // values made while this region's backward ran (its copy, nested copies, their gradients) are its own business
+      const inside = new Set(g.nodes.slice(firstNode).flatMap((n) => n.outputs.map((o) => o.name)));
+      for (const [target, d] of pushed) {
+        if (inside.has(target) || d.dtype !== 'float32') continue;
+        carry = carry ? g.scope('grad', () => add(carry!, zeroAfter(d))) : zeroAfter(d);
+      }
+    };
+    if (r.custom) {
+      const { reads, output, backward } = r.custom;
+      leaving.push(pushed);
+      const grads = g.scope('recompute', () => backward(reads.map(fence), output, dOut));
+      reads.forEach((v, k) => {
+        const d = grads[k];
+        if (d && forward.has(v.name) && isFloat(v.dtype)) push(outerRoute(v), unbroadcast(d, v.shape));
+      });
+      leaveRegion();
+      return;
+    }
     const copies: { node: Node; at: number }[] = [];
     // where each original node's copy (with the fences emitted for it) lands: [before[k], after[k])
     const before: number[] = [];
@@ -159,15 +181,19 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     // the nested regions, moved onto the copy and one level up
     const moved = inner
       .filter((c) => c.start >= r.start && c.end <= r.end)
-      .map((c) => ({ start: before[c.start - r.start], end: after[c.end - 1 - r.start], depth: c.depth - 1 }))
+      .map((c): InnerRegion => ({
+        start: before[c.start - r.start],
+        end: after[c.end - 1 - r.start],
+        depth: c.depth - 1,
+        ...(c.custom && { custom: { ...c.custom, reads: c.custom.reads.map((v) => copyOf.get(v.name) ?? v), output: copyOf.get(c.custom.output.name)! } }),
+      }))
       .filter((c) => c.end > c.start);
     const children = moved.filter((c) => c.depth === 0);
     const deeper = moved.filter((c) => c.depth > 0);
     const route = (v: Value) => outerRoute(originalOf.get(v.name) ?? v);
     for (const o of outs) push(copyOf.get(o.name)!, total(o)!);
-    const pushed = new Map<string, Value>();
     leaving.push(pushed);
-    const done = new Set<Region>();
+    const done = new Set<CheckpointRegion>();
     for (let i = copies.length - 1; i >= 0; i--) {
       const child = children.find((c) => copies[i].at >= c.start && copies[i].at < c.end);
       if (!child) {
@@ -177,17 +203,11 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
         recompute(child, deeper, route);
       }
     }
-    leaving.pop();
-    // values made while this region's backward ran (its copy, nested copies, their gradients) are its own business
-    const inside = new Set(g.nodes.slice(firstNode).flatMap((n) => n.outputs.map((o) => o.name)));
-    for (const [target, d] of pushed) {
-      if (inside.has(target) || d.dtype !== 'float32') continue;
-      carry = carry ? g.scope('grad', () => add(carry!, zeroAfter(d))) : zeroAfter(d);
-    }
+    leaveRegion();
   };
 
   push(loss, seed ?? full(g, [...loss.shape], 1, loss.dtype));
-  const done = new Set<{ start: number; end: number }>();
+  const done = new Set<CheckpointRegion>();
   for (let k = onPath.length - 1; k >= 0; k--) {
     const region = regionOf.get(onPath[k]);
     if (!region) backprop(g.nodes[onPath[k]]);

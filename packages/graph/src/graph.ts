@@ -41,6 +41,20 @@ export interface Node {
   attrs: Attrs;
 }
 
+/**
+ * A checkpoint region's own backward, for a region whose gradient has a cheaper form than differentiating its nodes
+ * one by one (attention: rowsum(dP ⊙ P) is rowsum(dO ⊙ O)). `reads` are the values the region reads and `output` its
+ * result, as the backward sees them (fenced, or in a recomputed enclosing region's copy); returns one gradient (or
+ * null) per read. It recomputes whatever it needs from `reads`: nothing inside the region is kept.
+ */
+export type RegionBackward = (reads: Value[], output: Value, dOutput: Value) => (Value | null)[];
+
+export interface CheckpointRegion {
+  start: number;
+  end: number;
+  custom?: { reads: Value[]; output: Value; backward: RegionBackward };
+}
+
 export interface Initializer {
   value: Value;
   data?: HostTensor;
@@ -71,13 +85,13 @@ export class Graph {
    * Activation-checkpoint regions: node index ranges [start, end) whose internal values the backward does not
    * keep — `grad` re-emits the region's nodes when its backward is reached and differentiates the copies.
    */
-  readonly checkpoints: { start: number; end: number }[] = [];
+  readonly checkpoints: CheckpointRegion[] = [];
   /**
    * Regions built inside a region (attention chunks inside a checkpointed block), with their depth (1 = inside an
    * outer region): when `grad` recomputes the outer region, these are regions of its copy in turn, so the outer
    * region's backward does not keep what they hold either.
    */
-  readonly innerCheckpoints: { start: number; end: number; depth: number }[] = [];
+  readonly innerCheckpoints: (CheckpointRegion & { depth: number })[] = [];
   private checkpointDepth = 0;
 
   /** Names values built inside `fn` with a dotted prefix, e.g. `model` or `grad` (model code uses `module`). */
@@ -107,17 +121,25 @@ export class Graph {
   /**
    * Builds `fn`'s nodes as one activation-checkpoint region (see `checkpoints`): exact, it trades recomputing
    * the region in the backward for not keeping its activations. A region inside a region is an inner region.
+   * With `custom`, the region's backward is `custom.backward` on `custom.reads` (every value the region reads from
+   * outside) instead of its nodes' rules.
    */
-  checkpoint<T>(fn: () => T): T {
+  checkpoint<T>(fn: () => T): T;
+  checkpoint(fn: () => Value, custom: { reads: Value[]; backward: RegionBackward }): Value;
+  checkpoint<T>(fn: () => T, custom?: { reads: Value[]; backward: RegionBackward }): T {
     const start = this.nodes.length;
     const depth = this.checkpointDepth++;
+    let result: T | undefined;
     try {
-      return fn();
+      result = fn();
+      return result;
     } finally {
       this.checkpointDepth--;
       if (this.nodes.length > start) {
-        if (depth === 0) this.checkpoints.push({ start, end: this.nodes.length });
-        else this.innerCheckpoints.push({ start, end: this.nodes.length, depth });
+        const region: CheckpointRegion = { start, end: this.nodes.length };
+        if (custom && result !== undefined) region.custom = { ...custom, output: result as Value };
+        if (depth === 0) this.checkpoints.push(region);
+        else this.innerCheckpoints.push({ ...region, depth });
       }
     }
   }

@@ -1,5 +1,6 @@
-// Query-chunked attention with checkpointed chunks, and checkpoint regions in general: finite-difference
-// gradients, and equality with the plain (unchunked, kept-activation) graph under onnxruntime's full optimization.
+// Query-chunked attention with checkpointed chunks (their own backward: attention.ts chunkBackward), and checkpoint
+// regions in general: finite-difference gradients, and equality with the plain (unchunked, kept-activation) graph,
+// differentiated op by op, under onnxruntime's full optimization.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grad, Graph, layerNorm, mul, reduceSum, serialize, Session, split, tanh, type HostTensor, type Value } from '../src/index.ts';
@@ -25,6 +26,13 @@ test('chunked, checkpointed attention with a per-row mask: finite-difference gra
   await assertGradients({
     inputs: [{ name: 'q', shape: [1, H, N, D] }, { name: 'kT', shape: [1, H, D, M] }, { name: 'v', shape: [1, H, M, D] }, { name: 'mask', shape: [1, 1, N, M], differentiate: false }],
     build: (g, [q, kT, v, mask]) => scaledDotProductAttention(q, kT, v, { ...chunked, chunkElements: H * 3 * M, mask }),
+  });
+});
+
+test('chunked, checkpointed attention: finite-difference gradient of an additive mask too (broadcast over heads)', async () => {
+  await assertGradients({
+    inputs: [{ name: 'q', shape: [B, H, N, D] }, { name: 'kT', shape: [B, H, D, M] }, { name: 'v', shape: [B, H, M, D] }, { name: 'mask', shape: [B, 1, N, M] }],
+    build: (g, [q, kT, v, mask]) => scaledDotProductAttention(q, kT, v, { ...chunked, mask }),
   });
 });
 
@@ -66,6 +74,11 @@ test('checkpointed chunks give the plain attention gradient at full onnxruntime 
   assert.equal(plain.g.checkpoints.length, 0);
   // 3 chunks × (MatMul, Mul, Softmax, MatMul) re-emitted under the `recompute` scope
   assert.equal(ours.g.nodes.filter((n) => n.name.startsWith('recompute') && n.op === 'Softmax').length, 3);
+  // the chunks' backward reduces do ⊙ o over d, never a probability map over its M columns
+  const reductions = ours.g.nodes.filter((n) => n.name.startsWith('recompute') && n.op === 'ReduceSum');
+  assert.equal(reductions.length, 3);
+  for (const n of reductions) assert.equal(n.inputs[0]!.shape[3], D);
+  assert.equal(plain.g.nodes.filter((n) => n.op === 'ReduceSum' && n.inputs[0]!.shape[3] === M).length, 1);
   for (const k of ['loss', 'd0', 'd1', 'd2']) {
     const a = plain.res[k].data as Float32Array;
     const b = ours.res[k].data as Float32Array;
