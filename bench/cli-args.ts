@@ -20,6 +20,8 @@ export interface BenchArgs {
   pairs: number | undefined;
   /** mixed precision of the step (the `precision` hyperparameter); default fp32 */
   precision: Precision;
+  /** compare.ts: ours and the baseline alternate this many times (ratios: the median round's) */
+  rounds: number;
 }
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -30,9 +32,9 @@ function positiveInt(flag: string, v: string | undefined): number {
   return n;
 }
 
-/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N] [--precision fp32|fp16|bf16]` */
+/** `<workload> [--threads N] [--steps N] [--opt LEVEL] [--losses-out FILE] [--prepare-only] [--plan keep|attention|blocks] [--pairs N] [--precision fp32|fp16|bf16] [--rounds N]` */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32' };
+  const a: BenchArgs = { workload: undefined, threads: 1, steps: undefined, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32', rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--threads') a.threads = positiveInt(arg, argv[++i]);
@@ -44,6 +46,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     } else if (arg === '--losses-out') a.lossesOut = argv[++i];
     else if (arg === '--prepare-only') a.prepareOnly = true;
     else if (arg === '--pairs') a.pairs = positiveInt(arg, argv[++i]);
+    else if (arg === '--rounds') a.rounds = positiveInt(arg, argv[++i]);
     else if (arg === '--plan') {
       const v = argv[++i] as StepMemoryPlanName;
       if (!STEP_MEMORY_PLAN_NAMES.includes(v)) throw new BenchError(`--plan must be one of ${STEP_MEMORY_PLAN_NAMES.join(', ')}, got '${v ?? ''}'`);

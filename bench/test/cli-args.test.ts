@@ -5,8 +5,10 @@ import { getWorkload } from '../workloads.ts';
 
 test('parseBenchArgs reads the workload and options, defaulting to 1 thread and the Session default optimization level', () => {
   assert.deepEqual(parseBenchArgs(['sd15s', '--threads', '2', '--steps', '3']), {
-    workload: 'sd15s', threads: 2, steps: 3, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32',
+    workload: 'sd15s', threads: 2, steps: 3, optimization: undefined, lossesOut: undefined, prepareOnly: false, baseline: 'diffusers', plan: 'attention', pairs: undefined, precision: 'fp32', rounds: 1,
   });
+  assert.equal(parseBenchArgs(['sd15s', '--rounds', '3']).rounds, 3);
+  assert.throws(() => parseBenchArgs(['sd15s', '--rounds', '0']), /--rounds needs a positive integer/);
   assert.equal(parseBenchArgs(['sd15', '--precision', 'fp16']).precision, 'fp16');
   assert.equal(parseBenchArgs(['sd15s', '--plan', 'keep']).plan, 'keep');
   assert.equal(parseBenchArgs(['sd15s', '--pairs', '2']).pairs, 2);
