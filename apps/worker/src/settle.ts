@@ -1,4 +1,5 @@
 import { JobErrorCodes, QueueNames, isTerminal, type QueueName } from '@npo/contracts';
+import { unfinishedValidationReport, type DatasetFormat } from '@npo/diffusion';
 import { storableJson } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import { JobRecord } from './job-record.ts';
@@ -23,8 +24,10 @@ const storable = (text: string, max = 2000) => (storableJson(text) as string).sl
  */
 export async function settleFailedQueueJob(deps: WorkerDeps, queue: QueueName, id: string, reason: string): Promise<'requeued' | 'ended' | 'none'> {
   if (queue === QueueNames.datasets) {
-    const report = { valid: false, error: storable(`validation did not finish: ${reason}`), rows_read: 0, pairs_kept: 0, dropped: {}, warnings: {}, samples: [] };
-    const res = await deps.db.dataset.updateMany({ where: { id, status: 'validating' }, data: { status: 'invalid', report } });
+    const row = await deps.db.dataset.findUnique({ where: { id }, select: { format: true } });
+    if (!row) return 'none';
+    const report = unfinishedValidationReport(row.format as DatasetFormat, storable(`validation did not finish: ${reason}`));
+    const res = await deps.db.dataset.updateMany({ where: { id, status: 'validating' }, data: { status: 'invalid', report: storableJson(report) } });
     return res.count ? 'ended' : 'none';
   }
   if (queue === QueueNames.models) {

@@ -142,7 +142,12 @@ test('a training job the queue failed (stalled too often) is re-queued; one that
   assert.equal(await settleFailedQueueJob(deps(), 'datasets', dataset, 'invalid byte sequence \u0000 in path'), 'ended');
   const ds = await ctx.db.dataset.findUniqueOrThrow({ where: { id: dataset } });
   assert.equal(ds.status, 'invalid');
-  assert.match((ds.report as { error: string }).error, /validation did not finish: invalid byte sequence \uFFFD in path/);
+  const report = ds.report as { error: string; format: string; warnings: Record<string, unknown>; valid: boolean };
+  assert.match(report.error, /validation did not finish: invalid byte sequence \uFFFD in path/);
+  // the shape of every other dataset report (unfinishedValidationReport)
+  assert.equal(report.format, ds.format);
+  assert.equal(report.valid, false);
+  assert.deepEqual(report.warnings, { prompt_truncated: 0, prompt_over_long: 0, prompt_over_long_rows: [] });
 });
 
 test('retries back off over more than five minutes, so a 30-second outage of Redis, Postgres or S3 fails no job', async () => {

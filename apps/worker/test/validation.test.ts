@@ -101,7 +101,15 @@ test('a report quoting a NUL byte from the upload is stored (made storable), so 
 test('a file that is not a dataset is validated to invalid, with the reason in the report', async () => {
   const ds = await submitDataset(Buffer.from('this is not parquet at all'), 'parquet');
   assert.equal(ds.status, 'invalid');
-  assert.equal((ds.report as { valid: boolean }).valid, false);
+  // the same fields as a finished validation's report, nothing read, and why
+  const report = ds.report as { valid: boolean; format: string; rows_read: number; error: string; warnings: Record<string, unknown>; dropped: Record<string, number>; samples: unknown[] };
+  assert.equal(report.valid, false);
+  assert.equal(report.format, 'parquet');
+  assert.equal(report.rows_read, 0);
+  assert.ok(report.error.length > 0);
+  assert.deepEqual(report.warnings, { prompt_truncated: 0, prompt_over_long: 0, prompt_over_long_rows: [] });
+  assert.ok(Object.values(report.dropped).every((n) => n === 0) && Object.keys(report.dropped).length > 0);
+  assert.deepEqual(report.samples, []);
 });
 
 test('model folder checks: good pixel-space model, channel mismatch, missing parts', () => {

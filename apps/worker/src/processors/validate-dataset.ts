@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { emitWebhookEvent, UnrecoverableError, storableJson, type QueueJob } from '@npo/platform';
 import type { DatasetValidationPayload } from '@npo/contracts';
+import { unfinishedValidationReport, type DatasetFormat } from '@npo/diffusion';
 import type { WorkerDeps } from '../deps.ts';
 
 /** Downloads an uploaded dataset, runs validateDataset on it and records `ready` or `invalid` with the report. */
@@ -20,7 +21,7 @@ export async function validateDatasetJob(deps: WorkerDeps, job: QueueJob<Dataset
       report = await deps.validateDataset(file, row.format as Parameters<typeof deps.validateDataset>[1], { scratchRoot: dir });
     } catch (err) {
       // the validator could not read the file at all: that is an invalid dataset, not a retryable failure
-      report = { valid: false, error: (err as Error).message, rows_read: 0, pairs_kept: 0, dropped: {}, warnings: [], samples: [] };
+      report = unfinishedValidationReport(row.format as DatasetFormat, (err as Error).message);
     }
     const status = report.valid ? 'ready' : 'invalid';
     await deps.db.dataset.update({ where: { id: datasetId }, data: { status, report: storableJson(report) } });

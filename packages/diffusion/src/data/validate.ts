@@ -71,11 +71,9 @@ export async function checkPair(pair: PairRow, opts: Pick<ValidateOptions, 'imag
   return undefined;
 }
 
-/** Reads a whole dataset and says what would be kept, what dropped and why, without preparing anything. */
-export async function validateDataset(path: string, format?: DatasetFormat, opts: ValidateOptions = {}): Promise<ValidationReport> {
-  const opened = await openDatasetRows(path, { ...opts, format: format ?? opts.format });
-  const report: ValidationReport = {
-    format: opened.format,
+function emptyReport(format: DatasetFormat): ValidationReport {
+  return {
+    format,
     rows_read: 0,
     pairs_kept: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
@@ -83,6 +81,17 @@ export async function validateDataset(path: string, format?: DatasetFormat, opts
     samples: [],
     valid: false,
   };
+}
+
+/** The report of a validation that could not read the file, or did not finish: nothing read, and why. */
+export function unfinishedValidationReport(format: DatasetFormat, error: string): ValidationReport & { error: string } {
+  return { ...emptyReport(format), error };
+}
+
+/** Reads a whole dataset and says what would be kept, what dropped and why, without preparing anything. */
+export async function validateDataset(path: string, format?: DatasetFormat, opts: ValidateOptions = {}): Promise<ValidationReport> {
+  const opened = await openDatasetRows(path, { ...opts, format: format ?? opts.format });
+  const report = emptyReport(opened.format);
   const checkOpts = { ...opts, decodeCache: opts.decodeCache ?? new Map() };
   const maxSamples = opts.maxSamples ?? 20;
   const maxTokens = opts.maxTokens ?? 77;
