@@ -7,7 +7,7 @@ export interface ProfileEvent {
   name: string;
   ts: number;
   dur: number;
-  args?: { op_name?: string };
+  args?: { op_name?: string; output_type_shape?: Record<string, number[]>[] };
 }
 
 /**
