@@ -10,8 +10,19 @@ const OWNED: JobState[] = ['queued', ...RUNNING_STATES];
 /** Deaths of the worker process in a row, at the same place (no checkpoint in between), before the job is failed. */
 export const MAX_WORKER_CRASHES = 3;
 
+/** What a run needs of the job's definition (fixed once the job exists, so the claim's read serves the whole run). */
+export interface ClaimedJob {
+  id: string;
+  tenant_id: string;
+  model_id: string;
+  dataset_id: string;
+  method: string;
+  hyperparameters: unknown;
+  validation: unknown;
+}
+
 export type Claim =
-  | { run: true; token: number; attempts: number; crashes: number; crashedWhile: string | null }
+  | { run: true; token: number; attempts: number; crashes: number; crashedWhile: string | null; job: ClaimedJob }
   | { run: false; state: JobState };
 
 /**
@@ -57,7 +68,8 @@ export class JobRecord {
       });
       if (res.count === 0) continue; // another run or a cancel got there first: look again
       this.token = row.run_token + 1;
-      return { run: true, token: this.token, attempts: row.attempts + 1, crashes, crashedWhile: row.attempt_open ? row.activity : null };
+      const job = { id: row.id, tenant_id: row.tenant_id, model_id: row.model_id, dataset_id: row.dataset_id, method: row.method, hyperparameters: row.hyperparameters, validation: row.validation };
+      return { run: true, token: this.token, attempts: row.attempts + 1, crashes, crashedWhile: row.attempt_open ? row.activity : null, job };
     }
   }
 

@@ -28,7 +28,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (claim.state === 'cancelling') await rec.endCancelling();
     return { state: claim.state === 'cancelling' ? 'cancelled' : claim.state };
   }
-  const row = await deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+  const row = claim.job;
   const { trainer } = deps;
   const controller = deps.cancels.register(jobId);
   const signal = controller.signal;
