@@ -3,6 +3,7 @@ import { recordJobEvent } from '@npo/platform';
 import type { WorkerDeps } from './deps.ts';
 import type { StepMetrics } from './trainer-api.ts';
 import { RunSupersededError } from './run-errors.ts';
+import type { SampledJob } from './sample-sets.ts';
 
 /** The states a run may move the job out of (it still owns it); `cancelling` and the terminal ones stop it. */
 const OWNED: JobState[] = ['queued', ...RUNNING_STATES];
@@ -11,15 +12,7 @@ const OWNED: JobState[] = ['queued', ...RUNNING_STATES];
 export const MAX_WORKER_CRASHES = 3;
 
 /** What a run needs of the job's definition (fixed once the job exists, so the claim's read serves the whole run). */
-export interface ClaimedJob {
-  id: string;
-  tenant_id: string;
-  model_id: string;
-  dataset_id: string;
-  method: string;
-  hyperparameters: unknown;
-  validation: unknown;
-}
+export type ClaimedJob = SampledJob & { dataset_id: string; hyperparameters: unknown };
 
 export type Claim =
   | { run: true; token: number; attempts: number; crashes: number; crashedWhile: string | null; job: ClaimedJob }
@@ -96,15 +89,15 @@ export class JobRecord {
     return (row?.state ?? 'failed') as JobState;
   }
 
-  /**
-   * Writes `data` if this run still owns the job (its token) and the job is in one of `states`. False when the
-   * state did not allow it; RunSupersededError when a newer run holds the job.
-   */
   /** The rows this run may write: its job, its token, one of `states`. */
   private owned(states: readonly JobState[] = OWNED) {
     return { id: this.jobId, run_token: this.token, state: { in: [...states] } };
   }
 
+  /**
+   * Writes `data` if this run still owns the job (its token) and the job is in one of `states`. False when the
+   * state did not allow it; RunSupersededError when a newer run holds the job.
+   */
   private async fenced(data: Record<string, unknown>, states: readonly JobState[] = [...OWNED, 'cancelling']): Promise<boolean> {
     const res = await this.deps.db.job.updateMany({ where: this.owned(states), data });
     if (res.count === 1) return true;

@@ -1,6 +1,6 @@
 import type { DType } from './dtype.ts';
 import type { RegionBackward, Value } from './graph.ts';
-import { add, cast, concat, matmul, mul, reduceSum, slice, softmax, sub, transpose } from './ops.ts';
+import { add, cast, concat, matmul, mul, reduceSum, slice, softmax, sub, swapLastAxes } from './ops.ts';
 
 export interface AttentionOptions {
   /** Multiplies q·kᵀ (1/√d for scaled dot-product attention). */
@@ -46,8 +46,7 @@ export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: Atte
       const probs = softmax(maskc ? add(scores, maskc) : scores, -1);
       return cast(matmul(cast(probs, low), vLow!), q.dtype);
     }
-    const scores = mul(matmul(qc, kT), o.scale);
-    return matmul(softmax(maskc ? add(scores, maskc) : scores, -1), v);
+    return matmul(probabilities(qc, kT, maskc, o.scale), v);
   };
   const out: Value[] = [];
   for (let s = 0; s < n; s += rows) {
@@ -64,7 +63,11 @@ export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: Atte
   return concat(out, 2);
 }
 
-const swapLast = (x: Value) => transpose(x, [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)));
+/** softmax(q·kᵀ·scale + mask) in q's dtype: the forward's and a checkpointed chunk's recomputation alike. */
+const probabilities = (q: Value, kT: Value, mask: Value | null, scale: number) => {
+  const scores = mul(matmul(q, kT), scale);
+  return softmax(mask ? add(scores, mask) : scores, -1);
+};
 
 /**
  * A checkpointed chunk's backward, as FlashAttention's: the probabilities p are recomputed from q and kᵀ, and the
@@ -74,11 +77,10 @@ const swapLast = (x: Value) => transpose(x, [...x.shape.keys()].map((i) => (i ==
  */
 function chunkBackward(scale: number): RegionBackward {
   return ([q, kT, v, mask], o, dO) => {
-    const scores = mul(matmul(q, kT), scale);
-    const p = softmax(mask ? add(scores, mask) : scores, -1);
-    const dV = matmul(swapLast(p), dO);
-    const dP = matmul(dO, swapLast(v));
+    const p = probabilities(q, kT, mask ?? null, scale);
+    const dV = matmul(swapLastAxes(p), dO);
+    const dP = matmul(dO, swapLastAxes(v));
     const dScores = mul(p, sub(dP, reduceSum(mul(dO, o), [-1], true)));
-    return [mul(matmul(dScores, swapLast(kT)), scale), mul(matmul(swapLast(q), dScores), scale), dV, mask ? dScores : null];
+    return [mul(matmul(dScores, swapLastAxes(kT)), scale), mul(matmul(swapLastAxes(q), dScores), scale), dV, mask ? dScores : null];
   };
 }

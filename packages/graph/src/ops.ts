@@ -157,6 +157,9 @@ export function transpose(x: Value, perm: number[]): Value {
   return op1('Transpose', x, { perm });
 }
 
+/** x with its last two axes swapped (a matrix transpose of every batch entry). */
+export const swapLastAxes = (x: Value) => transpose(x, [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)));
+
 export function concat(xs: Value[], axis: number): Value {
   if (xs.length === 1) return xs[0];
   return xs[0].graph.node('Concat', xs, { axis })[0];

@@ -3,7 +3,7 @@ import { GradientError } from './autodiff.ts';
 import type { Value } from './graph.ts';
 import {
   add, and, cast, concat, convTranspose, conv, cos, div, equal, exp, expand, full, gemm, greater, less, log, matmul, mul, neg,
-  not, pad, pow, reduceMean, reduceSum, reshape, sigmoid, sign, sin, slice, sub, transpose, unsqueeze, where,
+  not, pad, pow, reduceMean, reduceSum, reshape, sigmoid, sign, sin, slice, sub, swapLastAxes, transpose, unsqueeze, where,
 } from './ops.ts';
 import { convOutput, convParams, normAxis, sliceBounds } from './shape-inference.ts';
 
@@ -11,8 +11,6 @@ import { convOutput, convParams, normAxis, sliceBounds } from './shape-inference
 export const NO_GRADIENT = new Set([
   'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Sign', 'Floor', 'ArgMax', 'OneHot',
 ]);
-
-const swapLast = (v: Value) => transpose(v, [...v.shape.keys()].map((i) => (i === v.rank - 2 ? v.rank - 1 : i === v.rank - 1 ? v.rank - 2 : i)));
 
 /** The first output's incoming gradient; multi-output ops that use more read ctx.dy themselves. */
 const dy0 = (c: GradContext): Value => {
@@ -66,7 +64,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Min: (c) => minMax(c, less),
   Where: (c) => [null, c.needs[1] ? where(c.x[0]!, dy0(c), 0) : null, c.needs[2] ? where(c.x[0]!, 0, dy0(c)) : null],
 
-  MatMul: (c) => [c.needs[0] ? matmul(dy0(c), swapLast(c.x[1]!)) : null, c.needs[1] ? matmul(swapLast(c.x[0]!), dy0(c)) : null],
+  MatMul: (c) => [c.needs[0] ? matmul(dy0(c), swapLastAxes(c.x[1]!)) : null, c.needs[1] ? matmul(swapLastAxes(c.x[0]!), dy0(c)) : null],
   Gemm: (c) => {
     const { transA, transB } = c.attrs;
     const alpha = (c.attrs.alpha as number) ?? 1;

@@ -18,7 +18,6 @@ const SEEDS = [0, 5];
 const STEPS = 4;
 const W = 5;
 
-
 /** Images [prompt][seed] with the adapter at these branch scales, computed without the grid code. */
 async function reference(dir: string, adapter: LoraAdapter, positiveScale: number, negativeScale: number): Promise<Float32Array[][]> {
   const model = loadModelFolder(TINY_SD);

@@ -16,7 +16,6 @@ const TINY_SD = new URL('../../../models/tiny-sd', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'npo-sampling-thread-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-
 const request = (name: string, o: Partial<RenderSamplesOptions> = {}): RenderSamplesOptions => ({
   modelDir: TINY_SD, prompts: ['a red circle', 'a blue square'], seeds: [0, 1, 2], guidance: [5], steps: 25,
   outDir: join(dir, name, 'out'), workDir: join(dir, name, 'graphs'), ...o,

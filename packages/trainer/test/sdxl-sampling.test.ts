@@ -20,7 +20,6 @@ const SEEDS = [0, 3];
 const STEPS = 3;
 const W = 5;
 
-
 /** Decoded images [prompt][seed] with the adapter in the negative branch only (negativeScale 1) or absent. */
 async function reference(modelDir: string, dir: string, adapter: LoraAdapter | null, negativePrompt = ''): Promise<Float32Array[][]> {
   const model = loadModelFolder(modelDir);
