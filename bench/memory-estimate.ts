@@ -1,12 +1,14 @@
 /**
  * The memory estimate of one training step (packages/diffusion step-memory.ts), per memory plan, without weights:
- *   npx tsx bench/memory-estimate.ts <workload | unet config.json> [--pairs N] [--latent N] [--dtype float16|float32] [--rank N] [--budget-mb N]
+ *   npx tsx bench/memory-estimate.ts <workload | unet config.json> [--pairs N] [--latent N] [--dtype float16|float32] [--rank N] [--budget-mb N] [--live N]
  * Prints one JSON line per plan, and the plan chooseStepMemoryPlan takes for --budget-mb (default: this machine's).
+ * --live N: also the N largest values alive at each plan's simulated peak (valuesLiveAtPeak), and their bytes by op.
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { defaultMemoryBudgetMb } from '@npo/contracts';
-import { chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, STEP_MEMORY_PLAN_NAMES } from '../packages/diffusion/src/index.ts';
+import { valueBytes, valuesLiveAtPeak, type Value } from '@npo/graph';
+import { buildStepWithPlan, chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, STEP_MEMORY_PLAN_NAMES } from '../packages/diffusion/src/index.ts';
 import { WORKLOADS } from './workloads.ts';
 
 const argv = process.argv.slice(2);
@@ -24,6 +26,7 @@ const pairs = Number(flag('--pairs') ?? (w ? w.pairs : 1));
 const dtype = (flag('--dtype') ?? (w && 'randomSeed' in w.weights ? (w.weights.dtype ?? 'float32') : 'float16')) as 'float16' | 'float32';
 const rank = Number(flag('--rank') ?? (w ? w.loraRank : 8));
 const budgetMb = Number(flag('--budget-mb') ?? defaultMemoryBudgetMb(totalmem()));
+const liveCount = Number(flag('--live') ?? 0);
 const spec = stepSpecFromConfig({
   config, weightsDtype: dtype, pairs, latentShape: [config.in_channels, latent, latent], embedShape: w ? w.embedShape : [77, config.cross_attention_dim],
   lora: { rank, alpha: rank, targets: DEFAULT_TARGETS },
@@ -35,6 +38,19 @@ for (const plan of STEP_MEMORY_PLAN_NAMES) {
     model: what, pairs, latent, dtype, plan, estimate_mb: mb(e.totalBytes), initializers_mb: mb(e.graph.initializerBytes),
     resident_mb: mb(e.graph.residentConstantBytes), inputs_mb: mb(e.graph.inputBytes), activations_mb: mb(e.graph.peakActivationBytes),
   }));
+  if (liveCount) printLive(plan);
+}
+
+function printLive(plan: (typeof STEP_MEMORY_PLAN_NAMES)[number]) {
+  const { graph } = buildStepWithPlan(spec, plan);
+  const producer = new Map<Value, string>();
+  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n.op);
+  const live = valuesLiveAtPeak(graph);
+  const byOp = new Map<string, number>();
+  for (const v of live) byOp.set(producer.get(v)!, (byOp.get(producer.get(v)!) ?? 0) + valueBytes(v));
+  const top = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([op, b]) => `${op} ${(b / 2 ** 20).toFixed(1)}`);
+  console.log(`  live at the ${plan} peak, MB by op: ${top.join(', ')}`);
+  for (const v of live.slice(0, liveCount)) console.log(`  ${(valueBytes(v) / 2 ** 20).toFixed(1).padStart(8)} MB  ${producer.get(v)!.padEnd(12)} ${v}`);
 }
 const choice = chooseStepMemoryPlan(spec, budgetMb * 2 ** 20);
 console.log(JSON.stringify({ budget_mb: budgetMb, chosen: choice.plan, fits: choice.fits, estimate_mb: mb(choice.estimate.totalBytes) }));

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Graph, graphMemory, mul } from '@npo/graph';
+import { Graph, graphMemory, mul, valueBytes, valuesLiveAtPeak } from '@npo/graph';
 import {
-  chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, type StepMemoryPlanName, type UNetConfig,
+  buildStepWithPlan, chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, type StepMemoryPlanName, type UNetConfig,
 } from '../src/index.ts';
 import { WORKLOADS } from '../../../bench/workloads.ts';
 
@@ -29,25 +29,34 @@ test('graphMemory: values live from their node to their last reader; initializer
   assert.equal(m.initializerBytes, 4000 + 4 * 3, 'w and the three scalars');
   assert.equal(m.residentConstantBytes, 4000 + 4 * 2, 'w·2 and the scalars 3 and 4 the activations read');
   assert.equal(m.peakActivationBytes, 8000, 'a and b, then b and c: never all three');
+  assert.deepEqual(valuesLiveAtPeak(g), [a, b], 'the first peak: a (read by this node) and b');
 });
 
-// Peak RSS measured here with `bench/run.ts <workload> --plan <plan> [--pairs N] --threads 2 --steps 2` (6 Dec 2026,
+test('valuesLiveAtPeak: the values alive at a step graph\'s simulated peak add up to that peak', () => {
+  const step = buildStepWithPlan(spec(SD15S, { pairs: 1, latent: 32, embed: [77, 768], rank: 8 }), 'attention');
+  const live = valuesLiveAtPeak(step.graph);
+  assert.equal(live.reduce((s, v) => s + valueBytes(v), 0), graphMemory(step.graph).peakActivationBytes);
+  // at sd15s's peak a recomputed 256-row attention chunk's maps are the largest values, none of a full 1,024-row map
+  assert.deepEqual(live[0].shape, [2, 8, 256, 1024]);
+});
+
+// Peak RSS measured here with `bench/run.ts <workload> --plan <plan> [--pairs N] --threads 2 --steps 2` (6 Dec 2026, session 7,
 // onnxruntime-node CPU, 'extended', nodes listed by runtimeListing, after `--prepare-only` in its own process).
 // The estimate must stay within 10 % of each.
 const SD15 = parseUNetConfig(WORKLOADS.sd15.unetConfig);
 const MEASURED: { name: string; config: UNetConfig; pairs: number; latent: number; embed: [number, number]; rank: number; dtype?: 'float16'; plan: StepMemoryPlanName; mb: number }[] = [
-  { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'keep', mb: 232.0 },
-  { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'blocks', mb: 237.5 },
-  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'keep', mb: 1214.4 },
-  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'attention', mb: 910.1 },
-  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'blocks', mb: 777.0 },
-  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'keep', mb: 1982.3 },
-  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'attention', mb: 1170.1 },
-  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'blocks', mb: 912.4 },
-  { name: 'sd15s-f16', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 1338.9 },
-  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 16050.3 },
-  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'attention', mb: 8746.8 },
-  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'blocks', mb: 6675.1 },
+  { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'keep', mb: 234.3 },
+  { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'blocks', mb: 242.3 },
+  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'keep', mb: 1153.6 },
+  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'attention', mb: 754.8 },
+  { name: 'sd15s', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, plan: 'blocks', mb: 646.8 },
+  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'keep', mb: 1879.1 },
+  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'attention', mb: 1078.4 },
+  { name: 'sd15s', config: SD15S, pairs: 2, latent: 32, embed: [77, 768], rank: 8, plan: 'blocks', mb: 825.2 },
+  { name: 'sd15s-f16', config: SD15S, pairs: 1, latent: 32, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 1168.6 },
+  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 16022.4 },
+  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'attention', mb: 8777.2 },
+  { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'blocks', mb: 6726.4 },
 ];
 
 test('the step memory estimate is within 10 % of the peak RSS measured on every workload that fits this machine', (t) => {

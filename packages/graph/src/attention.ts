@@ -13,6 +13,8 @@ export interface AttentionOptions {
    * scores and probabilities from q, k and v instead of keeping [B, H, N, M] maps from the forward.
    */
   chunkElements?: number;
+  /** Most query rows one chunk may hold (whichever of the two limits is smaller). */
+  chunkRows?: number;
   checkpointElements?: number;
   /**
    * Mixed precision: the two matmuls in this dtype (float16/bfloat16), q pre-scaled before q·kᵀ so the scores stay in
@@ -23,6 +25,13 @@ export interface AttentionOptions {
 
 /** 2²⁴ elements: a 64 MiB float32 score map per chunk (the 4,096-token level of SD1.5 at 512 px: 256 query rows, 2 samples, 8 heads). */
 export const DEFAULT_ATTENTION_CHUNK_ELEMENTS = 1 << 24;
+/**
+ * A recomputed chunk's backward holds three of its maps at once (p, dp, dp − D), so shorter sequences are chunked
+ * too: sd15s's 1,024-token attention (2 samples, 8 heads) in 4 chunks of 256 rows instead of one took that step's
+ * peak RSS from 917 to 740–776 MB at the same step time. Fewer rows cost time: 64-row chunks made SD1.5's 4,096-token
+ * attention (forward and backward) 15 % slower than 256-row ones (bench/README.md).
+ */
+export const DEFAULT_ATTENTION_CHUNK_ROWS = 256;
 /** Maps of 1 MiB and less are cheaper to keep than to recompute. */
 export const DEFAULT_ATTENTION_CHECKPOINT_ELEMENTS = 1 << 18;
 
@@ -35,7 +44,7 @@ export function scaledDotProductAttention(q: Value, kT: Value, v: Value, o: Atte
   const m = kT.shape[3];
   const chunkElements = o.chunkElements ?? DEFAULT_ATTENTION_CHUNK_ELEMENTS;
   const checkpointElements = o.checkpointElements ?? DEFAULT_ATTENTION_CHECKPOINT_ELEMENTS;
-  const rows = Math.max(1, Math.min(n, Math.floor(chunkElements / (b * h * m))));
+  const rows = Math.max(1, Math.min(n, o.chunkRows ?? DEFAULT_ATTENTION_CHUNK_ROWS, Math.floor(chunkElements / (b * h * m))));
   const mask = o.mask ?? null;
   const low = o.compute && o.compute !== q.dtype ? o.compute : null;
   const kTLow = low && cast(kT, low);

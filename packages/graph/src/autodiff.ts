@@ -1,5 +1,5 @@
 import { isFloat } from './dtype.ts';
-import type { Attrs, CheckpointRegion, Graph, Node, Value } from './graph.ts';
+import { loadTimeConstants, type Attrs, type CheckpointRegion, type Graph, type Node, type Value } from './graph.ts';
 import { add, full, mul, reduceSum, reshape, slice } from './ops.ts';
 import { GRAD_RULES, NO_GRADIENT } from './rules.ts';
 
@@ -99,11 +99,8 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
     });
   };
 
-  // values computed from initializers alone (a weight's Cast to float32): onnxruntime folds them once at load
-  const constants = new Set<string>();
-  const isConstant = (v: Value) => g.initializers.has(v.name) || constants.has(v.name);
-  const constantNode = (n: Node) => !n.op.startsWith('Random') && n.inputs.some((v) => v) && n.inputs.every((v) => !v || isConstant(v));
-  for (let i = 0; i < end; i++) if (constantNode(g.nodes[i])) for (const o of g.nodes[i].outputs) constants.add(o.name);
+  const constants = loadTimeConstants(g, end);
+  const isConstant = (v: Value) => constants.has(v);
   type InnerRegion = CheckpointRegion & { depth: number };
   /**
    * Re-emits a checkpoint region and differentiates the copy. The copy's float operands from outside the region
@@ -166,7 +163,7 @@ export function grad(loss: Value, wrt: Value[], seed?: Value): Value[] {
       nodes.forEach((n, k) => {
         before[k] = g.nodes.length;
         // a weight's Cast to float32 and the like: constants, folded once by onnxruntime — the original serves
-        if (constants.has(n.outputs[0].name)) n.outputs.forEach((o) => copyOf.set(o.name, o));
+        if (constants.has(n.outputs[0])) n.outputs.forEach((o) => copyOf.set(o.name, o));
         else {
           const ys = g.node(n.op, n.inputs.map(operand), n.attrs, { outputs: n.outputs.length, domain: n.domain });
           n.outputs.forEach((o, j) => {

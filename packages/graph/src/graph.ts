@@ -245,3 +245,19 @@ export class Graph {
     return out;
   }
 }
+
+// never folded: a fresh value every run
+const NONDETERMINISTIC = /^Random/;
+
+/**
+ * The values onnxruntime computes once, at load, instead of every run: the initializers and the outputs of every
+ * deterministic node among the first `end` whose inputs all are such values (a weight's Cast to float32). The autodiff
+ * never recomputes or fences them, and the memory estimate counts them resident.
+ */
+export function loadTimeConstants(g: Graph, end = g.nodes.length): Set<Value> {
+  const constants = new Set<Value>([...g.initializers.values()].map((i) => i.value));
+  for (const n of g.nodes.slice(0, end)) {
+    if (!NONDETERMINISTIC.test(n.op) && n.inputs.every((v) => v === null || constants.has(v))) for (const o of n.outputs) constants.add(o);
+  }
+  return constants;
+}

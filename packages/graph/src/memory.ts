@@ -1,5 +1,5 @@
 import { DTYPES, numel } from './dtype.ts';
-import type { Graph, Value } from './graph.ts';
+import { loadTimeConstants, type Graph, type Value } from './graph.ts';
 
 /** What one run of a graph holds in memory, by kind, in bytes (from shapes alone: nothing is run). */
 export interface GraphMemory {
@@ -19,9 +19,6 @@ export interface GraphMemory {
 
 export const valueBytes = (v: Value) => numel(v.shape) * DTYPES[v.dtype].bytes;
 
-// never folded: a fresh value every run
-const NONDETERMINISTIC = /^Random/;
-
 /**
  * Liveness over the graph's node order (or `order`, node indices as a runtime ran them: execution-order.ts): every
  * value is allocated when its node runs and freed after its last reader; graph outputs live to the end.
@@ -29,18 +26,30 @@ const NONDETERMINISTIC = /^Random/;
  * so what the forward no longer keeps simply dies early.
  */
 export function graphMemory(g: Graph, order?: readonly number[]): GraphMemory {
-  const sequence = order ?? g.nodes.map((_, i) => i);
-  const constant = new Set<Value>();
-  let initializerBytes = 0;
-  for (const { value } of g.initializers.values()) {
-    constant.add(value);
-    initializerBytes += valueBytes(value);
+  const { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes } = liveness(g, order);
+  return { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes };
+}
+
+/**
+ * The intermediate values alive at graphMemory's peak (allocated at or before the peak's node and read at or after
+ * it), largest first: what to shrink to lower the peak.
+ */
+export function valuesLiveAtPeak(g: Graph, order?: readonly number[]): Value[] {
+  const { sequence, folded, lastUse, outputs, peakStep } = liveness(g, order);
+  const live: Value[] = [];
+  for (let k = 0; k <= peakStep; k++) {
+    if (folded[sequence[k]]) continue;
+    for (const o of g.nodes[sequence[k]].outputs) if (k === peakStep || outputs.has(o) || (lastUse.get(o) ?? -1) >= peakStep) live.push(o);
   }
-  const folded: boolean[] = g.nodes.map((n) => {
-    const ok = !NONDETERMINISTIC.test(n.op) && n.inputs.every((v) => v === null || constant.has(v));
-    if (ok) for (const o of n.outputs) constant.add(o);
-    return ok;
-  });
+  return live.sort((a, b) => valueBytes(b) - valueBytes(a));
+}
+
+function liveness(g: Graph, order?: readonly number[]) {
+  const sequence = order ?? g.nodes.map((_, i) => i);
+  const constant = loadTimeConstants(g);
+  let initializerBytes = 0;
+  for (const { value } of g.initializers.values()) initializerBytes += valueBytes(value);
+  const folded = g.nodes.map((n) => n.outputs.every((o) => constant.has(o)));
   const outputs = new Set(g.outputs.map((o) => o.value));
   const inputs = new Set(g.inputs);
   const lastUse = new Map<Value, number>();
@@ -61,6 +70,7 @@ export function graphMemory(g: Graph, order?: readonly number[]): GraphMemory {
 
   let live = 0;
   let peak = 0;
+  let peakStep = 0;
   const freeAt = new Map<number, Value[]>();
   for (const [v, i] of lastUse) {
     if (inputs.has(v) || outputs.has(v)) continue;
@@ -72,10 +82,10 @@ export function graphMemory(g: Graph, order?: readonly number[]): GraphMemory {
     if (folded[i]) return;
     const n = g.nodes[i];
     for (const o of n.outputs) live += valueBytes(o);
-    peak = Math.max(peak, live);
+    if (live > peak) [peak, peakStep] = [live, k];
     // an output nobody reads is freed at once
     for (const o of n.outputs) if (!lastUse.has(o) && !outputs.has(o)) live -= valueBytes(o);
     for (const v of freeAt.get(k) ?? []) live -= valueBytes(v);
   });
-  return { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes: peak };
+  return { initializerBytes, residentConstantBytes, inputBytes, peakActivationBytes: peak, peakStep, sequence, folded, lastUse, outputs };
 }

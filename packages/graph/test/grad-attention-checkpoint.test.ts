@@ -102,3 +102,20 @@ test('checkpointed attention chunks inside a checkpointed block: finite-differen
   // the block's copy holds the chunks' copies, each re-emitted again when the block's backward reaches it
   assert.equal(g.nodes.filter((n) => n.name.startsWith('recompute') && n.op === 'Softmax').length, 6);
 });
+
+test('default chunks: at most 256 query rows and 2²⁴ score elements each', () => {
+  const chunkRows = (b: number, n: number) => {
+    const g = new Graph();
+    const out = scaledDotProductAttention(g.input('q', 'float32', [b, 8, n, 40]), g.input('kT', 'float32', [b, 8, 40, n]), g.input('v', 'float32', [b, 8, n, 40]), { scale: 0.1 });
+    assert.deepEqual(out.shape, [b, 8, n, 40]);
+    return g.checkpoints.map((r) => r.custom!.reads[0].shape[2]);
+  };
+  // SD1.5 at 512 px, 1 pair: both limits agree at the 4,096-token level
+  assert.deepEqual(chunkRows(2, 4096), Array(16).fill(256));
+  // the 1,024-token level: 4 chunks, not one of 1,024 rows
+  assert.deepEqual(chunkRows(2, 1024), Array(4).fill(256));
+  // 8 pairs at 4,096 tokens: the element limit, 32 rows
+  assert.deepEqual(chunkRows(16, 4096), Array(128).fill(32));
+  // short sequences stay one chunk
+  assert.deepEqual(chunkRows(2, 256), [256]);
+});

@@ -22,8 +22,8 @@ export const STEP_MEMORY_CALIBRATION = {
   runtimeBytes: 225 * 2 ** 20,
   /** Measured RSS over simulated live activations, per plan. */
   activationFactor: { keep: 1.3, attention: 1.4, blocks: 1.4 } satisfies Record<StepMemoryPlanName, number>,
-  /** And this share of what the `keep` plan's step would hold live (SD1.5 at 512 px: 0.2 × 9.5 GB). */
-  keepShare: { keep: 0, attention: 0, blocks: 0.2 } satisfies Record<StepMemoryPlanName, number>,
+  /** And this share of what the `keep` plan's step would hold live (SD1.5 at 512 px: 0.25 × 9.5 GB). */
+  keepShare: { keep: 0, attention: 0, blocks: 0.25 } satisfies Record<StepMemoryPlanName, number>,
 };
 
 export interface StepMemoryEstimate {
