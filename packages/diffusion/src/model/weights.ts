@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cast, DTYPES, numel, SafetensorsFile, type DType, type Graph, type HostTensor, type Value } from '@npo/graph';
+import { cast, DTYPES, numel, SafetensorsFile, type DType, type ExternalLocation, type Graph, type HostTensor, type Value } from '@npo/graph';
 
 /** How a model's weights enter a graph. */
 export type WeightMode =
@@ -20,31 +20,80 @@ export class WeightError extends Error {
 }
 
 /**
+ * Where a source's tensors are: their names and shapes, their values, and — for a frozen weight read by
+ * onnxruntime itself ('external') — where its bytes lie. One implementation per kind of source.
+ */
+interface TensorStore {
+  readonly path: string | null;
+  names(): string[];
+  /** null when the store has no such tensor */
+  shapeOf(name: string): number[] | null;
+  read(name: string): HostTensor;
+  /** The bytes of an 'external' weight, or null when the store can only inline its values. */
+  external(name: string): { dtype: 'float32' | 'float16'; location: ExternalLocation } | null;
+}
+
+class FileStore implements TensorStore {
+  constructor(private readonly file: SafetensorsFile) {}
+  get path() {
+    return this.file.path;
+  }
+  names = () => [...this.file.tensors.keys()];
+  shapeOf = (name: string) => (this.file.has(name) ? [...this.file.entry(name).shape] : null);
+  read = (name: string) => this.file.read(name);
+  external(name: string) {
+    const e = this.file.entry(name);
+    if (e.dtype !== 'float32' && e.dtype !== 'float16') throw new WeightError(`weight '${name}' is ${e.dtype}; only float32 and float16 are supported`);
+    return { dtype: e.dtype, location: { path: this.file.path, offset: e.offset, length: e.length } };
+  }
+}
+
+class MemoryStore implements TensorStore {
+  readonly path = null;
+  constructor(private readonly tensors: Record<string, HostTensor>) {}
+  names = () => Object.keys(this.tensors);
+  shapeOf = (name: string) => (Object.hasOwn(this.tensors, name) ? this.tensors[name].shape : null);
+  read(name: string) {
+    if (!Object.hasOwn(this.tensors, name)) throw new WeightError(`missing weight '${name}'`);
+    return this.tensors[name];
+  }
+  external = () => null;
+}
+
+/** Names, shapes and a stored dtype only: graphs built from it are measured, never run. */
+class ShapeStore implements TensorStore {
+  readonly path = null;
+  constructor(private readonly shapes: Map<string, number[]>, private readonly dtype: 'float32' | 'float16') {}
+  names = () => [...this.shapes.keys()];
+  shapeOf = (name: string) => (this.shapes.has(name) ? [...this.shapes.get(name)!] : null);
+  read(name: string): HostTensor {
+    throw new WeightError(`weight '${name}' has a shape but no values (WeightSource.fromShapes)`);
+  }
+  external(name: string) {
+    return { dtype: this.dtype, location: { path: '', offset: 0, length: numel(this.shapeOf(name)!) * DTYPES[this.dtype].bytes } };
+  }
+}
+
+/**
  * A model's named tensors, handed to graphs on demand under their own (diffusers) names, converted to
  * float32 in-graph when stored as fp16. One source serves many graphs; each graph gets its own Values.
  */
 export class WeightSource {
   private readonly perGraph = new WeakMap<Graph, Map<string, Value>>();
-  readonly mode: WeightMode;
 
   private constructor(
-    private readonly file: SafetensorsFile | null,
-    private readonly tensors: Record<string, HostTensor> | null,
-    mode: WeightMode,
+    private readonly store: TensorStore,
+    readonly mode: WeightMode,
     /** Prefix added to graph value names (e.g. `unet.`), so several models can share one graph. */
     readonly namePrefix = '',
-    /** Names, shapes and a stored dtype only (fromShapes): graphs built from it are measured, never run. */
-    private readonly shapesOnly: { shapes: Map<string, number[]>; dtype: 'float32' | 'float16' } | null = null,
-  ) {
-    this.mode = mode;
-  }
+  ) {}
 
   static fromSafetensors(path: string, mode: WeightMode = 'external', namePrefix = ''): WeightSource {
-    return new WeightSource(SafetensorsFile.open(path), null, mode, namePrefix);
+    return new WeightSource(new FileStore(SafetensorsFile.open(path)), mode, namePrefix);
   }
 
   static fromTensors(tensors: Record<string, HostTensor>, mode: WeightMode = 'inline', namePrefix = ''): WeightSource {
-    return new WeightSource(null, tensors, mode, namePrefix);
+    return new WeightSource(new MemoryStore(tensors), mode, namePrefix);
   }
 
   /**
@@ -53,41 +102,29 @@ export class WeightSource {
    * estimate of packages/diffusion/src/memory) without the weights file.
    */
   static fromShapes(shapes: Map<string, number[]>, dtype: 'float32' | 'float16' = 'float32'): WeightSource {
-    return new WeightSource(null, Object.create(null), 'external', '', { shapes, dtype });
+    return new WeightSource(new ShapeStore(shapes, dtype), 'external');
   }
 
   get path(): string | null {
-    return this.file?.path ?? null;
+    return this.store.path;
   }
 
   names(): string[] {
-    if (this.shapesOnly) return [...this.shapesOnly.shapes.keys()];
-    return this.file ? [...this.file.tensors.keys()] : Object.keys(this.tensors!);
+    return this.store.names();
   }
 
   has(name: string): boolean {
-    if (this.shapesOnly) return this.shapesOnly.shapes.has(name);
-    return this.file ? this.file.has(name) : name in this.tensors!;
+    return this.store.shapeOf(name) !== null;
   }
 
   shape(name: string): number[] {
-    if (this.shapesOnly) {
-      const s = this.shapesOnly.shapes.get(name);
-      if (!s) throw new WeightError(`missing weight '${name}'`);
-      return [...s];
-    }
-    if (this.file) return [...this.file.entry(name).shape];
-    const t = this.tensors![name];
-    if (!t) throw new WeightError(`missing weight '${name}'`);
-    return t.shape;
+    const s = this.store.shapeOf(name);
+    if (!s) throw new WeightError(`missing weight '${name}'`);
+    return s;
   }
 
   read(name: string): HostTensor {
-    if (this.shapesOnly) throw new WeightError(`weight '${name}' has a shape but no values (WeightSource.fromShapes)`);
-    if (this.file) return this.file.read(name);
-    const t = this.tensors![name];
-    if (!t) throw new WeightError(`missing weight '${name}'`);
-    return t;
+    return this.store.read(name);
   }
 
   /**
@@ -112,19 +149,15 @@ export class WeightSource {
     const cache = this.perGraph.get(g)!;
     const hit = cache.get(`${name}:stored`);
     if (hit) return hit;
-    if (!this.has(name)) throw new WeightError(`the weights have no tensor '${name}'${this.file ? ` (${this.file.path})` : ''}`);
-    const shape = this.shape(name);
+    const shape = this.store.shapeOf(name);
+    if (!shape) throw new WeightError(`the weights have no tensor '${name}'${this.store.path ? ` (${this.store.path})` : ''}`);
     if (expected && (expected.length !== shape.length || expected.some((d, i) => d !== shape[i])))
       throw new WeightError(`weight '${name}' has shape [${shape}], the config implies [${expected}]`);
     const valueName = this.namePrefix + name;
-    let v: Value;
-    if (this.mode === 'input') v = g.input(valueName, 'float32', shape);
-    else if (this.mode === 'external' && this.file) {
-      const e = this.file.entry(name);
-      if (e.dtype !== 'float32' && e.dtype !== 'float16') throw new WeightError(`weight '${name}' is ${e.dtype}; only float32 and float16 are supported`);
-      v = g.externalInitializer(valueName, e.dtype, shape, { path: this.file.path, offset: e.offset, length: e.length });
-    } else if (this.shapesOnly) v = g.externalInitializer(valueName, this.shapesOnly.dtype, shape, { path: '', offset: 0, length: numel(shape) * DTYPES[this.shapesOnly.dtype].bytes });
-    else v = g.initializer(valueName, this.read(name));
+    const external = this.mode === 'external' ? this.store.external(name) : null;
+    const v = this.mode === 'input' ? g.input(valueName, 'float32', shape)
+      : external ? g.externalInitializer(valueName, external.dtype, shape, external.location)
+      : g.initializer(valueName, this.store.read(name));
     cache.set(`${name}:stored`, v);
     return v;
   }
