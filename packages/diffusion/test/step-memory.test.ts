@@ -44,6 +44,7 @@ test('valuesLiveAtPeak: the values alive at a step graph\'s simulated peak add u
 // onnxruntime-node CPU, 'extended', nodes listed by runtimeListing, after `--prepare-only` in its own process).
 // The estimate must stay within 10 % of each.
 const SD15 = parseUNetConfig(WORKLOADS.sd15.unetConfig);
+const SDXL = parseUNetConfig(WORKLOADS.sdxl.unetConfig);
 const MEASURED: { name: string; config: UNetConfig; pairs: number; latent: number; embed: [number, number]; rank: number; dtype?: 'float16'; plan: StepMemoryPlanName; mb: number }[] = [
   { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'keep', mb: 234.3 },
   { name: 'tiny', config: TINY, pairs: 2, latent: 8, embed: [7, 32], rank: 4, plan: 'blocks', mb: 242.3 },
@@ -57,6 +58,8 @@ const MEASURED: { name: string; config: UNetConfig; pairs: number; latent: numbe
   { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'keep', mb: 16022.4 },
   { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'attention', mb: 8777.2 },
   { name: 'sd15 (512 px)', config: SD15, pairs: 1, latent: 64, embed: [77, 768], rank: 8, dtype: 'float16', plan: 'blocks', mb: 6726.4 },
+  { name: 'sdxl (64×64 latents)', config: SDXL, pairs: 1, latent: 64, embed: [77, 2048], rank: 8, dtype: 'float16', plan: 'attention', mb: 20014.5 },
+  { name: 'sdxl (64×64 latents)', config: SDXL, pairs: 1, latent: 64, embed: [77, 2048], rank: 8, dtype: 'float16', plan: 'blocks', mb: 12323.0 },
 ];
 
 test('the step memory estimate is within 10 % of the peak RSS measured on every workload that fits this machine', (t) => {
