@@ -1,14 +1,14 @@
 /**
  * The memory estimate of one training step (packages/diffusion step-memory.ts), per memory plan, without weights:
  *   npx tsx bench/memory-estimate.ts <workload | unet config.json> [--pairs N] [--latent N] [--dtype float16|float32] [--rank N] [--budget-mb N] [--live N]
- * Prints one JSON line per plan, and the plan chooseStepMemoryPlan takes for --budget-mb (default: this machine's).
+ * Prints one JSON line per plan, and the plan the worker would take for --budget-mb (default: this machine's).
  * --live N: also the N largest values alive at each plan's simulated peak (valuesLiveAtPeak), and their bytes by op.
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { defaultMemoryBudgetMb } from '@npo/contracts';
-import { valueBytes, valuesLiveAtPeak, type Value } from '@npo/graph';
-import { buildStepWithPlan, chooseStepMemoryPlan, DEFAULT_TARGETS, estimateStepMemory, parseUNetConfig, stepSpecFromConfig, STEP_MEMORY_PLAN_NAMES } from '../packages/diffusion/src/index.ts';
+import { valueBytes, valuesLiveAtPeak, type Graph, type Value } from '@npo/graph';
+import { DEFAULT_TARGETS, firstFitting, parseUNetConfig, plannedSteps, stepSpecFromConfig } from '../packages/diffusion/src/index.ts';
 import { WORKLOADS } from './workloads.ts';
 
 const argv = process.argv.slice(2);
@@ -32,17 +32,18 @@ const spec = stepSpecFromConfig({
   lora: { rank, alpha: rank, targets: DEFAULT_TARGETS },
 });
 const mb = (b: number) => Math.round(b / 2 ** 20);
-for (const plan of STEP_MEMORY_PLAN_NAMES) {
-  const e = estimateStepMemory(spec, plan);
+const planned = [...plannedSteps(spec)];
+for (const { plan, estimate: e, step } of planned) {
   console.log(JSON.stringify({
     model: what, pairs, latent, dtype, plan, estimate_mb: mb(e.totalBytes), initializers_mb: mb(e.graph.initializerBytes),
     resident_mb: mb(e.graph.residentConstantBytes), inputs_mb: mb(e.graph.inputBytes), activations_mb: mb(e.graph.peakActivationBytes),
   }));
-  if (liveCount) printLive(plan);
+  if (liveCount) printLive(plan, step.graph);
 }
+const choice = firstFitting(planned, budgetMb * 2 ** 20);
+console.log(JSON.stringify({ budget_mb: budgetMb, chosen: choice.plan, fits: choice.fits, estimate_mb: mb(choice.estimate.totalBytes) }));
 
-function printLive(plan: (typeof STEP_MEMORY_PLAN_NAMES)[number]) {
-  const { graph } = buildStepWithPlan(spec, plan);
+function printLive(plan: string, graph: Graph) {
   const producer = new Map<Value, string>();
   for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n.op);
   const live = valuesLiveAtPeak(graph);
@@ -52,5 +53,3 @@ function printLive(plan: (typeof STEP_MEMORY_PLAN_NAMES)[number]) {
   console.log(`  live at the ${plan} peak, MB by op: ${top.join(', ')}`);
   for (const v of live.slice(0, liveCount)) console.log(`  ${(valueBytes(v) / 2 ** 20).toFixed(1).padStart(8)} MB  ${producer.get(v)!.padEnd(12)} ${v}`);
 }
-const choice = chooseStepMemoryPlan(spec, budgetMb * 2 ** 20);
-console.log(JSON.stringify({ budget_mb: budgetMb, chosen: choice.plan, fits: choice.fits, estimate_mb: mb(choice.estimate.totalBytes) }));

@@ -16,6 +16,8 @@ import { getWorkload, buildWorkload, STEP_HYPERPARAMETERS } from './workloads.ts
 
 const flags = new Set(process.argv.slice(2).filter((a) => ['--no-arena', '--no-mem-pattern', '--ops', '--prepacking', '--shapes'].includes(a)));
 const args = parseBenchArgs(process.argv.slice(2).filter((a) => !flags.has(a)));
+// --shapes: by op type and result shape (which attention level, which conv), the 25 largest
+const byShape = flags.has('--shapes');
 const w = getWorkload(args.workload);
 const p = buildWorkload(w);
 const { modelPath, paramNames } = compileStep(p, args.plan, args.precision);
@@ -26,7 +28,7 @@ const opts: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: args.threads,
   enableCpuMemArena: !flags.has('--no-arena'),
   enableMemPattern: !flags.has('--no-mem-pattern'),
-  enableProfiling: flags.has('--ops') || flags.has('--shapes'),
+  enableProfiling: flags.has('--ops') || byShape,
   profileFilePrefix: join(p.dir, 'ort_profile'),
   extra: { session: { disable_prepacking: flags.has('--prepacking') ? '0' : '1' } },
 };
@@ -55,7 +57,7 @@ for (let i = 0; i < warmup + steps; i++) {
   if (i >= warmup) ms.push(performance.now() - t0);
   if (i < 2) process.stderr.write(`[profile] peak RSS after step ${i + 1}: ${mb()}\n`);
 }
-if (flags.has('--ops') || flags.has('--shapes')) {
+if (flags.has('--ops') || byShape) {
   session.endProfiling();
   const { file, events, kernels } = readOnnxruntimeProfile(p.dir, 'ort_profile');
   rmSync(file);
@@ -65,17 +67,16 @@ if (flags.has('--ops') || flags.has('--shapes')) {
   let total = 0;
   for (const e of kernels) {
     if (e.ts < runs[warmup]) continue;
-    // --shapes: by op type and result shape (which attention level, which conv), the 25 largest
-    const op = `${e.args?.op_name ?? '?'}${flags.has('--shapes') ? ` ${JSON.stringify(Object.values(e.args?.output_type_shape?.[0] ?? {})[0] ?? [])}` : ''}`;
+    const op = `${e.args?.op_name ?? '?'}${byShape ? ` ${JSON.stringify(Object.values(e.args?.output_type_shape?.[0] ?? {})[0] ?? [])}` : ''}`;
     const s = byOp.get(op) ?? { us: 0, n: 0 };
     s.us += e.dur;
     s.n++;
     byOp.set(op, s);
     total += e.dur;
   }
-  const rows = [...byOp.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, flags.has('--shapes') ? 25 : 15);
+  const rows = [...byOp.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, byShape ? 25 : 15);
   process.stderr.write(`op type              ms/step   share  nodes/step\n`);
   for (const [op, s] of rows)
-    process.stderr.write(`${op.padEnd(flags.has('--shapes') ? 44 : 20)} ${(s.us / 1000 / steps).toFixed(1).padStart(8)} ${((100 * s.us) / total).toFixed(1).padStart(6)}% ${(s.n / steps).toFixed(0).padStart(6)}\n`);
+    process.stderr.write(`${op.padEnd(byShape ? 44 : 20)} ${(s.us / 1000 / steps).toFixed(1).padStart(8)} ${((100 * s.us) / total).toFixed(1).padStart(6)}% ${(s.n / steps).toFixed(0).padStart(6)}\n`);
 }
 console.log(JSON.stringify(summarize(`${w.name}-profile`, args.threads, ms, process.resourceUsage().maxRSS)));

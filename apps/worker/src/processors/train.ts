@@ -28,7 +28,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (claim.state === 'cancelling') await rec.endCancelling();
     return { state: claim.state === 'cancelling' ? 'cancelled' : claim.state };
   }
-  const row = claim.job;
+  const claimed = claim.job;
   const { trainer } = deps;
   const controller = deps.cancels.register(jobId);
   const signal = controller.signal;
@@ -45,7 +45,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
     if (state !== wanted) controller.abort(new Error(`job is ${state}`));
   };
   const work = join(deps.config.dataDir, 'work', 'jobs', jobId);
-  const meter = usageMeter(deps, { tenantId: row.tenant_id, jobId });
+  const meter = usageMeter(deps, { tenantId: claimed.tenant_id, jobId });
   try {
     if (shutdown.aborted) await release(null);
     if (claim.crashedWhile !== null) await rec.event('worker_crashed', { while: claim.crashedWhile, crashes: claim.crashes });
@@ -55,11 +55,11 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.finish('failed', { error_code: JobErrorCodes.workerCrashed, error_message: message });
       throw new UnrecoverableError(message);
     }
-    const model = await deps.db.model.findUnique({ where: { id: row.model_id } });
-    const dataset = await deps.db.dataset.findUnique({ where: { id: row.dataset_id } });
-    if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${row.model_id} is missing or not ready`);
-    if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${row.dataset_id} is missing or not ready`);
-    const hp = storedHyperparameters(row.hyperparameters);
+    const model = await deps.db.model.findUnique({ where: { id: claimed.model_id } });
+    const dataset = await deps.db.dataset.findUnique({ where: { id: claimed.dataset_id } });
+    if (!model || model.status !== 'ready') return await failBadInput(rec, JobErrorCodes.modelInvalid, `model ${claimed.model_id} is missing or not ready`);
+    if (!dataset || dataset.status !== 'ready') return await failBadInput(rec, JobErrorCodes.datasetInvalid, `dataset ${claimed.dataset_id} is missing or not ready`);
+    const hp = storedHyperparameters(claimed.hyperparameters);
     const modelFilesSha256 = (model.info as { files_sha256?: string } | null)?.files_sha256;
     const modelDir = await localModelDir(deps.storage, deps.config.dataDir, model.id, model.s3_prefix, modelFilesSha256);
 
@@ -69,14 +69,14 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
       await rec.event('resumed', { from_step: finalCp.step, finalizing: true });
       const adapter = join(work, 'final', ADAPTER_FILE);
       if (!skipSamples) await deps.storage.downloadFile(S3Keys.checkpointAdapter(finalCp.s3_prefix), adapter);
-      return await finalize(deps, rec, row, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix), signal });
+      return await finalize(deps, rec, claimed, meter, { modelDir, adapter: skipSamples ? null : adapter, step: finalCp.step, work, finalKey: S3Keys.checkpointAdapter(finalCp.s3_prefix), signal });
     }
 
     // a step that cannot fit MEMORY_BUDGET_MB fails the job here (job_too_large, not retried), before preparation is spent on it
     await rec.activity(`sizing a training step of model ${model.id} at ${hp.resolution} px against the memory budget`);
     // work before training stops for a cancel and for the worker's shutdown alike
     const stopSignal = AbortSignal.any([signal, shutdown]);
-    const memory = await trainer.checkJobMemory({ modelDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp, memoryBudgetMb: deps.config.memoryBudgetMb, signal: stopSignal });
+    const memory = await trainer.checkJobMemory({ modelDir, method: claimed.method as 'npo' | 'dpo', hyperparameters: hp, memoryBudgetMb: deps.config.memoryBudgetMb, signal: stopSignal });
     await rec.event('memory_checked', { ...memory });
     if ((await rec.advance('preparing')) !== 'preparing') controller.abort(new Error('job is no longer running'));
     await meter.enter('preparing');
@@ -108,11 +108,11 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
         return;
       }
       if (c.final) finalKey = S3Keys.checkpointAdapter(prefix);
-      await validateCheckpoint(deps, rec, row, meter, modelDir, c, work, signal);
+      await validateCheckpoint(deps, rec, claimed, meter, modelDir, c, work, signal);
     };
 
     const result = await trainer.trainAdapter({
-      modelDir, preparedDir: prepared.preparedDir, method: row.method as 'npo' | 'dpo', hyperparameters: hp,
+      modelDir, preparedDir: prepared.preparedDir, method: claimed.method as 'npo' | 'dpo', hyperparameters: hp,
       workDir: join(work, 'train'), resumeFromDir, signal, suspend: shutdown, memoryBudgetMb: deps.config.memoryBudgetMb,
       onPhase: async (p) => {
         stopUnless(await rec.advance(p, p === 'training' ? { training_started_at: new Date() } : {}), p);
@@ -125,7 +125,7 @@ export async function trainJob(deps: WorkerDeps & { cancels: CancelRegistry }, j
 
     if (result.suspended) await release(result.steps);
     if (result.cancelled || signal.aborted) throw signal.reason ?? new Error('cancelled');
-    return await finalize(deps, rec, row, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey, signal });
+    return await finalize(deps, rec, claimed, meter, { modelDir, adapter: result.finalAdapter, step: result.steps, work, finalKey, signal });
   } catch (err) {
     if (err instanceof WaitingError) throw err;
     superseded = err instanceof RunSupersededError || signal.reason instanceof RunSupersededError;

@@ -59,13 +59,41 @@ export function keepPeak(spec: StepSpecForMemory, plan: StepMemoryPlanName, plan
   return STEP_MEMORY_CALIBRATION.keepShare[plan] ? graphMemory(buildStepWithPlan(spec, 'keep').graph).peakActivationBytes : 0;
 }
 
-export interface StepMemoryChoice {
-  /** The first plan (least recomputation) whose estimate fits, or the last (full checkpointing) when none does. */
+/** One plan's step graph, built, and its estimate. */
+export interface PlannedStep {
   plan: StepMemoryPlanName;
   estimate: StepMemoryEstimate;
-  fits: boolean;
   /** The graph built with `plan`, so the caller does not build it again. */
   step: StepGraph;
+}
+
+/** The first plan (least recomputation) whose estimate fits, or the last (full checkpointing) when none does. */
+export interface StepMemoryChoice extends PlannedStep {
+  fits: boolean;
+}
+
+/**
+ * Every plan's step and estimate in plan order (least recomputation first), each built only when asked for. `keep`
+ * comes first, so its activation peak is known when a later plan's estimate needs it (keepShare).
+ */
+export function* plannedSteps(spec: StepSpecForMemory): Generator<PlannedStep> {
+  let keepPeakBytes = 0;
+  for (const plan of STEP_MEMORY_PLAN_NAMES) {
+    const step = buildStepWithPlan(spec, plan);
+    const graph = graphMemory(step.graph);
+    if (plan === 'keep') keepPeakBytes = graph.peakActivationBytes;
+    yield { plan, estimate: estimateFromGraph(plan, graph, keepPeakBytes), step };
+  }
+}
+
+/** The first of `candidates` (in plan order) whose estimate fits `budgetBytes`, or the last when none does. */
+export function firstFitting(candidates: Iterable<PlannedStep>, budgetBytes: number): StepMemoryChoice {
+  let last: StepMemoryChoice | null = null;
+  for (const c of candidates) {
+    last = { ...c, fits: c.estimate.totalBytes <= budgetBytes };
+    if (last.fits) return last;
+  }
+  return last!;
 }
 
 /**
@@ -73,17 +101,7 @@ export interface StepMemoryChoice {
  * large attention maps recomputed, else every block checkpointed. `fits: false` when even that exceeds the budget.
  */
 export function chooseStepMemoryPlan(spec: StepSpecForMemory, budgetBytes: number): StepMemoryChoice {
-  let last: StepMemoryChoice | null = null;
-  let keepPeakBytes = 0;
-  for (const plan of STEP_MEMORY_PLAN_NAMES) {
-    const step = buildStepWithPlan(spec, plan);
-    const graph = graphMemory(step.graph);
-    if (plan === 'keep') keepPeakBytes = graph.peakActivationBytes;
-    const estimate = estimateFromGraph(plan, graph, keepPeakBytes);
-    last = { plan, estimate, fits: estimate.totalBytes <= budgetBytes, step };
-    if (last.fits) return last;
-  }
-  return last!;
+  return firstFitting(plannedSteps(spec), budgetBytes);
 }
 
 /**
