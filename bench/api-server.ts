@@ -1,7 +1,7 @@
 // Shared by the API benches: a fresh schema/prefix, the API as its own process (src/server.ts, pinned to one
 // core with taskset when available), and a key and a job to read.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createApiKey, REPO_ROOT } from '@npo/platform';
+import { createApiKey, freePort, REPO_ROOT } from '@npo/platform';
 import { newId } from '@npo/contracts';
 import { createTestContext, type TestContext } from '../packages/platform/src/testing.ts';
 
@@ -11,7 +11,7 @@ const hasTaskset = (() => { try { execFileSync('taskset', ['-V'], { stdio: 'igno
 
 export async function startBenchServer(name: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const ctx = await createTestContext(name, { RATE_LIMIT_MAX: '1000000000', ...env });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const args = ['--import', 'tsx', 'apps/api/src/server.ts'];
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...ctx.env, PORT: String(port) }, stdio: 'ignore' })

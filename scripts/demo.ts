@@ -7,7 +7,6 @@
 // is the path of the side-by-side PNG.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, openAsBlob } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +15,7 @@ import cliProgress from 'cli-progress';
 import { sha256File } from '@npo/contracts';
 import { loadLora } from '@npo/diffusion';
 import { SafetensorsFile } from '@npo/graph';
-import { createApiKey, createDb, createLogger, loadConfig, setupServices, REPO_ROOT } from '@npo/platform';
+import { createApiKey, createDb, createLogger, freePort, loadConfig, setupServices, REPO_ROOT } from '@npo/platform';
 import { IMAGE_LENGTH, PROMPTS, rewardBatch, writePngGrid } from '@npo/shapes';
 import { ShapesSampler } from '../packages/shapes/src/lab/sampler.ts';
 
@@ -159,17 +158,6 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     if (Date.now() > end) fail(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolvePort(p));
-    });
-    server.on('error', reject);
-  });
 }
 
 interface JobView { status: string; progress: { step: number; total_steps: number; percent: number; eta_seconds: number | null }; metrics: { loss?: number; implicit_acc?: number } | null; error: unknown }

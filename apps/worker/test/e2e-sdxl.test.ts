@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { buildTar, colourImage, writePickAPicParquet } from '../../../packages/d
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { waitFor } from './helpers.ts';
+import { spawnEntry, startApi } from './fixtures/e2e-stack.ts';
 
 // SDXL end to end: a tiny SDXL-layout folder written from seeded weights (the builder the trainer's SDXL test uses)
 // is registered by tar upload through the API, validated by a real worker (all seven parts and their consistency),
@@ -28,19 +29,15 @@ let base: string;
 let key: string;
 const scratch = mkdtempSync(join(tmpdir(), 'npo-e2e-sdxl-'));
 
-const start = (entry: string, env: NodeJS.ProcessEnv) => spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
 const headers = () => ({ authorization: `Bearer ${key}` });
 const get = async (path: string) => (await fetch(`${base}${path}`, { headers: headers() })).json();
 
 before(async () => {
   ctx = await createTestContext('e2esdxl', { LOCK_DURATION_MS: '5000' });
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const env = { ...process.env, ...ctx.env, PORT: String(port) };
-  base = `http://127.0.0.1:${port}`;
   key = (await createApiKey(ctx.db, 'e2e-sdxl')).key;
-  api = start('apps/api/src/server.ts', env);
-  worker = start('apps/worker/src/main.ts', env);
-  await waitFor('API ready', async () => { try { return (await fetch(`${base}/readyz`)).ok; } catch { return false; } }, 60000, 200);
+  const started = await startApi({ ...process.env, ...ctx.env });
+  ({ api, base } = started);
+  worker = spawnEntry('apps/worker/src/main.ts', started.env);
 });
 after(async () => {
   api?.kill('SIGKILL');

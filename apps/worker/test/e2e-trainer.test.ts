@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { writePairsZip, type PreferencePair } from '../../../packages/shapes/src
 import { SafetensorsFile } from '../../../packages/graph/src/safetensors.ts';
 import { createTestContext, type TestContext } from '../../../packages/platform/src/testing.ts';
 import { waitFor } from './helpers.ts';
+import { spawnEntry, startApi } from './fixtures/e2e-stack.ts';
 
 // End to end with the real trainer on the built-in tiny-sd: the API and a worker run as separate processes
 // (src/server.ts, src/main.ts) over real Postgres, Redis and S3; the dataset is rendered shapes (the right
@@ -28,7 +29,7 @@ let env: NodeJS.ProcessEnv;
 let datasetId: string;
 const scratch = mkdtempSync(join(tmpdir(), 'npo-e2e-'));
 
-const start = (entry: string) => spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', process.env.E2E_WORKER_LOG ? 'inherit' : 'ignore', 'inherit'] });
+const start = (entry: string) => spawnEntry(entry, env, process.env.E2E_WORKER_LOG ? 'inherit' : 'ignore');
 const headers = () => ({ authorization: `Bearer ${key}` });
 const get = async (path: string) => (await fetch(`${base}${path}`, { headers: headers() })).json();
 const getJob = (id: string) => get(`/v1/jobs/${id}`);
@@ -37,13 +38,9 @@ const until = (id: string, states: string[], timeout = LONG) => waitFor(`job ${i
 before(async () => {
   assert.ok(existsSync(UNET), `${UNET} is missing: build tiny-sd first (npm run build:tiny-sd)`);
   ctx = await createTestContext('e2e', { BUILTIN_MODELS_DIR: join(ROOT, 'models'), LOCK_DURATION_MS: '5000' });
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  env = { ...process.env, ...ctx.env, PORT: String(port) };
-  base = `http://127.0.0.1:${port}`;
   key = (await createApiKey(ctx.db, 'e2e')).key;
-  api = start('apps/api/src/server.ts');
+  ({ api, base, env } = await startApi({ ...process.env, ...ctx.env }));
   worker = start('apps/worker/src/main.ts');
-  await waitFor('API ready', async () => { try { return (await fetch(`${base}/readyz`)).ok; } catch { return false; } }, 60000, 200);
   await waitFor('tiny-sd registered', async () => (await ctx.db.model.findUnique({ where: { id: 'tiny-sd' } }))?.status === 'ready', 60000, 200);
   datasetId = await readyDataset();
 });

@@ -18,3 +18,4 @@ export * from './usage/price-table.ts';
 export * from './usage/meter.ts';
 export * from './usage/summary.ts';
 export * from './usage/record.ts';
+export * from './ports.ts';
