@@ -3,4 +3,4 @@
  * or changed gradient rule, op lowering or serialization). Every cache of compiled graphs (the trainer's step
  * artifacts, keyed by their stepGraphHash) includes it, so a bump rebuilds them all instead of running a stale one.
  */
-export const COMPILER_VERSION = 2;
+export const COMPILER_VERSION = 3;

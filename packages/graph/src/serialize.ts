@@ -7,6 +7,7 @@ import {
 } from 'onnx-buf';
 import { DTYPES, type HostTensor } from './dtype.ts';
 import { FLOAT_ATTRS, type AttrValue, type Graph, type Node, type Value } from './graph.ts';
+import { asEmitted, emitNode } from './lowering.ts';
 
 export const OPSET = 18;
 const IR_VERSION = 8n;
@@ -135,6 +136,8 @@ export interface SerializeOptions {
   producer?: string;
   /** List nodes in build order instead of runtimeListing: only to show what that costs (execution-order.test.ts). */
   buildOrderListed?: boolean;
+  /** false: write every node as its own op, no lowering (lowering.ts): only to measure what lowering gains. */
+  lower?: boolean;
 }
 
 /** Follows symlinks where the path exists, as onnxruntime does when it validates external data. */
@@ -180,16 +183,24 @@ function build(graph: Graph, opts: SerializeOptions, sideChunks: Uint8Array[] | 
       sideOffset += bytes.byteLength;
     } else initializers.push(tensorProto(name, init.data!));
   }
+  const producer = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o.name, n);
+  const isOnes = (v: Value): boolean => {
+    const init = graph.initializers.get(v.name);
+    if (init) return init.data?.dtype === 'float32' && init.data.data.every((x) => x === 1);
+    const p = producer.get(v.name);
+    return p?.op === 'Expand' && isOnes(p.inputs[0]!);
+  };
   const graphProto = create(GraphProtoSchema, {
     name: 'npo_forge',
-    node: (opts.buildOrderListed ? nodes : runtimeListing(nodes)).map((n) =>
+    node: (opts.buildOrderListed ? nodes : runtimeListing(nodes)).flatMap((n) => (opts.lower === false ? [asEmitted(n)] : emitNode(n, isOnes))).map((e) =>
       create(NodeProtoSchema, {
-        name: n.name,
-        opType: n.op,
-        domain: n.domain,
-        input: n.inputs.map((v) => (v ? v.name : '')),
-        output: n.outputs.map((v) => v.name),
-        attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+        name: e.name,
+        opType: e.opType,
+        domain: e.domain,
+        input: e.input,
+        output: e.output,
+        attribute: Object.entries(e.attrs).map(([k, v]) => attribute(k, v)),
       }),
     ),
     initializer: initializers,
@@ -206,7 +217,7 @@ function build(graph: Graph, opts: SerializeOptions, sideChunks: Uint8Array[] | 
 }
 
 /** The model as bytes, every initializer inline (for small graphs and tests). */
-export function serialize(graph: Graph, opts: Pick<SerializeOptions, 'buildOrderListed'> = {}): Uint8Array {
+export function serialize(graph: Graph, opts: Pick<SerializeOptions, 'buildOrderListed' | 'lower'> = {}): Uint8Array {
   return build(graph, opts, null);
 }
 
