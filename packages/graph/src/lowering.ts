@@ -14,11 +14,11 @@ export interface EmittedNode {
 const constant = (name: string, value: HostTensor): EmittedNode => ({ name, opType: 'Constant', domain: '', input: [], output: [name], attrs: { value } });
 
 /**
- * A float32 LayerNormalization written as ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul: onnxruntime's
- * CPU kernel for it runs 6× slower than those eight kernels (7.6 vs 1.3 ms on [2, 32, 40960], the shape of SD1.5's
- * 320-channel GroupNorm; bench/README.md, session 8). Same outputs, Mean and InvStdDev in the kept-dims shape; the
- * variance is taken around the mean (two passes), as accurate as the kernel's. The scale multiply is left out when
- * `unitScale` (groupNorm's LayerNormalization has a scale of ones).
+ * A float32 LayerNormalization written as ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul (+ affine):
+ * onnxruntime's CPU kernel for it is 3–4× slower than those kernels (bench/layer-norm.ts: 7.8 vs 2.0 ms on
+ * [2, 32, 40960], the shape of SD1.5's 320-channel GroupNorm). Same three outputs, Mean and InvStdDev in the
+ * kept-dims shape; the variance is taken around the mean (two passes), so a large mean costs no precision. The scale
+ * multiply is left out when `unitScale` (groupNorm's LayerNormalization has a scale of ones).
  */
 function lowerLayerNorm(n: Node, unitScale: boolean): EmittedNode[] {
   const [x, scale, bias] = n.inputs as [Value, Value, Value | undefined];
