@@ -35,9 +35,8 @@ const get = async (path: string) => (await fetch(`${base}${path}`, { headers: he
 before(async () => {
   ctx = await createTestContext('e2esdxl', { LOCK_DURATION_MS: '5000' });
   key = (await createApiKey(ctx.db, 'e2e-sdxl')).key;
-  const started = await startApi({ ...process.env, ...ctx.env });
-  ({ api, base } = started);
-  worker = spawnEntry('apps/worker/src/main.ts', started.env);
+  worker = spawnEntry('apps/worker/src/main.ts', { ...process.env, ...ctx.env });
+  ({ api, base } = await startApi({ ...process.env, ...ctx.env }));
 });
 after(async () => {
   api?.kill('SIGKILL');

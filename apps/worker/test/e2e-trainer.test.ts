@@ -39,8 +39,9 @@ before(async () => {
   assert.ok(existsSync(UNET), `${UNET} is missing: build tiny-sd first (npm run build:tiny-sd)`);
   ctx = await createTestContext('e2e', { BUILTIN_MODELS_DIR: join(ROOT, 'models'), LOCK_DURATION_MS: '5000' });
   key = (await createApiKey(ctx.db, 'e2e')).key;
-  ({ api, base, env } = await startApi({ ...process.env, ...ctx.env }));
+  env = { ...process.env, ...ctx.env };
   worker = start('apps/worker/src/main.ts');
+  ({ api, base, env } = await startApi(env));
   await waitFor('tiny-sd registered', async () => (await ctx.db.model.findUnique({ where: { id: 'tiny-sd' } }))?.status === 'ready', 60000, 200);
   datasetId = await readyDataset();
 });

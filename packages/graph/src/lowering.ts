@@ -30,8 +30,9 @@ function lowerLayerNorm(n: Node, unitScale: boolean): EmittedNode[] {
   const [y, mean, invStd] = [0, 1, 2].map((i) => n.outputs[i]?.name ?? `${p}/unused_${i}`);
   const node = (op: string, input: string[], output: string, attrs: Record<string, AttrValue> = {}): EmittedNode =>
     ({ name: `${p}/${output.slice(output.lastIndexOf('/') + 1)}`, opType: op, domain: '', input, output: [output], attrs });
-  const normed = unitScale && !bias ? y : `${p}/normed`;
-  const scaled = bias ? `${p}/scaled` : y;
+  // the normalized value, then the scale and the bias where present; the last of them writes y
+  const affine = [unitScale ? null : ['Mul', scale.name], bias ? ['Add', bias.name] : null].filter((a) => a !== null);
+  const stages = [`${p}/normed`, `${p}/scaled`].slice(0, affine.length).concat(y);
   return [
     constant(`${p}/axes`, axes),
     constant(`${p}/eps`, eps),
@@ -42,9 +43,8 @@ function lowerLayerNorm(n: Node, unitScale: boolean): EmittedNode[] {
     node('Add', [`${p}/variance`, `${p}/eps`], `${p}/variance_eps`),
     node('Sqrt', [`${p}/variance_eps`], `${p}/std`),
     node('Reciprocal', [`${p}/std`], invStd),
-    node('Mul', [`${p}/centred`, invStd], normed),
-    ...(unitScale ? [] : [node('Mul', [normed, scale.name], scaled)]),
-    ...(bias ? [node('Add', [unitScale ? normed : scaled, bias.name], y)] : []),
+    node('Mul', [`${p}/centred`, invStd], stages[0]),
+    ...affine.map(([op, operand], i) => node(op, [stages[i], operand], stages[i + 1])),
   ];
 }
 
